@@ -1,0 +1,440 @@
+//! [`Btf`]: a parsed blob, standalone or split over a borrowed base.
+
+use zerocopy::FromBytes;
+
+use crate::endian::with_endian;
+use crate::error::{Error, ErrorKind, Result};
+use crate::header::{Header, Sections};
+use crate::log::btf_debug;
+use crate::types::{StrOffset, Type, TypeId};
+use crate::{Endian, Kind, VlenEncoding, raw};
+
+/// Options for [`Btf::parse_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct ParseOptions {
+    /// How `info` splits into vlen and kind. A blob cannot tell; the caller
+    /// chooses (16 bits for every kernel up to 7.1).
+    pub vlen: VlenEncoding,
+}
+
+impl ParseOptions {
+    /// Options with the given vlen encoding.
+    #[must_use]
+    pub const fn with_vlen(vlen: VlenEncoding) -> Self {
+        ParseOptions { vlen }
+    }
+}
+
+/// A parsed BTF blob over borrowed bytes, optionally split over a borrowed
+/// base.
+///
+/// Parsing checks the structure that reading relies on: the header, that
+/// every section lies inside the blob, and that the type section is tiled
+/// exactly by records of known (or layout-described) kinds. It reads every
+/// record head once and allocates nothing. Semantic rules are the
+/// validator's.
+///
+/// A split blob's ids continue after its base's (void included) and its
+/// string offsets continue after the base's string section; lookups below
+/// those thresholds go to the base, which is never copied or changed.
+#[derive(Debug, Clone, Copy)]
+pub struct Btf<'a> {
+    data: &'a [u8],
+    header: Header,
+    sections: Sections,
+    base: Option<&'a Btf<'a>>,
+    start_id: u32,
+    nr_types: u32,
+    start_str_off: u32,
+    opts: ParseOptions,
+    index: Option<&'a [u32]>,
+}
+
+impl<'a> Btf<'a> {
+    /// Parses a standalone blob with the default options.
+    ///
+    /// # Errors
+    /// Any structural problem, located by byte offset and type id.
+    pub fn parse(data: &'a [u8]) -> Result<Self> {
+        Self::parse_with(data, None, ParseOptions::default())
+    }
+
+    /// Parses a split blob over `base`.
+    ///
+    /// # Errors
+    /// As [`Btf::parse`], and [`ErrorKind::EndianMismatch`] when the byte
+    /// orders differ.
+    pub fn parse_split(data: &'a [u8], base: &'a Btf<'a>) -> Result<Self> {
+        Self::parse_with(data, Some(base), base.opts)
+    }
+
+    /// Parses a blob, split over `base` when given.
+    ///
+    /// # Errors
+    /// As [`Btf::parse_split`].
+    pub fn parse_with(data: &'a [u8], base: Option<&'a Btf<'a>>, opts: ParseOptions) -> Result<Self> {
+        let len = u32::try_from(data.len()).map_err(|_| Error::new(ErrorKind::BlobTooLarge, 0))?;
+        let header = Header::parse(data)?;
+        let sections = header.sections(len)?;
+        let (start_id, start_str_off) = match base {
+            None => (1, 0),
+            Some(b) => {
+                if b.header.endian != header.endian {
+                    return Err(Error::new(ErrorKind::EndianMismatch, 0));
+                }
+                (b.type_count(), b.str_end())
+            }
+        };
+        let mut btf = Btf { data, header, sections, base, start_id, nr_types: 0, start_str_off, opts, index: None };
+        btf.nr_types = btf.count_types()?;
+        btf_debug!("parsed BTF: {} types from id {}", btf.nr_types, btf.start_id);
+        Ok(btf)
+    }
+
+    /// One pass over the record heads: checks the tiling and counts.
+    fn count_types(&self) -> Result<u32> {
+        with_endian!(self.header.endian, O => {
+            let mut off = self.sections.types.0;
+            let end = self.sections.types.1;
+            let mut n: u32 = 0;
+            while off < end {
+                let id = TypeId(self.start_id.saturating_add(n));
+                let len = self.record_len::<O>(off, end).map_err(|e| e.or_type(id))?;
+                // record_len keeps off + len <= end.
+                off = off.saturating_add(len);
+                n = n.checked_add(1).ok_or(Error::at_type(ErrorKind::TooManyTypes, off, id))?;
+            }
+            if self.start_id.checked_add(n).is_none() {
+                return Err(Error::new(ErrorKind::TooManyTypes, end));
+            }
+            Ok(n)
+        })
+    }
+
+    /// Length of the record at absolute offset `off`, which must end by `end`.
+    #[inline]
+    fn record_len<O: zerocopy::byteorder::ByteOrder>(&self, off: u32, end: u32) -> Result<u32> {
+        let head = self
+            .data
+            .get(off as usize..end as usize)
+            .and_then(|b| raw::btf_type::<O>::ref_from_prefix(b).ok())
+            .map(|(h, _)| h)
+            .ok_or(Error::new(ErrorKind::TypeTruncated, off))?;
+        let (kind, vlen, _) = self.opts.vlen.decode(head.info.get());
+        let (info_sz, elem_sz) = self.kind_sizes(kind).ok_or(Error::new(ErrorKind::UnknownKind(kind), off))?;
+        // Every term comes from a u32 (or u8), so the u64 sums cannot wrap.
+        let len = 12u64.wrapping_add(u64::from(info_sz)).wrapping_add(u64::from(vlen).wrapping_mul(u64::from(elem_sz)));
+        if u64::from(off).wrapping_add(len) > u64::from(end) {
+            return Err(Error::new(ErrorKind::TypeTruncated, off));
+        }
+        Ok(u32::try_from(len).unwrap_or(u32::MAX))
+    }
+
+    /// (info size, element size) of a kind: from the kind table, else from
+    /// this blob's layout section, else from the nearest base's.
+    fn kind_sizes(&self, kind: u8) -> Option<(u32, u32)> {
+        if let Some(k) = Kind::from_u8(kind) {
+            return Some((k.info_size(), k.elem_size()));
+        }
+        let (start, end) = self.sections.layout;
+        if start < end {
+            let at = u32::from(kind).checked_mul(4)?.checked_add(start)?;
+            let entry = self.data.get(at as usize..end as usize)?;
+            let (l, _) = with_endian!(self.header.endian, O => {
+                raw::btf_layout::<O>::ref_from_prefix(entry).ok().map(|(l, r)| ((l.info_sz, l.elem_sz), r))
+            })?;
+            return Some((u32::from(l.0), u32::from(l.1)));
+        }
+        self.base.and_then(|b| b.kind_sizes(kind))
+    }
+
+    /// The header.
+    #[must_use]
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+    /// The byte order.
+    #[must_use]
+    pub fn endian(&self) -> Endian {
+        self.header.endian
+    }
+    /// The whole blob.
+    #[must_use]
+    pub fn data(&self) -> &'a [u8] {
+        self.data
+    }
+    /// The options it was parsed with.
+    #[must_use]
+    pub fn options(&self) -> ParseOptions {
+        self.opts
+    }
+    /// The base, for a split blob.
+    #[must_use]
+    pub fn base(&self) -> Option<&'a Btf<'a>> {
+        self.base
+    }
+    /// Whether this blob is split over a base.
+    #[must_use]
+    pub fn is_split(&self) -> bool {
+        self.base.is_some()
+    }
+    /// The first id of this blob's own types (1 for a standalone blob).
+    #[must_use]
+    pub fn start_id(&self) -> TypeId {
+        TypeId(self.start_id)
+    }
+    /// Number of this blob's own types.
+    #[must_use]
+    pub fn own_type_count(&self) -> u32 {
+        self.nr_types
+    }
+    /// Number of ids in this blob and its bases, void included: one more
+    /// than the last id (libbpf's `btf__type_cnt`).
+    #[must_use]
+    pub fn type_count(&self) -> u32 {
+        // parse_with checked that this cannot overflow.
+        self.start_id.saturating_add(self.nr_types)
+    }
+    /// The first string offset that belongs to this blob.
+    #[must_use]
+    pub fn start_str_off(&self) -> StrOffset {
+        StrOffset(self.start_str_off)
+    }
+    fn str_end(&self) -> u32 {
+        self.start_str_off.saturating_add(self.header.str_len)
+    }
+    /// This blob's own string section.
+    #[must_use]
+    pub fn own_strings(&self) -> &'a [u8] {
+        self.data.get(self.sections.strings.0 as usize..self.sections.strings.1 as usize).unwrap_or(&[])
+    }
+    /// This blob's own type section.
+    #[must_use]
+    pub fn own_types_section(&self) -> &'a [u8] {
+        self.data.get(self.sections.types.0 as usize..self.sections.types.1 as usize).unwrap_or(&[])
+    }
+    /// This blob's layout section (empty when absent).
+    #[must_use]
+    pub fn layout_section(&self) -> &'a [u8] {
+        self.data.get(self.sections.layout.0 as usize..self.sections.layout.1 as usize).unwrap_or(&[])
+    }
+
+    /// The NUL-terminated string at `off` (without the NUL), from this blob
+    /// or its bases.
+    ///
+    /// Names are bytes: BTF does not promise UTF-8. See [`crate::DisplayName`].
+    ///
+    /// # Errors
+    /// [`ErrorKind::StringOffsetOutOfRange`] or
+    /// [`ErrorKind::StringNotTerminated`], located at the string section.
+    pub fn str_at(&self, off: StrOffset) -> Result<&'a [u8]> {
+        if off.0 < self.start_str_off {
+            return match self.base {
+                Some(b) => b.str_at(off),
+                None => Err(Error::new(ErrorKind::StringOffsetOutOfRange(off.0), self.sections.strings.0)),
+            };
+        }
+        let rel = off.0.wrapping_sub(self.start_str_off); // off >= start_str_off here
+        let tail = self
+            .own_strings()
+            .get(rel as usize..)
+            .filter(|t| !t.is_empty())
+            .ok_or(Error::new(ErrorKind::StringOffsetOutOfRange(off.0), self.sections.strings.0))?;
+        match tail.iter().position(|&b| b == 0) {
+            Some(n) => Ok(tail.get(..n).unwrap_or(&[])),
+            None => Err(Error::new(ErrorKind::StringNotTerminated(off.0), self.sections.strings.0.saturating_add(rel))),
+        }
+    }
+
+    /// The name of a type of this blob or its bases.
+    ///
+    /// # Errors
+    /// As [`Btf::str_at`], located at the type's record.
+    pub fn name(&self, ty: &Type<'_>) -> Result<&'a [u8]> {
+        self.str_at(ty.name_off()).map_err(|e| Error::at_type(e.kind(), ty.offset, ty.id))
+    }
+
+    /// Iterates over this blob's own types in id order. Needs no index and
+    /// allocates nothing; stops after the first error.
+    #[must_use]
+    pub fn types(&self) -> Types<'a> {
+        Types { btf: *self, off: self.sections.types.0, next_id: self.start_id, failed: false }
+    }
+
+    /// Decodes the record at absolute offset `off`, which is type `id`.
+    fn type_at(&self, off: u32, id: TypeId) -> Result<(Type<'a>, u32)> {
+        let end = self.sections.types.1;
+        with_endian!(self.header.endian, O => {
+            let len = self.record_len::<O>(off, end).map_err(|e| e.or_type(id))?;
+            let rec = self
+                .data
+                .get(off as usize..(off as usize).saturating_add(len as usize))
+                .ok_or(Error::at_type(ErrorKind::TypeTruncated, off, id))?;
+            let (head, trailing) =
+                raw::btf_type::<O>::ref_from_prefix(rec).map_err(|_| Error::at_type(ErrorKind::TypeTruncated, off, id))?;
+            let info = head.info.get();
+            let (kind, vlen, kflag) = self.opts.vlen.decode(info);
+            let ty = Type {
+                id,
+                offset: off,
+                endian: self.header.endian,
+                kind,
+                kflag,
+                vlen,
+                info,
+                name_off: head.name_off.get(),
+                size_type: head.size_type.get(),
+                trailing,
+            };
+            Ok((ty, len))
+        })
+    }
+
+    /// Number of `u32` slots [`Btf::build_index`] needs: one per own type.
+    #[must_use]
+    pub fn index_len(&self) -> usize {
+        self.nr_types as usize
+    }
+
+    /// Fills caller storage with the id → record offset index of this
+    /// blob's own types (4 bytes per type).
+    ///
+    /// # Errors
+    /// [`ErrorKind::BufferTooSmall`] (with the slots needed) when `storage`
+    /// is shorter than [`Btf::index_len`]; nothing is written then.
+    pub fn build_index<'s>(&self, storage: &'s mut [u32]) -> Result<IdIndex<'s>> {
+        let storage = storage
+            .get_mut(..self.index_len())
+            .ok_or(Error::new(ErrorKind::BufferTooSmall { needed: self.nr_types }, 0))?;
+        with_endian!(self.header.endian, O => {
+            let end = self.sections.types.1;
+            let mut off = self.sections.types.0;
+            for slot in storage.iter_mut() {
+                *slot = off;
+                off = off.saturating_add(self.record_len::<O>(off, end)?);
+            }
+        });
+        Ok(IdIndex { offsets: storage, start_id: self.start_id, types_start: self.sections.types.0 })
+    }
+
+    /// Returns this view with `index` attached, so that
+    /// [`Btf::type_by_id`] is O(1).
+    ///
+    /// # Errors
+    /// [`ErrorKind::IndexMismatch`] when the index was built for another blob.
+    pub fn with_index(mut self, index: IdIndex<'a>) -> Result<Self> {
+        if index.start_id != self.start_id
+            || index.offsets.len() != self.index_len()
+            || index.types_start != self.sections.types.0
+        {
+            return Err(Error::new(ErrorKind::IndexMismatch, 0));
+        }
+        self.index = Some(index.offsets);
+        Ok(self)
+    }
+
+    /// Whether an id index is attached.
+    #[must_use]
+    pub fn has_index(&self) -> bool {
+        self.index.is_some()
+    }
+
+    /// The type with this id, from this blob or its bases.
+    ///
+    /// O(1) on every layer that has an index attached
+    /// ([`Btf::with_index`]); a layer without one is scanned.
+    ///
+    /// # Errors
+    /// [`ErrorKind::TypeIdOutOfRange`] for void (0, which has no record) and
+    /// for ids past [`Btf::type_count`].
+    pub fn type_by_id(&self, id: TypeId) -> Result<Type<'a>> {
+        if id.0 < self.start_id {
+            return match self.base {
+                Some(b) if id.0 != 0 => b.type_by_id(id),
+                _ => Err(Error::new(ErrorKind::TypeIdOutOfRange(id.0), 0)),
+            };
+        }
+        let rel = id.0.wrapping_sub(self.start_id); // id >= start_id here
+        if rel >= self.nr_types {
+            return Err(Error::new(ErrorKind::TypeIdOutOfRange(id.0), 0));
+        }
+        match self.index {
+            Some(ix) => {
+                let off = *ix.get(rel as usize).ok_or(Error::new(ErrorKind::TypeIdOutOfRange(id.0), 0))?;
+                self.type_at(off, id).map(|(t, _)| t)
+            }
+            None => self.types().nth(rel as usize).unwrap_or(Err(Error::new(ErrorKind::TypeIdOutOfRange(id.0), 0))),
+        }
+    }
+
+    /// Builds the id index in a `Vec`.
+    ///
+    /// # Errors
+    /// As [`Btf::build_index`].
+    #[cfg(feature = "alloc")]
+    pub fn build_index_vec(&self) -> Result<alloc::vec::Vec<u32>> {
+        let mut v = alloc::vec![0u32; self.index_len()];
+        self.build_index(&mut v)?;
+        Ok(v)
+    }
+}
+
+/// An id → record offset index over caller storage, built by
+/// [`Btf::build_index`].
+#[derive(Debug)]
+pub struct IdIndex<'s> {
+    offsets: &'s [u32],
+    start_id: u32,
+    types_start: u32,
+}
+
+impl<'s> IdIndex<'s> {
+    /// Re-wraps storage previously filled by [`Btf::build_index`] for `btf`,
+    /// for example an owned `Vec` from `build_index_vec`.
+    ///
+    /// The offsets are re-checked lazily: a wrong entry yields an error from
+    /// [`Btf::type_by_id`], never a panic.
+    #[must_use]
+    pub fn from_built(btf: &Btf<'_>, offsets: &'s [u32]) -> Self {
+        IdIndex { offsets, start_id: btf.start_id, types_start: btf.sections.types.0 }
+    }
+}
+
+/// Iterator over a blob's own types; see [`Btf::types`].
+#[derive(Debug, Clone)]
+pub struct Types<'a> {
+    btf: Btf<'a>,
+    off: u32,
+    next_id: u32,
+    failed: bool,
+}
+
+impl<'a> Iterator for Types<'a> {
+    type Item = Result<Type<'a>>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.off >= self.btf.sections.types.1 {
+            return None;
+        }
+        let id = TypeId(self.next_id);
+        match self.btf.type_at(self.off, id) {
+            Ok((t, len)) => {
+                self.off = self.off.saturating_add(len);
+                self.next_id = self.next_id.saturating_add(1);
+                Some(Ok(t))
+            }
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.btf.type_count().saturating_sub(self.next_id) as usize;
+        if self.failed { (0, Some(0)) } else { (left, Some(left)) }
+    }
+}

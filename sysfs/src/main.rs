@@ -1,0 +1,106 @@
+//! `btfkit`: inspect, validate and merge kernel BTF.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use btfkit::{Btf, ErrorKind};
+use btfkit_sysfs::{Error, IoSink, SYSFS_BTF, read_file};
+use clap::{Parser, Subcommand};
+
+/// Inspect, validate and merge Linux BTF, including split module BTF.
+#[derive(Parser, Debug)]
+#[command(name = "btfkit", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print raw BTF as text, identical to `bpftool btf dump file FILE [-B BASE]`.
+    Dump {
+        /// The BTF file (default: the running kernel's vmlinux BTF).
+        file: Option<PathBuf>,
+        /// Base BTF, for a split (module) file.
+        #[arg(long, short = 'B')]
+        base: Option<PathBuf>,
+    },
+}
+
+/// Exit codes: 0 ok, 1 invalid or not found, 2 usage or I/O.
+fn fail(e: &Error) -> ExitCode {
+    eprintln!("btfkit: {e}");
+    match e {
+        Error::Io { .. } => ExitCode::from(2),
+        Error::Btf { .. } => ExitCode::from(1),
+    }
+}
+
+fn parse<'a>(path: &Path, data: &'a [u8], base: Option<&'a Btf<'a>>) -> Result<Btf<'a>, Error> {
+    let r = match base {
+        Some(b) => Btf::parse_split(data, b),
+        None => Btf::parse(data),
+    };
+    r.map_err(|source| Error::Btf { path: path.to_owned(), source })
+}
+
+fn dump(file: Option<PathBuf>, base: Option<PathBuf>) -> ExitCode {
+    let file = file.unwrap_or_else(|| Path::new(SYSFS_BTF).join("vmlinux"));
+    let base_data = match base.as_deref().map(read_file).transpose() {
+        Ok(b) => b,
+        Err(e) => return fail(&e),
+    };
+    let data = match read_file(&file) {
+        Ok(d) => d,
+        Err(e) => return fail(&e),
+    };
+    let base_btf = match (&base, &base_data) {
+        (Some(p), Some(d)) => match parse(p, d, None) {
+            Ok(b) => Some(b),
+            Err(e) => return fail(&e),
+        },
+        _ => None,
+    };
+    // DATASEC entries name their VARs, so lookups by id must be O(1).
+    let base_index = base_btf.as_ref().map(Btf::build_index_vec).transpose();
+    let base_btf = match (base_btf, &base_index) {
+        (Some(b), Ok(Some(ix))) => match b.with_index(btfkit::IdIndex::from_built(&b, ix)) {
+            Ok(b) => Some(b),
+            Err(source) => return fail(&Error::Btf { path: base.clone().unwrap_or_default(), source }),
+        },
+        (_, Err(source)) => return fail(&Error::Btf { path: base.clone().unwrap_or_default(), source: *source }),
+        _ => None,
+    };
+    let btf = match parse(&file, &data, base_btf.as_ref()) {
+        Ok(b) => b,
+        Err(e) => return fail(&e),
+    };
+    let index = match btf.build_index_vec() {
+        Ok(ix) => ix,
+        Err(source) => return fail(&Error::Btf { path: file, source }),
+    };
+    let btf = match btf.with_index(btfkit::IdIndex::from_built(&btf, &index)) {
+        Ok(b) => b,
+        Err(source) => return fail(&Error::Btf { path: file, source }),
+    };
+    let stdout = io::stdout().lock();
+    let mut sink = IoSink::new(io::BufWriter::with_capacity(1 << 16, stdout));
+    let r = btfkit::dump::dump_all(&btf, &mut sink);
+    let flushed = sink.finish().and_then(|mut w| w.flush());
+    match (r, flushed) {
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        (_, Err(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        (_, Err(e)) => fail(&Error::Io { path: PathBuf::from("<stdout>"), source: e }),
+        (Err(e), _) if e.kind() == ErrorKind::Sink => ExitCode::SUCCESS,
+        (Err(source), _) => fail(&Error::Btf { path: file, source }),
+        (Ok(()), Ok(_)) => ExitCode::SUCCESS,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Dump { file, base } => dump(file, base),
+    }
+}
