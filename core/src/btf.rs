@@ -266,6 +266,9 @@ impl<'a> Btf<'a> {
     /// Decodes the record at absolute offset `off`, which is type `id`.
     fn type_at(&self, off: u32, id: TypeId) -> Result<(Type<'a>, u32)> {
         let end = self.sections.types.1;
+        if off < self.sections.types.0 {
+            return Err(Error::at_type(ErrorKind::TypeTruncated, off, id));
+        }
         with_endian!(self.header.endian, O => {
             let len = self.record_len::<O>(off, end).map_err(|e| e.or_type(id))?;
             let rec = self
@@ -316,7 +319,7 @@ impl<'a> Btf<'a> {
                 off = off.saturating_add(self.record_len::<O>(off, end)?);
             }
         });
-        Ok(IdIndex { offsets: storage, start_id: self.start_id, types_start: self.sections.types.0 })
+        Ok(IdIndex { offsets: storage, owner: self.fingerprint() })
     }
 
     /// Returns this view with `index` attached, so that
@@ -325,14 +328,17 @@ impl<'a> Btf<'a> {
     /// # Errors
     /// [`ErrorKind::IndexMismatch`] when the index was built for another blob.
     pub fn with_index(mut self, index: IdIndex<'a>) -> Result<Self> {
-        if index.start_id != self.start_id
-            || index.offsets.len() != self.index_len()
-            || index.types_start != self.sections.types.0
-        {
+        if index.owner != self.fingerprint() || index.offsets.len() != self.index_len() {
             return Err(Error::new(ErrorKind::IndexMismatch, 0));
         }
         self.index = Some(index.offsets);
         Ok(self)
+    }
+
+    /// Identifies this blob (its address, length and first id) so that an
+    /// index cannot be attached to another one.
+    fn fingerprint(&self) -> (usize, usize, u32) {
+        (self.data.as_ptr() as usize, self.data.len(), self.start_id)
     }
 
     /// Whether an id index is attached.
@@ -386,8 +392,7 @@ impl<'a> Btf<'a> {
 #[derive(Debug)]
 pub struct IdIndex<'s> {
     offsets: &'s [u32],
-    start_id: u32,
-    types_start: u32,
+    owner: (usize, usize, u32),
 }
 
 impl<'s> IdIndex<'s> {
@@ -398,7 +403,7 @@ impl<'s> IdIndex<'s> {
     /// [`Btf::type_by_id`], never a panic.
     #[must_use]
     pub fn from_built(btf: &Btf<'_>, offsets: &'s [u32]) -> Self {
-        IdIndex { offsets, start_id: btf.start_id, types_start: btf.sections.types.0 }
+        IdIndex { offsets, owner: btf.fingerprint() }
     }
 }
 

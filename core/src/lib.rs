@@ -97,6 +97,8 @@ mod types;
 
 #[cfg(test)]
 mod test_util;
+#[cfg(test)]
+mod tests;
 
 pub use btf::{Btf, IdIndex, ParseOptions, Types};
 pub use endian::Endian;
