@@ -9,6 +9,23 @@ use crate::log::btf_debug;
 use crate::types::{StrOffset, Type, TypeId};
 use crate::{Endian, Kind, VlenEncoding, raw};
 
+/// (info size, element size) per kind number; `u8::MAX` marks a kind
+/// that is not in the table. Derived from [`Kind`], the single source.
+// Evaluated at compile time: an out-of-range index here fails the build,
+// it cannot panic at run time.
+#[allow(clippy::indexing_slicing, clippy::cast_possible_truncation, clippy::arithmetic_side_effects)]
+const KIND_SIZES: [(u8, u8); 20] = {
+    let mut t = [(u8::MAX, 0u8); 20];
+    let mut i = 0u8;
+    while i < 20 {
+        if let Some(k) = Kind::from_u8(i) {
+            t[i as usize] = (k.info_size() as u8, k.elem_size() as u8);
+        }
+        i += 1;
+    }
+    t
+};
+
 /// Options for [`Btf::parse_with`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -95,21 +112,51 @@ impl<'a> Btf<'a> {
 
     /// One pass over the record heads: checks the tiling and counts.
     fn count_types(&self) -> Result<u32> {
+        let mut n: u32 = 0;
+        self.walk(|_| n = n.wrapping_add(1))?;
+        Ok(n)
+    }
+
+    /// Walks the record heads of the type section in order, calling `f`
+    /// with each record's absolute offset. Checks that every record is
+    /// inside the section, that its kind can be sized, and that the records
+    /// tile the section exactly. This is the hot loop of parsing and
+    /// indexing, so it is monomorphized per byte order and keeps the
+    /// common case (a known kind) free of calls.
+    #[inline]
+    fn walk(&self, mut f: impl FnMut(u32)) -> Result<()> {
+        let (start, end) = self.sections.types;
+        let section = self.own_types_section();
+        let max_types = u32::MAX.wrapping_sub(self.start_id);
         with_endian!(self.header.endian, O => {
-            let mut off = self.sections.types.0;
-            let end = self.sections.types.1;
+            let mut pos: usize = 0;
             let mut n: u32 = 0;
-            while off < end {
-                let id = TypeId(self.start_id.saturating_add(n));
-                let len = self.record_len::<O>(off, end).map_err(|e| e.or_type(id))?;
-                // record_len keeps off + len <= end.
-                off = off.saturating_add(len);
-                n = n.checked_add(1).ok_or(Error::at_type(ErrorKind::TooManyTypes, off, id))?;
+            while let Some(rest) = section.get(pos..).filter(|r| !r.is_empty()) {
+                // pos < section.len() <= u32::MAX, so the absolute offset fits.
+                let off = start.wrapping_add(pos as u32);
+                let id = TypeId(self.start_id.wrapping_add(n));
+                let (head, _) = raw::btf_type::<O>::ref_from_prefix(rest)
+                    .map_err(|_| Error::at_type(ErrorKind::TypeTruncated, off, id))?;
+                let (kind, vlen, _) = self.opts.vlen.decode(head.info.get());
+                let (info_sz, elem_sz) =
+                    self.kind_sizes(kind).ok_or(Error::at_type(ErrorKind::UnknownKind(kind), off, id))?;
+                // 12 + u8 + u32 * u8 cannot wrap a u64.
+                let len = 12u64
+                    .wrapping_add(u64::from(info_sz))
+                    .wrapping_add(u64::from(vlen).wrapping_mul(u64::from(elem_sz)));
+                if len > rest.len() as u64 {
+                    return Err(Error::at_type(ErrorKind::TypeTruncated, off, id));
+                }
+                if n >= max_types {
+                    return Err(Error::at_type(ErrorKind::TooManyTypes, off, id));
+                }
+                f(off);
+                n = n.wrapping_add(1);
+                // len <= rest.len(), so pos stays within the section.
+                pos = pos.wrapping_add(len as usize);
             }
-            if self.start_id.checked_add(n).is_none() {
-                return Err(Error::new(ErrorKind::TooManyTypes, end));
-            }
-            Ok(n)
+            debug_assert_eq!(start.wrapping_add(pos as u32), end);
+            Ok(())
         })
     }
 
@@ -133,11 +180,19 @@ impl<'a> Btf<'a> {
     }
 
     /// (info size, element size) of a kind: from the kind table, else from
-    /// this blob's layout section, else from the nearest base's.
+    /// a layout section.
+    #[inline]
     fn kind_sizes(&self, kind: u8) -> Option<(u32, u32)> {
-        if let Some(k) = Kind::from_u8(kind) {
-            return Some((k.info_size(), k.elem_size()));
+        match KIND_SIZES.get(usize::from(kind)) {
+            Some(&(i, e)) if i != u8::MAX => Some((u32::from(i), u32::from(e))),
+            _ => self.layout_sizes(kind),
         }
+    }
+
+    /// Sizes of a kind this crate does not know, from the layout section of
+    /// this blob or else of the nearest base that has one.
+    #[cold]
+    fn layout_sizes(&self, kind: u8) -> Option<(u32, u32)> {
         let (start, end) = self.sections.layout;
         if start < end {
             let at = u32::from(kind).checked_mul(4)?.checked_add(start)?;
@@ -147,7 +202,7 @@ impl<'a> Btf<'a> {
             })?;
             return Some((u32::from(l.0), u32::from(l.1)));
         }
-        self.base.and_then(|b| b.kind_sizes(kind))
+        self.base.and_then(|b| b.layout_sizes(kind))
     }
 
     /// The header.
@@ -311,14 +366,12 @@ impl<'a> Btf<'a> {
         let storage = storage
             .get_mut(..self.index_len())
             .ok_or(Error::new(ErrorKind::BufferTooSmall { needed: self.nr_types }, 0))?;
-        with_endian!(self.header.endian, O => {
-            let end = self.sections.types.1;
-            let mut off = self.sections.types.0;
-            for slot in storage.iter_mut() {
+        let mut slots = storage.iter_mut();
+        self.walk(|off| {
+            if let Some(slot) = slots.next() {
                 *slot = off;
-                off = off.saturating_add(self.record_len::<O>(off, end)?);
             }
-        });
+        })?;
         Ok(IdIndex { offsets: storage, owner: self.fingerprint() })
     }
 

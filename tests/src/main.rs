@@ -1,1 +1,4 @@
-fn main() {}
+//! Integration tests: one binary, one module per area.
+
+mod fixtures;
+mod golden;
