@@ -5,7 +5,7 @@
 //! here. Every record is `Unaligned`, so it can be viewed in place over any
 //! borrowed byte slice, in either byte order, without copying or swapping.
 //!
-//! Typed, checked accessors live in [`crate::types`].
+//! Typed, checked accessors are [`crate::Type`] and [`crate::TypeView`].
 #![allow(non_camel_case_types)]
 
 use zerocopy::byteorder::{ByteOrder, I32, U16, U32};

@@ -33,11 +33,11 @@ pub fn run(data: &[u8]) {
     let Some((len, rest)) = data.split_first_chunk::<4>() else { return };
     let len = (u32::from_le_bytes(*len) as usize).min(rest.len());
     let (base, split) = rest.split_at(len);
-    if let Ok(base) = Btf::parse(base) {
-        if let Ok(split) = Btf::parse_split(split, &base) {
-            exercise(&split);
-            assert_eq!(split.start_id().0, base.type_count());
-        }
+    if let Ok(base) = Btf::parse(base)
+        && let Ok(split) = Btf::parse_split(split, &base)
+    {
+        exercise(&split);
+        assert_eq!(split.start_id().0, base.type_count());
     }
 }
 

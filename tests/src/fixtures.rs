@@ -22,11 +22,11 @@ fn cases() -> Vec<(String, Option<String>)> {
     for e in std::fs::read_dir(fixtures()).unwrap() {
         let p = e.unwrap().path();
         let name = p.file_name().unwrap().to_str().unwrap().to_owned();
-        if let Some(stem) = name.strip_suffix(".btf") {
-            if Path::new(&fixtures().join(format!("{stem}.bpftool.txt"))).exists() {
-                let base = (stem == "split").then(|| "split_base.btf".to_owned());
-                v.push((name, base));
-            }
+        if let Some(stem) = name.strip_suffix(".btf")
+            && Path::new(&fixtures().join(format!("{stem}.bpftool.txt"))).exists()
+        {
+            let base = (stem == "split").then(|| "split_base.btf".to_owned());
+            v.push((name, base));
         }
     }
     v.sort();
