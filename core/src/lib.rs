@@ -94,6 +94,7 @@ mod kind;
 mod log;
 pub mod raw;
 mod types;
+pub mod validate;
 
 #[cfg(test)]
 mod test_util;
