@@ -1,24 +1,76 @@
-//! Kernel-faithful validation (work in progress: API only).
+//! Kernel-faithful validation: would a kernel accept this BTF?
+//!
+//! [`validate`] applies the rules of the kernel's BTF verifier
+//! (`kernel/bpf/btf.c`), in the kernel's order, for one of its load paths
+//! ([`Profile`]) and one kernel version ([`KernelVersion`]):
+//!
+//! 1. the header and the tiling of its sections (`btf_parse_hdr`,
+//!    `btf_check_sec_info`), the 7.1 layout section;
+//! 2. the string section, for base and for split BTF (`btf_parse_str_sec`);
+//! 3. pass 1, every type's own record (`btf_check_meta` and the per-kind
+//!    `check_meta`), with the kernel's Latin-1 name classes;
+//! 4. pass 2, resolution (`btf_check_all_types`): the depth-first walk with
+//!    its three modes and its depth limit of 32, sized targets, arrays,
+//!    struct and union members in both bitfield encodings, FUNC → FUNC_PROTO,
+//!    parameters, DATASEC → VAR and DECL_TAG targets;
+//! 5. type-tag ordering (`btf_check_type_tags`).
+//!
+//! It needs no allocator: pass 2's per-type state (12 bytes a type) lives in
+//! scratch memory the caller provides ([`scratch_len`]), and the walk uses a
+//! fixed stack of 32 entries, never recursion.
+//!
+//! ## Kernel quirks, and what each profile does with them
+//!
+//! | quirk | `UserLoad` | `Strict` |
+//! |---|---|---|
+//! | more than BTF_MAX_TYPE types: the kernel drops the excess silently | emulated | rejected ([`Rule::TooManyTypes`]) |
+//! | `hdr_len` below 24 (missing fields read as 0) or not a multiple of 4 | emulated | rejected |
+//! | 7.1+: partial layout fields with 24 < `hdr_len` < 32 ignored | emulated | must be zero |
+//! | INT: bits 8-15 of the int data unchecked, size unbounded | emulated | rejected above 16 bytes or with those bits set |
+//! | PTR or modifier → FUNC accepted only when the FUNC resolved first | emulated | rejected ([`Rule::RefToFunc`]) |
+//! | kind_flag ENUM64 member without bitfield checked as 32 bits wide | emulated | checked at its real width |
+//! | DATASEC entry whose VAR is resolved on the way is not size-checked | emulated | checked |
+//! | kernel and module BTF get no resolve pass | (n/a) | resolve pass on all |
+//! | section sort by signed offset difference | same verdict either way | same |
+//! | name classes are the kernel's Latin-1 ctype table | kept | kept |
+//!
+//! The BPF special-field rules (spin locks, kptrs, graph roots; the
+//! kernel's `btf_parse_struct_metas`) are runtime semantics, not format
+//! rules, and are not checked here.
 
-use crate::Btf;
-use crate::types::TypeId;
+mod rule;
+
+pub use rule::Rule;
+
+use core::fmt;
+
+use crate::btf::Btf;
+use crate::endian::with_endian;
+use crate::types::{Type, TypeId};
+use crate::{Endian, Kind, VlenEncoding, raw};
+use zerocopy::FromBytes;
 
 /// Which of the kernel's load paths to emulate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Profile {
-    /// What `bpf(BPF_BTF_LOAD)` accepts: every rule, kernel quirks emulated.
+    /// What `bpf(BPF_BTF_LOAD)` accepts (`btf_parse`): every rule, with the
+    /// kernel's quirks emulated so that verdicts match the kernel's. Host
+    /// byte order only, standalone only, at most 16 MiB.
     UserLoad,
-    /// The base (vmlinux) rules: no resolve pass.
+    /// The base rules (`btf_parse_base`, vmlinux): header, strings, pass 1
+    /// and type tags; no resolve pass.
     Vmlinux,
-    /// The split (module) rules.
+    /// The split rules (`btf_parse_module`): as `Vmlinux`, with the split
+    /// string rules, over the base.
     Module,
-    /// Every rule, quirks tightened, applied to split BTF with its base too.
+    /// The default for untrusted input: every rule, quirks tightened,
+    /// either byte order, and split BTF checked together with its base.
     #[default]
     Strict,
 }
 
-/// A kernel version, `major.minor`.
+/// A kernel version, `major.minor`; selects the rules of that kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct KernelVersion {
@@ -29,20 +81,32 @@ pub struct KernelVersion {
 }
 
 impl KernelVersion {
-    /// The newest behaviour this crate knows.
+    /// The newest behaviour this crate knows (7.2: 24-bit vlen).
     pub const LATEST: KernelVersion = KernelVersion { major: 7, minor: 2 };
+
     /// `major.minor`.
     #[must_use]
     pub const fn new(major: u16, minor: u16) -> Self {
         KernelVersion { major, minor }
     }
+
     /// Parses the start of a release string such as `6.18.44-fc-v782`.
     #[must_use]
     pub fn parse(release: &str) -> Option<Self> {
-        let mut it = release.split(|c: char| !c.is_ascii_digit());
+        let mut it = release.trim().split(|c: char| !c.is_ascii_digit());
         let major = it.next()?.parse().ok()?;
         let minor = it.next()?.parse().ok()?;
         Some(KernelVersion { major, minor })
+    }
+
+    const fn at_least(self, major: u16, minor: u16) -> bool {
+        self.major > major || (self.major == major && self.minor >= minor)
+    }
+}
+
+impl fmt::Display for KernelVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
     }
 }
 
@@ -55,52 +119,1624 @@ pub struct ValidateOptions {
     pub profile: Profile,
     /// The kernel whose rules apply.
     pub kernel: KernelVersion,
-    /// `sizeof(void *)` on the target.
+    /// `sizeof(void *)` on the target kernel (PTR members, FLOAT alignment).
     pub ptr_size: u32,
+    /// The kernel's byte order (`UserLoad` reads the blob in it).
+    pub host: Endian,
 }
 
 impl ValidateOptions {
-    /// Options for a profile on a kernel, 8-byte pointers.
+    /// Options for a profile on a kernel: 8-byte pointers, this machine's
+    /// byte order.
     #[must_use]
     pub const fn new(profile: Profile, kernel: KernelVersion) -> Self {
-        ValidateOptions { profile, kernel, ptr_size: 8 }
+        ValidateOptions { profile, kernel, ptr_size: 8, host: Endian::NATIVE }
     }
 }
 
-/// A validation failure (placeholder).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl Default for ValidateOptions {
+    fn default() -> Self {
+        Self::new(Profile::Strict, KernelVersion::LATEST)
+    }
+}
+
+/// Why a blob fails validation: the rule, where, and for which type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ValidationError {
-    /// Type id, when known.
-    pub type_id: Option<TypeId>,
-    /// Byte offset.
-    pub offset: u32,
+    rule: Rule,
+    offset: u32,
+    type_id: Option<TypeId>,
+    index: Option<u32>,
 }
 
-/// How many `u32` of scratch [`validate`] needs for `data`.
-#[must_use]
-pub fn scratch_len(data: &[u8]) -> usize {
-    data.len() / 4
+impl ValidationError {
+    #[cold]
+    const fn new(rule: Rule, offset: u32) -> Self {
+        ValidationError { rule, offset, type_id: None, index: None }
+    }
+    /// The rule broken.
+    #[must_use]
+    pub const fn rule(&self) -> Rule {
+        self.rule
+    }
+    /// Byte offset in the blob.
+    #[must_use]
+    pub const fn offset(&self) -> u32 {
+        self.offset
+    }
+    /// The type, when the rule concerns one.
+    #[must_use]
+    pub const fn type_id(&self) -> Option<TypeId> {
+        self.type_id
+    }
+    /// The member, parameter, enumerator or entry index, when relevant.
+    #[must_use]
+    pub const fn index(&self) -> Option<u32> {
+        self.index
+    }
 }
 
-/// Validates `data` (split over `base` when given).
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(id) = self.type_id {
+            write!(f, "[{}] ", id.0)?;
+        }
+        f.write_str(self.rule.message())?;
+        if let Some(i) = self.index {
+            match self.rule {
+                Rule::InvalidArg => write!(f, "#{}", i.saturating_add(1))?,
+                _ => write!(f, " (member/entry {i})")?,
+            }
+        }
+        write!(f, " at byte {:#x}", self.offset)
+    }
+}
+
+impl core::error::Error for ValidationError {}
+
+type VResult<T> = Result<T, ValidationError>;
+
+/// Scratch words per type for pass 2: record offset, resolved id with the
+/// visit state in its top bits, resolved size.
+const WORDS_PER_TYPE: usize = 3;
+const MAX_RESOLVE_DEPTH: usize = 32;
+const BTF_MAX_SIZE: usize = 16 * 1024 * 1024;
+
+/// How many `u32` of scratch [`validate`] needs for `data`: 3 per type.
 ///
-/// # Errors
-/// The first rule broken.
-pub fn validate(
-    _data: &[u8],
-    _base: Option<&Btf<'_>>,
-    _opts: &ValidateOptions,
-    _scratch: &mut [u32],
-) -> Result<(), ValidationError> {
-    Ok(())
+/// This walks the record heads once (no allocation). For a blob whose
+/// structure is broken it returns an upper bound, since validation will
+/// stop before pass 2 needs the scratch.
+#[must_use]
+pub fn scratch_len(data: &[u8], base: Option<&Btf<'_>>, opts: &ValidateOptions) -> usize {
+    let parse = crate::ParseOptions::with_vlen(vlen_encoding(opts.kernel));
+    match Btf::parse_with(data, base, parse) {
+        Ok(b) => (b.own_type_count() as usize).saturating_add(1).saturating_mul(WORDS_PER_TYPE),
+        Err(_) => (data.len() / 12).saturating_add(1).saturating_mul(WORDS_PER_TYPE),
+    }
+}
+
+fn vlen_encoding(k: KernelVersion) -> VlenEncoding {
+    if k.at_least(7, 2) { VlenEncoding::Bits24 } else { VlenEncoding::Bits16 }
 }
 
 /// [`validate`] with scratch in a `Vec`.
 ///
 /// # Errors
-/// The first rule broken.
+/// The first rule broken, in the kernel's order.
 #[cfg(feature = "alloc")]
 pub fn validate_vec(data: &[u8], base: Option<&Btf<'_>>, opts: &ValidateOptions) -> Result<(), ValidationError> {
-    let mut scratch = alloc::vec![0u32; scratch_len(data)];
+    let mut scratch = alloc::vec![0u32; scratch_len(data, base, opts)];
     validate(data, base, opts, &mut scratch)
+}
+
+/// Validates `data`, split over `base` when given.
+///
+/// `scratch` needs [`scratch_len`] words; it is only touched by the resolve
+/// pass and can be reused across calls.
+///
+/// # Errors
+/// The first rule broken, in the kernel's order; a too-small scratch is
+/// reported as [`Rule::TooManyTypes`] at offset 0 with the index set to
+/// the number of words needed.
+pub fn validate<'a>(
+    data: &'a [u8],
+    base: Option<&'a Btf<'a>>,
+    opts: &ValidateOptions,
+    scratch: &mut [u32],
+) -> Result<(), ValidationError> {
+    let rules = Rules::new(opts);
+    if opts.profile == Profile::UserLoad && base.is_some() {
+        return Err(ValidationError::new(Rule::SplitNotLoadable, 0));
+    }
+    if opts.profile == Profile::Module && base.is_none() {
+        return Err(ValidationError::new(Rule::BaseRequired, 0));
+    }
+    if rules.max_size && data.len() > BTF_MAX_SIZE {
+        return Err(ValidationError::new(Rule::TooLarge, 0));
+    }
+    let hdr = check_header(data, base, &rules)?;
+    let endian = hdr.endian;
+    let mut v = V {
+        data,
+        endian,
+        rules,
+        hdr,
+        base,
+        start_id: base.map_or(1, Btf::type_count),
+        start_str_off: base.map_or(0, |b| b.start_str_off().0.saturating_add(b.header().str_len)),
+        nr: 0,
+        scratch,
+        mode: Mode::Tbd,
+        stack: heapless::Vec::new(),
+    };
+    if let Some(b) = base
+        && b.endian() != endian
+    {
+        return Err(ValidationError::new(Rule::InvalidMagic, 0));
+    }
+    v.check_strings()?;
+    v.check_type_section()?;
+    v.pass1()?;
+    if v.rules.resolve {
+        v.pass2()?;
+    }
+    v.check_type_tags()
+}
+
+/// The rule set of one profile on one kernel.
+#[derive(Debug, Clone, Copy)]
+struct Rules {
+    profile: Profile,
+    strict: bool,
+    resolve: bool,
+    max_size: bool,
+    host: Option<Endian>,
+    hdr_struct: u32,
+    layout: bool,
+    vlen: VlenEncoding,
+    info_mask: u32,
+    kind_max: u8,
+    tag_kflag: bool,
+    enum_kflag: bool,
+    func_global: bool,
+    ksym_name_len: usize,
+    datasec_printable: bool,
+    dot_everywhere: bool,
+    ptr_size: u32,
+}
+
+impl Rules {
+    fn new(o: &ValidateOptions) -> Self {
+        let k = o.kernel;
+        let strict = o.profile == Profile::Strict;
+        let vlen = vlen_encoding(k);
+        let kind_max = if k.at_least(6, 0) {
+            19
+        } else if k.at_least(5, 17) {
+            18
+        } else if k.at_least(5, 16) {
+            17
+        } else if k.at_least(5, 13) {
+            16
+        } else if k.at_least(5, 2) {
+            15
+        } else {
+            13
+        };
+        Rules {
+            profile: o.profile,
+            strict,
+            resolve: matches!(o.profile, Profile::UserLoad | Profile::Strict),
+            max_size: matches!(o.profile, Profile::UserLoad | Profile::Strict),
+            host: (o.profile == Profile::UserLoad).then_some(o.host),
+            hdr_struct: if k.at_least(7, 1) { 32 } else { 24 },
+            layout: k.at_least(7, 1),
+            vlen,
+            info_mask: match vlen {
+                VlenEncoding::Bits24 => u32::MAX,
+                VlenEncoding::Bits16 if k.at_least(5, 13) => 0x9f00_ffff,
+                VlenEncoding::Bits16 => 0x8f00_ffff,
+            },
+            kind_max,
+            tag_kflag: k.at_least(6, 15),
+            enum_kflag: k.at_least(6, 0),
+            func_global: k.at_least(5, 6),
+            ksym_name_len: if k.at_least(6, 1) { 512 } else { 128 },
+            datasec_printable: k.at_least(6, 9),
+            dot_everywhere: k.at_least(6, 1),
+            ptr_size: o.ptr_size,
+        }
+    }
+}
+
+/// The header as the kernel reads it.
+#[derive(Debug, Clone, Copy)]
+struct Hdr {
+    endian: Endian,
+    hdr_len: u32,
+    type_off: u32,
+    type_len: u32,
+    str_off: u32,
+    str_len: u32,
+    layout_off: u32,
+    layout_len: u32,
+}
+
+fn err(rule: Rule, offset: u32) -> ValidationError {
+    ValidationError::new(rule, offset)
+}
+
+fn u32_at(data: &[u8], at: usize, e: Endian) -> u32 {
+    let b: [u8; 4] = data.get(at..at.wrapping_add(4)).and_then(|b| b.try_into().ok()).unwrap_or([0; 4]);
+    match e {
+        Endian::Little => u32::from_le_bytes(b),
+        Endian::Big => u32::from_be_bytes(b),
+    }
+}
+
+/// `btf_parse_hdr` and `btf_check_sec_info`.
+fn check_header(data: &[u8], base: Option<&Btf<'_>>, r: &Rules) -> VResult<Hdr> {
+    if data.len() < 8 {
+        return Err(err(Rule::HdrLenNotFound, 0));
+    }
+    // The kernel reads in its own byte order; other profiles detect it.
+    let endian = match r.host {
+        Some(h) => h,
+        None => data
+            .get(..2)
+            .and_then(|m| m.try_into().ok())
+            .and_then(Endian::from_magic)
+            .ok_or(err(Rule::InvalidMagic, 0))?,
+    };
+    let hdr_len = u32_at(data, 4, endian);
+    let size = u32::try_from(data.len()).map_err(|_| err(Rule::TooLarge, 0))?;
+    if size < hdr_len {
+        return Err(err(Rule::HeaderNotFound, 4));
+    }
+    let known = r.hdr_struct;
+    if hdr_len > known {
+        let extra = data.get(known as usize..hdr_len as usize).unwrap_or(&[]);
+        if let Some(p) = extra.iter().position(|&b| b != 0) {
+            return Err(err(Rule::UnsupportedHeader, known.saturating_add(p as u32)));
+        }
+    }
+    if r.strict {
+        if hdr_len < 24 {
+            return Err(err(Rule::HeaderTooShort, 4));
+        }
+        if !hdr_len.is_multiple_of(4) {
+            return Err(err(Rule::HeaderMisaligned, 4));
+        }
+        if r.hdr_struct == 32 && hdr_len > 24 && hdr_len < 32 {
+            // Strict: a partial layout field is refused rather than ignored.
+            let extra = data.get(24..hdr_len as usize).unwrap_or(&[]);
+            if extra.iter().any(|&b| b != 0) {
+                return Err(err(Rule::UnsupportedHeader, 24));
+            }
+        }
+    }
+    // Only min(hdr_len, struct) bytes count; the rest read as zero.
+    let field =
+        |at: u32| if at.saturating_add(4) <= hdr_len.min(r.hdr_struct) { u32_at(data, at as usize, endian) } else { 0 };
+    let magic_ok = match endian {
+        Endian::Little => data.get(..2) == Some(&[0x9f, 0xeb]),
+        Endian::Big => data.get(..2) == Some(&[0xeb, 0x9f]),
+    };
+    if !magic_ok {
+        return Err(err(Rule::InvalidMagic, 0));
+    }
+    if data.get(2) != Some(&raw::BTF_VERSION) {
+        return Err(err(Rule::UnsupportedVersion, 2));
+    }
+    if data.get(3) != Some(&0) {
+        return Err(err(Rule::UnsupportedFlags, 3));
+    }
+    if base.is_none() && size == hdr_len {
+        return Err(err(Rule::NoData, 4));
+    }
+    let h = Hdr {
+        endian,
+        hdr_len,
+        type_off: field(8),
+        type_len: field(12),
+        str_off: field(16),
+        str_len: field(20),
+        layout_off: field(24),
+        layout_len: field(28),
+    };
+    // Sections: sorted by (offset, length), they must tile the payload.
+    let mut secs = [(h.type_off, h.type_len, 8u32), (h.str_off, h.str_len, 16), (0, 0, 0)];
+    let with_layout = r.layout && hdr_len >= 32 && h.layout_len != 0;
+    let n = if with_layout {
+        if let Some(s) = secs.get_mut(2) {
+            *s = (h.layout_off, h.layout_len, 24);
+        }
+        3
+    } else {
+        2
+    };
+    let secs = secs.get_mut(..n).unwrap_or(&mut []);
+    secs.sort_unstable_by_key(|s| (s.0, s.1));
+    let expected = size.wrapping_sub(hdr_len);
+    let mut total: u32 = 0;
+    for &(off, len, at) in secs.iter() {
+        if expected < off {
+            return Err(err(Rule::InvalidSectionOffset, at));
+        }
+        if total < off {
+            return Err(err(Rule::UnsupportedSection, at));
+        }
+        if total > off {
+            return Err(err(Rule::SectionOverlap, at));
+        }
+        if expected.wrapping_sub(total) < len {
+            return Err(err(Rule::SectionTooLong, at.wrapping_add(4)));
+        }
+        total = total.wrapping_add(len);
+    }
+    if expected != total {
+        return Err(err(Rule::UnsupportedSection, hdr_len.wrapping_add(total)));
+    }
+    Ok(h)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Tbd,
+    Ptr,
+    StructOrArray,
+}
+
+const NOT_VISITED: u32 = 0;
+const VISITED: u32 = 1;
+const RESOLVED: u32 = 2;
+
+#[derive(Debug, Clone, Copy)]
+struct Vertex {
+    id: u32,
+    next_member: u32,
+}
+
+/// A type as the resolver sees it: `None` is void.
+type Ty<'a> = Option<Type<'a>>;
+
+fn kind_of(t: &Ty<'_>) -> Option<Kind> {
+    t.as_ref().and_then(Type::kind)
+}
+fn is_void(t: &Ty<'_>) -> bool {
+    t.is_none()
+}
+fn is_k(t: &Ty<'_>, k: Kind) -> bool {
+    kind_of(t) == Some(k)
+}
+fn is_modifier(t: &Ty<'_>) -> bool {
+    matches!(kind_of(t), Some(Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag))
+}
+fn is_struct(t: &Ty<'_>) -> bool {
+    matches!(kind_of(t), Some(Kind::Struct | Kind::Union))
+}
+fn needs_resolve(t: &Ty<'_>) -> bool {
+    is_modifier(t)
+        || matches!(
+            kind_of(t),
+            Some(
+                Kind::Ptr
+                    | Kind::Struct
+                    | Kind::Union
+                    | Kind::Array
+                    | Kind::Var
+                    | Kind::Func
+                    | Kind::DeclTag
+                    | Kind::Datasec
+            )
+        )
+}
+fn has_size(t: &Ty<'_>) -> bool {
+    matches!(
+        kind_of(t),
+        Some(Kind::Int | Kind::Struct | Kind::Union | Kind::Enum | Kind::Datasec | Kind::Float | Kind::Enum64)
+    )
+}
+fn nosize(t: &Ty<'_>) -> bool {
+    is_void(t) || matches!(kind_of(t), Some(Kind::Fwd | Kind::Func | Kind::FuncProto | Kind::DeclTag))
+}
+fn source_only(t: &Ty<'_>) -> bool {
+    matches!(kind_of(t), Some(Kind::Var | Kind::Datasec | Kind::DeclTag))
+}
+fn int_data(t: &Type<'_>) -> u32 {
+    match t.view() {
+        crate::TypeView::Int(i) => i.data,
+        _ => 0,
+    }
+}
+/// `btf_type_int_is_regular`: offset 0, whole bytes of 1, 2, 4, 8 or 16.
+fn int_is_regular(t: &Type<'_>) -> bool {
+    let d = int_data(t);
+    let bits = d & 0xff;
+    let off = (d >> 16) & 0xff;
+    bits.is_multiple_of(8) && off == 0 && matches!(bits / 8, 1 | 2 | 4 | 8 | 16)
+}
+fn ksize(t: &Ty<'_>) -> u32 {
+    t.as_ref().map_or(0, Type::size_or_type)
+}
+
+/// Kernel `ctype` classes for Latin-1 (`lib/ctype.c`).
+fn is_alpha(c: u8) -> bool {
+    c.is_ascii_alphabetic() || matches!(c, 0xc0..=0xd6 | 0xd8..=0xf6 | 0xf8..=0xff)
+}
+fn is_alnum(c: u8) -> bool {
+    is_alpha(c) || c.is_ascii_digit()
+}
+fn is_print(c: u8) -> bool {
+    matches!(c, 0x20..=0x7e | 0xa0..=0xff)
+}
+
+struct V<'a, 's> {
+    data: &'a [u8],
+    endian: Endian,
+    rules: Rules,
+    hdr: Hdr,
+    base: Option<&'a Btf<'a>>,
+    start_id: u32,
+    start_str_off: u32,
+    /// Own types added in pass 1.
+    nr: u32,
+    scratch: &'s mut [u32],
+    mode: Mode,
+    stack: heapless::Vec<Vertex, MAX_RESOLVE_DEPTH>,
+}
+
+impl<'a> V<'a, '_> {
+    fn abs(&self, rel: u32) -> u32 {
+        self.hdr.hdr_len.wrapping_add(rel)
+    }
+
+    fn own_strings(&self) -> &'a [u8] {
+        let s = self.abs(self.hdr.str_off) as usize;
+        self.data.get(s..s.wrapping_add(self.hdr.str_len as usize)).unwrap_or(&[])
+    }
+
+    /// `btf_parse_str_sec`.
+    fn check_strings(&self) -> VResult<()> {
+        let h = &self.hdr;
+        let end = u64::from(h.hdr_len).wrapping_add(u64::from(h.str_off)).wrapping_add(u64::from(h.str_len));
+        let must_end = !self.rules.layout || h.hdr_len < 32 || self.rules.strict;
+        if must_end && end != self.data.len() as u64 {
+            return Err(err(Rule::StringsNotAtEnd, 16));
+        }
+        let s = self.own_strings();
+        let at = self.abs(h.str_off);
+        if self.base.is_some() && s.is_empty() {
+            return Ok(());
+        }
+        if s.is_empty() || h.str_len.wrapping_sub(1) > raw::BTF_MAX_NAME_OFFSET || s.last() != Some(&0) {
+            return Err(err(Rule::InvalidStringSection, at));
+        }
+        if self.base.is_none() && s.first() != Some(&0) {
+            return Err(err(Rule::InvalidStringSection, at));
+        }
+        if self.rules.layout
+            && h.hdr_len >= 32
+            && h.layout_len != 0
+            && self.rules.profile != Profile::Vmlinux
+            && self.rules.profile != Profile::Module
+        {
+            if !h.layout_off.is_multiple_of(4) {
+                return Err(err(Rule::LayoutMisaligned, 24));
+            }
+            if h.layout_len < 4 || !h.layout_len.is_multiple_of(4) {
+                return Err(err(Rule::InvalidLayoutLen, 28));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_type_section(&self) -> VResult<()> {
+        if matches!(self.rules.profile, Profile::UserLoad | Profile::Strict) {
+            if !self.hdr.type_off.is_multiple_of(4) {
+                return Err(err(Rule::UnalignedTypeOff, 8));
+            }
+            if self.base.is_none() && self.hdr.type_len == 0 {
+                return Err(err(Rule::NoTypeFound, 12));
+            }
+        }
+        Ok(())
+    }
+
+    /// `btf_name_offset_valid`.
+    fn name_off_valid(&self, off: u32) -> bool {
+        if off > raw::BTF_MAX_NAME_OFFSET {
+            return false;
+        }
+        if off < self.start_str_off {
+            // Below the split's first offset: the base's strings, all valid.
+            return self.base.is_some();
+        }
+        off.wrapping_sub(self.start_str_off) < self.hdr.str_len
+    }
+
+    /// The bytes of the string at a valid offset, up to its NUL.
+    fn str_at(&self, off: u32) -> &'a [u8] {
+        if off < self.start_str_off {
+            // Base strings live as long as the base; copy the bounds only.
+            return &[];
+        }
+        let tail = self.own_strings().get(off.wrapping_sub(self.start_str_off) as usize..).unwrap_or(&[]);
+        let n = tail.iter().position(|&b| b == 0).unwrap_or(tail.len());
+        tail.get(..n).unwrap_or(&[])
+    }
+
+    fn with_str<R>(&self, off: u32, f: impl FnOnce(&[u8], bool) -> R) -> R {
+        // `terminated` is false when the string runs to its section's end.
+        if off < self.start_str_off {
+            if let Some(b) = self.base
+                && let Ok(s) = b.str_at(crate::StrOffset(off))
+            {
+                return f(s, true);
+            }
+            return f(&[], true);
+        }
+        f(self.str_at(off), true)
+    }
+
+    /// `__btf_name_valid`: identifier (or, for sections, printable) within
+    /// KSYM_NAME_LEN.
+    fn name_valid(&self, off: u32, how: NameRule) -> bool {
+        let limit = self.rules.ksym_name_len;
+        let dot = self.rules.dot_everywhere || matches!(how, NameRule::IdentDot);
+        self.with_str(off, |s, _| {
+            if s.is_empty() || s.len() >= limit {
+                return false;
+            }
+            match how {
+                NameRule::Section if self.rules.datasec_printable => s.iter().all(|&c| is_print(c)),
+                _ => s.iter().enumerate().all(|(i, &c)| {
+                    let class = if i == 0 { is_alpha(c) } else { is_alnum(c) };
+                    class || c == b'_' || (c == b'.' && (dot || matches!(how, NameRule::Section)))
+                }),
+            }
+        })
+    }
+
+    fn value_nonempty(&self, off: u32) -> bool {
+        self.name_off_valid(off) && self.with_str(off, |s, _| !s.is_empty())
+    }
+
+    /// Pass 1: `btf_check_all_metas`.
+    fn pass1(&mut self) -> VResult<()> {
+        let start = self.abs(self.hdr.type_off);
+        let end = start.wrapping_add(self.hdr.type_len);
+        let mut off = start;
+        let mut id = self.start_id;
+        let mut dropped = false;
+        while off < end {
+            let tid = TypeId(id);
+            let len = self.check_meta(off, end).map_err(|mut e| {
+                e.type_id = Some(tid);
+                e
+            })?;
+            // BTF_MAX_TYPE: ids must stay <= 0xFFFFF. The kernel drops the
+            // excess silently (quirk 1); Strict refuses.
+            // Total types with void must stay below BTF_MAX_TYPE.
+            if id >= raw::BTF_MAX_TYPE || dropped {
+                if self.rules.strict {
+                    return Err(ValidationError { type_id: Some(tid), ..err(Rule::TooManyTypes, off) });
+                }
+                dropped = true;
+            } else {
+                self.add_type(off)?;
+                id = id.wrapping_add(1);
+            }
+            off = off.wrapping_add(len);
+        }
+        Ok(())
+    }
+
+    /// Records a type's offset (every profile: lookups by id are O(1)).
+    fn add_type(&mut self, off: u32) -> VResult<()> {
+        {
+            let i = (self.nr as usize).wrapping_mul(WORDS_PER_TYPE);
+            let needed = (self.nr as usize).saturating_add(1).saturating_mul(WORDS_PER_TYPE);
+            let slots = self.scratch.get_mut(i..needed).ok_or(ValidationError {
+                index: Some(u32::try_from(needed).unwrap_or(u32::MAX)),
+                ..err(Rule::TooManyTypes, 0)
+            })?;
+            if let [o, r, s] = slots {
+                *o = off;
+                *r = 0;
+                *s = 0;
+            }
+        }
+        self.nr = self.nr.wrapping_add(1);
+        Ok(())
+    }
+
+    /// Decodes the record at `off` whose full length is `len`.
+    fn record(&self, off: u32, len: u32, id: u32) -> Option<Type<'a>> {
+        let rec = self.data.get(off as usize..(off as usize).wrapping_add(len as usize))?;
+        with_endian!(self.endian, O => {
+            let (head, trailing) = raw::btf_type::<O>::ref_from_prefix(rec).ok()?;
+            let info = head.info.get();
+            let (kind, vlen, kflag) = self.rules.vlen.decode(info);
+            Some(Type {
+                id: TypeId(id),
+                offset: off,
+                endian: self.endian,
+                kind,
+                kflag,
+                vlen,
+                info,
+                name_off: head.name_off.get(),
+                size_type: head.size_type.get(),
+                trailing,
+            })
+        })
+    }
+
+    /// `btf_check_meta`: the record at `off`; returns its length.
+    fn check_meta(&self, off: u32, end: u32) -> VResult<u32> {
+        let left = end.wrapping_sub(off);
+        if left < 12 {
+            return Err(err(Rule::MetaTruncated, off));
+        }
+        let info = u32_at(self.data, (off as usize).wrapping_add(4), self.endian);
+        if info & !self.rules.info_mask != 0 {
+            return Err(err(Rule::InvalidInfo, off.wrapping_add(4)));
+        }
+        let (kind_raw, vlen, _) = self.rules.vlen.decode(info);
+        let kind = Kind::from_u8(kind_raw).filter(|_| kind_raw <= self.rules.kind_max);
+        let Some(kind) = kind else {
+            return Err(err(Rule::InvalidKind, off.wrapping_add(4)));
+        };
+        let name_off = u32_at(self.data, off as usize, self.endian);
+        if !self.name_off_valid(name_off) {
+            return Err(err(Rule::InvalidNameOffset, off));
+        }
+        // u32 * u32 + u32 cannot wrap a u64.
+        let need = u64::from(kind.info_size()).wrapping_add(u64::from(vlen).wrapping_mul(u64::from(kind.elem_size())));
+        if need > u64::from(left.wrapping_sub(12)) {
+            return Err(err(Rule::MetaTruncated, off));
+        }
+        // need <= left <= u32::MAX
+        let len = 12u32.wrapping_add(need as u32);
+        let t = self.record(off, len, 0).ok_or(err(Rule::MetaTruncated, off))?;
+        self.kind_meta(kind, &t)?;
+        Ok(len)
+    }
+
+    /// The per-kind `check_meta`.
+    fn kind_meta(&self, kind: Kind, t: &Type<'_>) -> VResult<()> {
+        let r = &self.rules;
+        let off = t.offset;
+        let at = |rule| err(rule, off);
+        let valid_id = |id: u32| id <= raw::BTF_MAX_TYPE;
+        let no_vlen = || if t.vlen != 0 { Err(at(Rule::VlenNotZero)) } else { Ok(()) };
+        let no_kflag = || if t.kflag { Err(at(Rule::InvalidKindFlag)) } else { Ok(()) };
+        let name = t.name_off;
+        match kind {
+            Kind::Int => {
+                no_vlen()?;
+                no_kflag()?;
+                let d = int_data(t);
+                if d & !0x0fff_ffff != 0 {
+                    return Err(err(Rule::InvalidIntData, off.wrapping_add(12)));
+                }
+                let bits = (d & 0xff).wrapping_add((d >> 16) & 0xff);
+                if bits > 128 {
+                    return Err(at(Rule::IntBitsTooMany));
+                }
+                if bits.div_ceil(8) > t.size_type {
+                    return Err(at(Rule::IntBitsExceedSize));
+                }
+                let enc = ((d >> 24) & 0xf) as u8;
+                if enc != 0 && enc != raw::BTF_INT_SIGNED && enc != raw::BTF_INT_CHAR && enc != raw::BTF_INT_BOOL {
+                    return Err(at(Rule::UnsupportedEncoding));
+                }
+                if r.strict && (d & 0xff00 != 0 || t.size_type > 16) {
+                    return Err(at(Rule::IntReservedBits));
+                }
+            }
+            Kind::Ptr | Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag => {
+                no_vlen()?;
+                if t.kflag && !(kind == Kind::TypeTag && r.tag_kflag) {
+                    return Err(at(Rule::InvalidKindFlag));
+                }
+                if !valid_id(t.size_type) {
+                    return Err(at(Rule::InvalidTypeId));
+                }
+                let ok = match kind {
+                    Kind::Typedef => name != 0 && self.name_valid(name, NameRule::Ident),
+                    Kind::TypeTag => self.value_nonempty(name),
+                    _ => name == 0,
+                };
+                if !ok {
+                    return Err(at(Rule::InvalidName));
+                }
+            }
+            Kind::Array => {
+                if name != 0 {
+                    return Err(at(Rule::InvalidName));
+                }
+                no_vlen()?;
+                no_kflag()?;
+                if t.size_type != 0 {
+                    return Err(at(Rule::SizeNotZero));
+                }
+                if let crate::TypeView::Array(a) = t.view() {
+                    if a.elem.0 == 0 || !valid_id(a.elem.0) {
+                        return Err(at(Rule::InvalidElem));
+                    }
+                    if a.index.0 == 0 || !valid_id(a.index.0) {
+                        return Err(at(Rule::InvalidIndex));
+                    }
+                }
+            }
+            Kind::Struct | Kind::Union => {
+                if name != 0 && !self.name_valid(name, NameRule::Ident) {
+                    return Err(at(Rule::InvalidName));
+                }
+                let (crate::TypeView::Struct(c) | crate::TypeView::Union(c)) = t.view() else { return Ok(()) };
+                let mut last = 0u32;
+                for (i, m) in c.members().enumerate() {
+                    let mat = |rule| ValidationError {
+                        index: Some(i as u32),
+                        ..err(rule, off.wrapping_add(12).wrapping_add((i as u32).wrapping_mul(12)))
+                    };
+                    if !self.name_off_valid(m.name_off.0) {
+                        return Err(mat(Rule::InvalidMemberNameOffset));
+                    }
+                    if m.name_off.0 != 0 && !self.name_valid(m.name_off.0, NameRule::Ident) {
+                        return Err(mat(Rule::InvalidMemberName));
+                    }
+                    if m.ty.0 == 0 || !valid_id(m.ty.0) {
+                        return Err(mat(Rule::InvalidTypeId));
+                    }
+                    let bo = m.bit_offset();
+                    if kind == Kind::Union && bo != 0 {
+                        return Err(mat(Rule::InvalidMemberBitsOffset));
+                    }
+                    if last > bo {
+                        return Err(mat(Rule::InvalidMemberBitsOffset));
+                    }
+                    if bo.div_ceil(8) > t.size_type {
+                        return Err(mat(Rule::MemberOffsetExceedsSize));
+                    }
+                    last = bo;
+                }
+            }
+            Kind::Enum | Kind::Enum64 => {
+                if t.size_type > 8 || !t.size_type.is_power_of_two() {
+                    return Err(at(Rule::UnexpectedSize));
+                }
+                if t.kflag && !r.enum_kflag {
+                    return Err(at(Rule::InvalidKindFlag));
+                }
+                if name != 0 && !self.name_valid(name, NameRule::Ident) {
+                    return Err(at(Rule::InvalidName));
+                }
+                let (crate::TypeView::Enum(e) | crate::TypeView::Enum64(e)) = t.view() else { return Ok(()) };
+                for (i, v) in e.values().enumerate() {
+                    let ve = |rule| ValidationError { index: Some(i as u32), ..err(rule, off) };
+                    if !self.name_off_valid(v.name_off.0) {
+                        return Err(ve(Rule::InvalidNameOffset));
+                    }
+                    if v.name_off.0 == 0 || !self.name_valid(v.name_off.0, NameRule::Ident) {
+                        return Err(ve(Rule::InvalidName));
+                    }
+                }
+            }
+            Kind::Fwd => {
+                no_vlen()?;
+                if t.size_type != 0 {
+                    return Err(at(Rule::TypeNotZero));
+                }
+                if name == 0 || !self.name_valid(name, NameRule::Ident) {
+                    return Err(at(Rule::InvalidName));
+                }
+            }
+            Kind::Func => {
+                if name == 0 || !self.name_valid(name, NameRule::Ident) {
+                    return Err(at(Rule::InvalidName));
+                }
+                let max = if r.func_global { raw::BTF_FUNC_GLOBAL } else { raw::BTF_FUNC_STATIC };
+                if t.vlen > max {
+                    return Err(at(Rule::InvalidFuncLinkage));
+                }
+                no_kflag()?;
+            }
+            Kind::FuncProto => {
+                if name != 0 {
+                    return Err(at(Rule::InvalidName));
+                }
+                no_kflag()?;
+            }
+            Kind::Var => {
+                no_vlen()?;
+                no_kflag()?;
+                if name == 0 || !self.name_valid(name, NameRule::IdentDot) {
+                    return Err(at(Rule::InvalidName));
+                }
+                if t.size_type == 0 || !valid_id(t.size_type) {
+                    return Err(at(Rule::InvalidTypeId));
+                }
+                if let crate::TypeView::Var(v) = t.view()
+                    && v.linkage.0 != raw::BTF_VAR_STATIC
+                    && v.linkage.0 != raw::BTF_VAR_GLOBAL_ALLOCATED
+                {
+                    return Err(at(Rule::LinkageNotSupported));
+                }
+            }
+            Kind::Datasec => {
+                if t.size_type == 0 {
+                    return Err(at(Rule::SizeZero));
+                }
+                no_kflag()?;
+                if name == 0 || !self.name_valid(name, NameRule::Section) {
+                    return Err(at(Rule::InvalidName));
+                }
+                let crate::TypeView::Datasec(d) = t.view() else { return Ok(()) };
+                let size = t.size_type;
+                let (mut last_end, mut sum) = (0u32, 0u32);
+                for (i, e) in d.entries().enumerate() {
+                    let ee = |rule| ValidationError {
+                        index: Some(i as u32),
+                        ..err(rule, off.wrapping_add(12).wrapping_add((i as u32).wrapping_mul(12)))
+                    };
+                    if e.ty.0 == 0 || !valid_id(e.ty.0) {
+                        return Err(ee(Rule::InvalidTypeId));
+                    }
+                    if e.offset < last_end || e.offset >= size {
+                        return Err(ee(Rule::InvalidOffset));
+                    }
+                    if e.size == 0 || e.size > size {
+                        return Err(ee(Rule::InvalidSize));
+                    }
+                    // u32 arithmetic, wrapping as in the kernel (Strict: no wrap).
+                    let (end, wrapped) = e.offset.overflowing_add(e.size);
+                    last_end = end;
+                    if last_end > size || (r.strict && wrapped) {
+                        return Err(ee(Rule::InvalidOffsetSize));
+                    }
+                    sum = sum.wrapping_add(e.size);
+                }
+                if size < sum {
+                    return Err(at(Rule::InvalidInfoSize));
+                }
+            }
+            Kind::Float => {
+                no_vlen()?;
+                no_kflag()?;
+                if !matches!(t.size_type, 2 | 4 | 8 | 12 | 16) {
+                    return Err(at(Rule::InvalidTypeSize));
+                }
+            }
+            Kind::DeclTag => {
+                if !self.value_nonempty(name) {
+                    return Err(at(Rule::InvalidValue));
+                }
+                no_vlen()?;
+                if t.kflag && !r.tag_kflag {
+                    return Err(at(Rule::InvalidKindFlag));
+                }
+                if let crate::TypeView::DeclTag(d) = t.view()
+                    && d.component_idx < -1
+                {
+                    return Err(at(Rule::InvalidComponentIdx));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ---- lookups for pass 2 and the type-tag check ----
+
+    /// `btf_type_by_id`: `None` when the id does not exist; `Some(None)` is void.
+    fn ty(&self, id: u32) -> Option<Ty<'a>> {
+        if id == 0 {
+            return Some(None);
+        }
+        if id < self.start_id {
+            // Base types borrow the base, which outlives this call; re-decode
+            // through our own lifetime by bounds only.
+            return self.base.and_then(|b| b.type_by_id(TypeId(id)).ok()).map(Some);
+        }
+        let rel = id.wrapping_sub(self.start_id);
+        if rel >= self.nr {
+            return None;
+        }
+        let off = *self.scratch.get((rel as usize).wrapping_mul(WORDS_PER_TYPE))?;
+        let end = self.abs(self.hdr.type_off).wrapping_add(self.hdr.type_len);
+        let len = self.record_len_at(off, end)?;
+        self.record(off, len, id).map(Some)
+    }
+
+    fn record_len_at(&self, off: u32, end: u32) -> Option<u32> {
+        let info = u32_at(self.data, (off as usize).wrapping_add(4), self.endian);
+        let (k, vlen, _) = self.rules.vlen.decode(info);
+        let kind = Kind::from_u8(k)?;
+        let len = 12u64
+            .wrapping_add(u64::from(kind.info_size()))
+            .wrapping_add(u64::from(vlen).wrapping_mul(u64::from(kind.elem_size())));
+        (u64::from(off).wrapping_add(len) <= u64::from(end)).then_some(len as u32)
+    }
+
+    fn slot(&self, id: u32, word: usize) -> Option<u32> {
+        let rel = id.checked_sub(self.start_id)?;
+        self.scratch.get((rel as usize).wrapping_mul(WORDS_PER_TYPE).wrapping_add(word)).copied()
+    }
+    fn set_slot(&mut self, id: u32, word: usize, v: u32) {
+        if let Some(rel) = id.checked_sub(self.start_id)
+            && let Some(s) = self.scratch.get_mut((rel as usize).wrapping_mul(WORDS_PER_TYPE).wrapping_add(word))
+        {
+            *s = v;
+        }
+    }
+    fn state(&self, id: u32) -> u32 {
+        self.slot(id, 1).map_or(NOT_VISITED, |w| w >> 30)
+    }
+
+    /// `env_type_is_resolved`: base types count as resolved; void does not.
+    fn is_resolved(&self, id: u32) -> bool {
+        if id == 0 {
+            return false;
+        }
+        if id < self.start_id {
+            return true;
+        }
+        self.state(id) == RESOLVED
+    }
+
+    /// `btf_resolved_type_id`.
+    fn resolved_id(&self, id: u32) -> u32 {
+        if id != 0 && id < self.start_id {
+            return self.base_resolved(id).0;
+        }
+        self.slot(id, 1).map_or(0, |w| w & 0x3fff_ffff)
+    }
+
+    /// `btf_resolved_type_size`.
+    fn resolved_size(&self, id: u32) -> u32 {
+        if id != 0 && id < self.start_id {
+            return self.base_resolved(id).1;
+        }
+        self.slot(id, 2).unwrap_or(0)
+    }
+
+    /// Resolution of a base type, computed on demand (the base is trusted
+    /// to be resolvable; bounded to 32 hops).
+    fn base_resolved(&self, id: u32) -> (u32, u32) {
+        let mut cur = id;
+        for _ in 0..MAX_RESOLVE_DEPTH {
+            let Some(t) = self.ty(cur) else { return (0, 0) };
+            if is_modifier(&t) || is_k(&t, Kind::Var) {
+                cur = ksize(&t);
+                continue;
+            }
+            if is_k(&t, Kind::Array) {
+                let nel = self.array_of(cur).map_or(0, |a| a.nelems);
+                let elem = self.array_of(cur).map_or(0, |a| a.elem.0);
+                let mut eid = elem;
+                let es = self.id_size(&mut eid).map_or(0, |(_, s)| s);
+                return (if cur == id { eid } else { cur }, es.wrapping_mul(nel));
+            }
+            return (cur, 0);
+        }
+        (0, 0)
+    }
+
+    fn array_of(&self, id: u32) -> Option<crate::Array> {
+        if id < self.start_id {
+            return match self.base?.type_by_id(TypeId(id)).ok()?.view() {
+                crate::TypeView::Array(a) => Some(a),
+                _ => None,
+            };
+        }
+        match self.ty(id)??.view() {
+            crate::TypeView::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// `btf_type_id_size`: the sized type an id stands for, and its size.
+    fn id_size(&self, id: &mut u32) -> Option<(Ty<'a>, u32)> {
+        let mut tid = *id;
+        let t = self.ty(tid)?;
+        if nosize(&t) {
+            return None;
+        }
+        let size;
+        let t2;
+        if has_size(&t) {
+            size = ksize(&t);
+            t2 = t;
+        } else if is_k(&t, Kind::Array) {
+            size = self.resolved_size(tid);
+            t2 = t;
+        } else if is_k(&t, Kind::Ptr) {
+            size = self.rules.ptr_size;
+            t2 = t;
+        } else {
+            if !is_modifier(&t) && !is_k(&t, Kind::Var) {
+                return None;
+            }
+            tid = self.resolved_id(tid);
+            let r = self.ty(tid)?;
+            if nosize(&r) {
+                return None;
+            } else if has_size(&r) {
+                size = ksize(&r);
+            } else if is_k(&r, Kind::Array) {
+                size = self.resolved_size(tid);
+            } else if is_k(&r, Kind::Ptr) {
+                size = self.rules.ptr_size;
+            } else {
+                return None;
+            }
+            t2 = r;
+        }
+        *id = tid;
+        Some((t2, size))
+    }
+
+    /// `btf_type_id_resolve`.
+    fn id_resolve(&self, id: &mut u32) -> Option<Ty<'a>> {
+        *id = self.resolved_id(*id);
+        self.ty(*id)
+    }
+
+    /// `env_type_is_resolve_sink`.
+    fn is_sink(&self, t: &Ty<'_>) -> bool {
+        match self.mode {
+            Mode::Tbd => !needs_resolve(t),
+            Mode::Ptr => !is_modifier(t) && !is_k(t, Kind::Ptr),
+            Mode::StructOrArray => !is_modifier(t) && !is_k(t, Kind::Array) && !is_struct(t),
+        }
+    }
+
+    fn type_err(&self, rule: Rule, id: u32) -> ValidationError {
+        let off = self.ty(id).flatten().map_or(0, |t| t.offset);
+        ValidationError { type_id: Some(TypeId(id)), ..err(rule, off) }
+    }
+    fn member_err(&self, rule: Rule, id: u32, i: u32) -> ValidationError {
+        let off = self.ty(id).flatten().map_or(0, |t| t.offset.wrapping_add(12).wrapping_add(i.wrapping_mul(12)));
+        ValidationError { type_id: Some(TypeId(id)), index: Some(i), ..err(rule, off) }
+    }
+
+    // ---- pass 2 ----
+
+    /// `btf_check_all_types`.
+    fn pass2(&mut self) -> VResult<()> {
+        let first = self.start_id;
+        let last = self.start_id.wrapping_add(self.nr);
+        let mut id = first;
+        while id < last {
+            let t = self.ty(id).ok_or(err(Rule::InvalidTypeId, 0))?;
+            self.mode = Mode::Tbd;
+            if needs_resolve(&t) && !self.is_resolved(id) {
+                self.resolve(id)?;
+            }
+            if is_k(&t, Kind::FuncProto) {
+                self.func_proto_check(id, &t)?;
+            }
+            id = id.wrapping_add(1);
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, id: u32) -> VResult<()> {
+        if self.stack.is_full() {
+            return Err(self.type_err(Rule::MaxResolveDepth, self.stack.last().map_or(id, |v| v.id)));
+        }
+        if self.state(id) != NOT_VISITED {
+            return Err(self.type_err(Rule::LoopDetected, id));
+        }
+        self.set_slot(id, 1, VISITED << 30);
+        let _ = self.stack.push(Vertex { id, next_member: 0 });
+        if self.mode == Mode::Tbd {
+            let t = self.ty(id).flatten();
+            match t.as_ref().and_then(Type::kind) {
+                Some(Kind::Ptr) => self.mode = Mode::Ptr,
+                Some(Kind::Struct | Kind::Union | Kind::Array) => self.mode = Mode::StructOrArray,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn pop_resolved(&mut self, resolved_id: u32, size: u32) {
+        if let Some(v) = self.stack.pop() {
+            self.set_slot(v.id, 1, (RESOLVED << 30) | (resolved_id & 0x3fff_ffff));
+            self.set_slot(v.id, 2, size);
+        }
+    }
+
+    fn set_next_member(&mut self, n: u32) {
+        if let Some(v) = self.stack.last_mut() {
+            v.next_member = n;
+        }
+    }
+
+    /// `btf_resolve`: the explicit-stack DFS from `id`.
+    fn resolve(&mut self, id: u32) -> VResult<()> {
+        self.mode = Mode::Tbd;
+        self.stack.clear();
+        self.push(id)?;
+        while let Some(&v) = self.stack.last() {
+            let r = self.resolve_one(v);
+            if let Err(e) = r {
+                self.stack.clear();
+                return Err(e);
+            }
+        }
+        if !self.resolve_valid(id) {
+            return Err(self.type_err(Rule::InvalidResolveState, id));
+        }
+        Ok(())
+    }
+
+    fn resolve_one(&mut self, v: Vertex) -> VResult<()> {
+        let t = self.ty(v.id).flatten().ok_or(self.type_err(Rule::InvalidTypeId, v.id))?;
+        match t.kind() {
+            Some(Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag) => {
+                self.modifier_resolve(v, &t)
+            }
+            Some(Kind::Ptr) => self.ptr_resolve(v, &t),
+            Some(Kind::Array) => self.array_resolve(v, &t),
+            Some(Kind::Struct | Kind::Union) => self.struct_resolve(v, &t),
+            Some(Kind::Var) => self.var_resolve(v, &t),
+            Some(Kind::Datasec) => self.datasec_resolve(v, &t),
+            Some(Kind::Func) => {
+                self.func_check(v.id, &t)?;
+                self.pop_resolved(t.size_type, 0);
+                Ok(())
+            }
+            Some(Kind::DeclTag) => self.decl_tag_resolve(v, &t),
+            _ => Err(self.type_err(Rule::InvalidResolveState, v.id)),
+        }
+    }
+
+    /// The tail shared by modifier and PTR resolution: the target must be
+    /// sized, or void, FWD or FUNC_PROTO.
+    fn finish_ref(&mut self, v: Vertex, next_id: u32, next: Ty<'a>) -> VResult<()> {
+        let mut nid = next_id;
+        let mut next = next;
+        if self.id_size(&mut nid).is_none() {
+            if self.is_resolved(nid) {
+                if self.rules.strict && is_k(&next, Kind::Func) {
+                    return Err(self.type_err(Rule::RefToFunc, v.id));
+                }
+                next = self.id_resolve(&mut nid).unwrap_or(None);
+            }
+            if !is_void(&next) && !is_k(&next, Kind::Fwd) && !is_k(&next, Kind::FuncProto) {
+                return Err(self.type_err(Rule::InvalidTypeId, v.id));
+            }
+        }
+        self.pop_resolved(nid, 0);
+        Ok(())
+    }
+
+    fn modifier_resolve(&mut self, v: Vertex, t: &Type<'a>) -> VResult<()> {
+        let next_id = t.size_type;
+        let next = self.ty(next_id).filter(|n| !source_only(n)).ok_or(self.type_err(Rule::InvalidTypeId, v.id))?;
+        if !self.is_sink(&next) && !self.is_resolved(next_id) {
+            return self.push(next_id);
+        }
+        self.finish_ref(v, next_id, next)
+    }
+
+    /// After a modifier target resolved (possibly to a PTR that stopped a
+    /// struct walk), continue from that PTR: catches const→ptr→const→ptr loops.
+    fn continue_past_modifier(&mut self, next_id: u32, next: &Ty<'a>) -> VResult<bool> {
+        if is_modifier(next) {
+            let mut rid = next_id;
+            let r = self.id_resolve(&mut rid).unwrap_or(None);
+            if is_k(&r, Kind::Ptr) && !self.is_sink(&r) && !self.is_resolved(rid) {
+                self.push(rid)?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn ptr_resolve(&mut self, v: Vertex, t: &Type<'a>) -> VResult<()> {
+        let next_id = t.size_type;
+        let next = self.ty(next_id).filter(|n| !source_only(n)).ok_or(self.type_err(Rule::InvalidTypeId, v.id))?;
+        if !self.is_sink(&next) && !self.is_resolved(next_id) {
+            return self.push(next_id);
+        }
+        if self.continue_past_modifier(next_id, &next)? {
+            return Ok(());
+        }
+        self.finish_ref(v, next_id, next)
+    }
+
+    fn array_resolve(&mut self, v: Vertex, t: &Type<'a>) -> VResult<()> {
+        let crate::TypeView::Array(a) = t.view() else { return Err(self.type_err(Rule::InvalidElem, v.id)) };
+        let mut index_id = a.index.0;
+        let index = self
+            .ty(index_id)
+            .filter(|x| !nosize(x) && !source_only(x))
+            .ok_or(self.type_err(Rule::InvalidIndex, v.id))?;
+        if !self.is_sink(&index) && !self.is_resolved(index_id) {
+            return self.push(index_id);
+        }
+        match self.id_size(&mut index_id) {
+            Some((Some(it), _)) if it.kind() == Some(Kind::Int) && int_is_regular(&it) => {}
+            _ => return Err(self.type_err(Rule::InvalidIndex, v.id)),
+        }
+        let mut elem_id = a.elem.0;
+        let elem =
+            self.ty(elem_id).filter(|x| !nosize(x) && !source_only(x)).ok_or(self.type_err(Rule::InvalidElem, v.id))?;
+        if !self.is_sink(&elem) && !self.is_resolved(elem_id) {
+            return self.push(elem_id);
+        }
+        let (et, esize) = self.id_size(&mut elem_id).ok_or(self.type_err(Rule::InvalidElem, v.id))?;
+        if let Some(e) = &et
+            && e.kind() == Some(Kind::Int)
+            && !int_is_regular(e)
+        {
+            return Err(self.type_err(Rule::InvalidArrayOfInt, v.id));
+        }
+        if esize > u32::MAX.checked_div(a.nelems).unwrap_or(u32::MAX) {
+            return Err(self.type_err(Rule::ArraySizeOverflow, v.id));
+        }
+        self.pop_resolved(elem_id, esize.wrapping_mul(a.nelems));
+        Ok(())
+    }
+
+    fn struct_resolve(&mut self, v: Vertex, t: &Type<'a>) -> VResult<()> {
+        let (crate::TypeView::Struct(c) | crate::TypeView::Union(c)) = t.view() else {
+            return Err(self.type_err(Rule::InvalidMember, v.id));
+        };
+        if v.next_member != 0 {
+            let i = v.next_member.wrapping_sub(1);
+            if let Some(m) = c.members().nth(i as usize) {
+                if !self.is_resolved(m.ty.0) {
+                    return Err(self.member_err(Rule::InvalidResolveState, v.id, i));
+                }
+                let mt = self.ty(m.ty.0).unwrap_or(None);
+                self.check_member(v.id, t, m, i, &mt)?;
+            }
+        }
+        for (i, m) in c.members().enumerate().skip(v.next_member as usize) {
+            let i = i as u32;
+            let mt = self.ty(m.ty.0).filter(|x| !nosize(x) && !source_only(x)).ok_or(self.member_err(
+                Rule::InvalidMember,
+                v.id,
+                i,
+            ))?;
+            if !self.is_sink(&mt) && !self.is_resolved(m.ty.0) {
+                self.set_next_member(i.wrapping_add(1));
+                return self.push(m.ty.0);
+            }
+            self.check_member(v.id, t, m, i, &mt)?;
+        }
+        self.pop_resolved(0, 0);
+        Ok(())
+    }
+
+    /// The `check_member` / `check_kflag_member` op of the member's type.
+    fn check_member(&self, sid: u32, s: &Type<'a>, m: crate::Member, i: u32, mt: &Ty<'a>) -> VResult<()> {
+        let me = |rule| self.member_err(rule, sid, i);
+        let ssize = s.size_type;
+        let kflag = s.kflag;
+        match kind_of(mt) {
+            Some(Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag) => {
+                let mut rid = m.ty.0;
+                let (rt, _) = self.id_size(&mut rid).ok_or(me(Rule::InvalidMember))?;
+                let rm = crate::Member { ty: TypeId(rid), ..m };
+                self.check_member(sid, s, rm, i, &rt)
+            }
+            Some(Kind::Int) => {
+                let Some(it) = mt else { return Err(me(Rule::InvalidMember)) };
+                let d = int_data(it);
+                let (ibits, ioff) = (d & 0xff, (d >> 16) & 0xff);
+                if kflag {
+                    if !int_is_regular(it) {
+                        return Err(me(Rule::InvalidMemberBaseType));
+                    }
+                    let mut nr = m.offset_raw >> 24;
+                    let bo = m.offset_raw & 0x00ff_ffff;
+                    if nr == 0 {
+                        if !bo.is_multiple_of(8) {
+                            return Err(me(Rule::InvalidMemberOffset));
+                        }
+                        nr = ibits;
+                    } else if nr > ibits {
+                        return Err(me(Rule::InvalidMemberBitfieldSize));
+                    }
+                    let copy = nr.wrapping_add(bo % 8);
+                    if copy > 128 {
+                        return Err(me(Rule::NrCopyBitsTooMany));
+                    }
+                    let bytes = bo / 8;
+                    if ssize < bytes || ssize.wrapping_sub(bytes) < copy.div_ceil(8) {
+                        return Err(me(Rule::MemberExceedsStructSize));
+                    }
+                } else {
+                    let bo = m.offset_raw;
+                    let start = bo.checked_add(ioff).ok_or(me(Rule::BitsOffsetOverflow))?;
+                    let bytes = start / 8;
+                    let copy = ibits.wrapping_add(start % 8);
+                    if copy > 128 {
+                        return Err(me(Rule::NrCopyBitsTooMany));
+                    }
+                    if ssize < bytes || ssize.wrapping_sub(bytes) < copy.div_ceil(8) {
+                        return Err(me(Rule::MemberExceedsStructSize));
+                    }
+                }
+                Ok(())
+            }
+            Some(Kind::Enum | Kind::Enum64) => {
+                let esize = ksize(mt);
+                if kflag {
+                    let bo = m.offset_raw & 0x00ff_ffff;
+                    let mut nr = m.offset_raw >> 24;
+                    // Kernel quirk 6: an 8-byte enum without bitfield is
+                    // checked as 32 bits; Strict uses its real width.
+                    let width = if self.rules.strict { esize.wrapping_mul(8) } else { 32 };
+                    if nr == 0 {
+                        if !bo.is_multiple_of(8) {
+                            return Err(me(Rule::MemberNotByteAligned));
+                        }
+                        nr = width;
+                    } else if nr > 32 {
+                        return Err(me(Rule::InvalidMemberBitfieldSize));
+                    }
+                    if ssize < bo.wrapping_add(nr).div_ceil(8) {
+                        return Err(me(Rule::MemberExceedsStructSize));
+                    }
+                    Ok(())
+                } else {
+                    self.sized_member(m.offset_raw, ssize, esize, &me)
+                }
+            }
+            Some(Kind::Ptr | Kind::Array | Kind::Struct | Kind::Union | Kind::Float) => {
+                let mut bo = m.offset_raw;
+                if kflag {
+                    if bo >> 24 != 0 {
+                        return Err(me(Rule::InvalidMemberBitfieldSize));
+                    }
+                    bo &= 0x00ff_ffff;
+                }
+                match kind_of(mt) {
+                    Some(Kind::Float) => {
+                        let fsize = ksize(mt);
+                        let align_bits = u64::from(self.rules.ptr_size.min(fsize)).wrapping_mul(8);
+                        if u64::from(bo).checked_rem(align_bits).is_none_or(|r| r != 0) {
+                            return Err(me(Rule::MemberNotAligned));
+                        }
+                        if u64::from(bo / 8).wrapping_add(u64::from(fsize)) > u64::from(ssize) {
+                            return Err(me(Rule::MemberExceedsStructSize));
+                        }
+                        Ok(())
+                    }
+                    Some(Kind::Ptr) => self.sized_member(bo, ssize, self.rules.ptr_size, &me),
+                    Some(Kind::Array) => {
+                        let mut aid = m.ty.0;
+                        let asize = self.id_size(&mut aid).map_or(0, |(_, s)| s);
+                        self.sized_member(bo, ssize, asize, &me)
+                    }
+                    _ => self.sized_member(bo, ssize, ksize(mt), &me),
+                }
+            }
+            _ => Err(me(Rule::InvalidMember)),
+        }
+    }
+
+    fn sized_member(&self, bo: u32, ssize: u32, msize: u32, me: &dyn Fn(Rule) -> ValidationError) -> VResult<()> {
+        if !bo.is_multiple_of(8) {
+            return Err(me(Rule::MemberNotByteAligned));
+        }
+        // Pass 1 guarantees bo/8 <= ssize.
+        if ssize.wrapping_sub(bo / 8) < msize {
+            return Err(me(Rule::MemberExceedsStructSize));
+        }
+        Ok(())
+    }
+
+    fn var_resolve(&mut self, v: Vertex, t: &Type<'a>) -> VResult<()> {
+        let next_id = t.size_type;
+        let next = self.ty(next_id).filter(|n| !source_only(n)).ok_or(self.type_err(Rule::InvalidTypeId, v.id))?;
+        if !self.is_sink(&next) && !self.is_resolved(next_id) {
+            return self.push(next_id);
+        }
+        if self.continue_past_modifier(next_id, &next)? {
+            return Ok(());
+        }
+        let mut nid = next_id;
+        if self.id_size(&mut nid).is_none() {
+            return Err(self.type_err(Rule::InvalidTypeId, v.id));
+        }
+        self.pop_resolved(nid, 0);
+        Ok(())
+    }
+
+    fn datasec_resolve(&mut self, v: Vertex, t: &Type<'a>) -> VResult<()> {
+        self.mode = Mode::Tbd;
+        let crate::TypeView::Datasec(d) = t.view() else { return Err(self.type_err(Rule::NotAVar, v.id)) };
+        // Strict also size-checks the entry whose VAR was resolved on the
+        // way (the kernel resumes after it; quirk).
+        let from = if self.rules.strict { v.next_member.saturating_sub(1) } else { v.next_member };
+        for (i, e) in d.entries().enumerate().skip(from as usize) {
+            let i = i as u32;
+            let var = self.ty(e.ty.0).filter(|x| is_k(x, Kind::Var)).ok_or(self.member_err(Rule::NotAVar, v.id, i))?;
+            if !self.is_sink(&var) && !self.is_resolved(e.ty.0) {
+                self.set_next_member(i.wrapping_add(1));
+                return self.push(e.ty.0);
+            }
+            let mut tid = ksize(&var);
+            let (_, size) = self.id_size(&mut tid).ok_or(self.member_err(Rule::InvalidType, v.id, i))?;
+            if e.size < size {
+                return Err(self.member_err(Rule::InvalidSize, v.id, i));
+            }
+        }
+        self.pop_resolved(0, 0);
+        Ok(())
+    }
+
+    fn decl_tag_resolve(&mut self, v: Vertex, t: &Type<'a>) -> VResult<()> {
+        let next_id = t.size_type;
+        let next = self
+            .ty(next_id)
+            .filter(|n| matches!(kind_of(n), Some(Kind::Func | Kind::Struct | Kind::Union | Kind::Var | Kind::Typedef)))
+            .ok_or(self.type_err(Rule::InvalidTypeId, v.id))?;
+        if !self.is_sink(&next) && !self.is_resolved(next_id) {
+            return self.push(next_id);
+        }
+        let idx = match t.view() {
+            crate::TypeView::DeclTag(d) => d.component_idx,
+            _ => -1,
+        };
+        if idx != -1 {
+            let vlen = match kind_of(&next) {
+                Some(Kind::Var | Kind::Typedef) => return Err(self.type_err(Rule::InvalidComponentIdx, v.id)),
+                Some(Kind::Struct | Kind::Union) => next.as_ref().map_or(0, |n| n.vlen),
+                _ => self.ty(ksize(&next)).flatten().map_or(0, |p| p.vlen),
+            };
+            if (idx as u32) >= vlen {
+                return Err(self.type_err(Rule::InvalidComponentIdx, v.id));
+            }
+        }
+        self.pop_resolved(next_id, 0);
+        Ok(())
+    }
+
+    /// `btf_func_check`: the type is a FUNC_PROTO whose typed params are named.
+    fn func_check(&self, id: u32, t: &Type<'a>) -> VResult<()> {
+        let proto = self.ty(t.size_type).flatten().filter(|p| p.kind() == Some(Kind::FuncProto));
+        let Some(proto) = proto else { return Err(self.type_err(Rule::InvalidTypeId, id)) };
+        if let crate::TypeView::FuncProto(p) = proto.view() {
+            for (i, a) in p.params().enumerate() {
+                if a.name_off.0 == 0 && a.ty.0 != 0 {
+                    return Err(ValidationError { index: Some(i as u32), ..self.type_err(Rule::InvalidArg, id) });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `btf_func_proto_check`.
+    fn func_proto_check(&mut self, id: u32, t: &Ty<'a>) -> VResult<()> {
+        let Some(t) = t else { return Ok(()) };
+        let ret = t.size_type;
+        if ret != 0 {
+            let rt = self.ty(ret).filter(|r| !source_only(r)).ok_or(self.type_err(Rule::InvalidReturnType, id))?;
+            if needs_resolve(&rt) && !self.is_resolved(ret) {
+                self.resolve(ret)?;
+            }
+            let mut rid = ret;
+            if self.id_size(&mut rid).is_none() {
+                return Err(self.type_err(Rule::InvalidReturnType, id));
+            }
+        }
+        let crate::TypeView::FuncProto(p) = t.view() else { return Ok(()) };
+        let mut n = p.params().len();
+        if let Some(last) = p.params().last()
+            && last.ty.0 == 0
+        {
+            if last.name_off.0 != 0 {
+                return Err(self.member_err(Rule::InvalidArg, id, (n as u32).wrapping_sub(1)));
+            }
+            n = n.wrapping_sub(1);
+        }
+        for (i, a) in p.params().take(n).enumerate() {
+            let i = i as u32;
+            let ae = |s: &Self| s.member_err(Rule::InvalidArg, id, i);
+            let at = self.ty(a.ty.0).filter(|x| !source_only(x)).ok_or(ae(self))?;
+            if a.name_off.0 != 0
+                && (!self.name_off_valid(a.name_off.0) || !self.name_valid(a.name_off.0, NameRule::Ident))
+            {
+                return Err(ae(self));
+            }
+            if needs_resolve(&at) && !self.is_resolved(a.ty.0) {
+                self.resolve(a.ty.0)?;
+            }
+            let mut aid = a.ty.0;
+            if self.id_size(&mut aid).is_none() {
+                return Err(ae(self));
+            }
+        }
+        Ok(())
+    }
+
+    /// `btf_resolve_valid`.
+    fn resolve_valid(&self, id: u32) -> bool {
+        if !self.is_resolved(id) {
+            return false;
+        }
+        let t = self.ty(id).unwrap_or(None);
+        let (rid, rsize) = (self.resolved_id(id), self.resolved_size(id));
+        if is_struct(&t) || is_k(&t, Kind::Datasec) {
+            return rid == 0 && rsize == 0;
+        }
+        if is_k(&t, Kind::DeclTag) || is_k(&t, Kind::Func) {
+            return rid != 0 && rsize == 0;
+        }
+        if is_modifier(&t) || is_k(&t, Kind::Ptr) || is_k(&t, Kind::Var) {
+            let mut r = id;
+            return match self.id_resolve(&mut r) {
+                Some(rt) => !is_modifier(&rt) && !is_k(&rt, Kind::Var) && !is_k(&rt, Kind::Datasec),
+                None => false,
+            };
+        }
+        if is_k(&t, Kind::Array) {
+            let Some(a) = self.array_of(id) else { return false };
+            let mut eid = a.elem.0;
+            return match self.id_size(&mut eid) {
+                Some((et, esize)) => !is_modifier(&et) && a.nelems.wrapping_mul(esize) == rsize,
+                None => false,
+            };
+        }
+        false
+    }
+
+    /// `btf_check_type_tags`: in each modifier chain, tags come first.
+    fn check_type_tags(&self) -> VResult<()> {
+        let first = self.start_id;
+        let last = self.start_id.wrapping_add(self.nr);
+        let mut good = first.wrapping_sub(1);
+        let mut i = first;
+        while i < last {
+            let mut t = self.ty(i).ok_or(self.type_err(Rule::DanglingModifier, i))?;
+            if is_modifier(&t) {
+                let mut in_tags = is_k(&t, Kind::TypeTag);
+                let mut cur = i;
+                let mut limit = 32u32;
+                while is_modifier(&t) {
+                    if limit == 0 {
+                        return Err(self.type_err(Rule::ModifierChainTooLong, i));
+                    }
+                    limit = limit.wrapping_sub(1);
+                    if is_k(&t, Kind::TypeTag) {
+                        if !in_tags {
+                            return Err(self.type_err(Rule::TypeTagsAfterModifiers, i));
+                        }
+                    } else {
+                        in_tags = false;
+                    }
+                    if cur <= good {
+                        break;
+                    }
+                    cur = ksize(&t);
+                    t = self.ty(cur).ok_or(self.type_err(Rule::DanglingModifier, i))?;
+                }
+            }
+            good = i;
+            i = i.wrapping_add(1);
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NameRule {
+    /// `btf_name_valid_identifier`.
+    Ident,
+    /// Identifier where old kernels already allowed `.` (VAR).
+    IdentDot,
+    /// `btf_name_valid_section` (DATASEC).
+    Section,
 }
