@@ -5,6 +5,7 @@
 //! libFuzzer wrapper, built only under `cargo fuzz` (`cfg(fuzzing)`).
 
 pub mod parse;
+pub mod validate;
 
 /// Deterministic xorshift mutations of the seeds, for smoke tests.
 #[cfg(test)]
