@@ -687,7 +687,9 @@ impl<'a> V<'a, '_> {
         let limit = self.rules.ksym_name_len;
         let dot = self.rules.dot_everywhere || matches!(how, NameRule::IdentDot);
         self.with_str(off, |s, _| {
-            if s.is_empty() || s.len() >= limit {
+            // The kernel scans KSYM_NAME_LEN bytes and then wants the NUL:
+            // names of up to KSYM_NAME_LEN characters pass.
+            if s.is_empty() || s.len() > limit {
                 return false;
             }
             match how {
@@ -1740,3 +1742,6 @@ enum NameRule {
     /// `btf_name_valid_section` (DATASEC).
     Section,
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1109 @@
+//! One accepting and one rejecting case per rule, and each quirk decision.
+//!
+//! Every `UserLoad` case on 6.18 was also loaded into a 6.18 kernel with
+//! `bpf(BPF_BTF_LOAD)`: set `BTFKIT_EXPORT_CASES=DIR` to write each case's
+//! blob and expected verdict, then check them with the kernel differential
+//! test in the tests crate.
+extern crate std;
+use std::string::String;
+use std::vec::Vec;
+
+use super::{KernelVersion, Profile, Rule, ValidateOptions, validate};
+use crate::test_util::Builder;
+use crate::{Endian, Kind};
+
+const K618: KernelVersion = KernelVersion::new(6, 18);
+const INT: u8 = Kind::Int as u8;
+const PTR: u8 = Kind::Ptr as u8;
+const ARRAY: u8 = Kind::Array as u8;
+const STRUCT: u8 = Kind::Struct as u8;
+const UNION: u8 = Kind::Union as u8;
+const ENUM: u8 = Kind::Enum as u8;
+const FWD: u8 = Kind::Fwd as u8;
+const TYPEDEF: u8 = Kind::Typedef as u8;
+const CONST: u8 = Kind::Const as u8;
+const FUNC: u8 = Kind::Func as u8;
+const PROTO: u8 = Kind::FuncProto as u8;
+const VAR: u8 = Kind::Var as u8;
+const DATASEC: u8 = Kind::Datasec as u8;
+const FLOAT: u8 = Kind::Float as u8;
+const DECL_TAG: u8 = Kind::DeclTag as u8;
+const TYPE_TAG: u8 = Kind::TypeTag as u8;
+const ENUM64: u8 = Kind::Enum64 as u8;
+
+fn blob(f: impl FnOnce(&mut Builder)) -> Vec<u8> {
+    let mut b = Builder::new(Endian::Little);
+    f(&mut b);
+    b.build()
+}
+
+/// `[1] int`, then whatever `f` adds.
+fn with_int(f: impl FnOnce(&mut Builder)) -> Vec<u8> {
+    blob(|b| {
+        b.int("int", 4, 32, 1);
+        f(b);
+    })
+}
+
+fn run(data: &[u8], profile: Profile, k: KernelVersion) -> Result<(), Rule> {
+    let opts = ValidateOptions::new(profile, k);
+    let mut scratch = std::vec![0u32; super::scratch_len(data, None, &opts)];
+    validate(data, None, &opts, &mut scratch).map_err(|e| e.rule())
+}
+
+struct Case {
+    name: &'static str,
+    data: Vec<u8>,
+    profile: Profile,
+    kernel: KernelVersion,
+    expect: Result<(), Rule>,
+}
+
+fn user(name: &'static str, data: Vec<u8>, expect: Result<(), Rule>) -> Case {
+    Case { name, data, profile: Profile::UserLoad, kernel: K618, expect }
+}
+
+fn on(name: &'static str, data: Vec<u8>, profile: Profile, kernel: KernelVersion, expect: Result<(), Rule>) -> Case {
+    Case { name, data, profile, kernel, expect }
+}
+
+fn typedef_chain(n: u32) -> Vec<u8> {
+    // [1] typedef t0 -> [2] ... -> [n] typedef -> [n+1] int: each points up.
+    blob(|b| {
+        for i in 0..n {
+            b.head("t", TYPEDEF, 0, false, i + 2);
+        }
+        b.int("int", 4, 32, 0);
+    })
+}
+
+fn name_of_len(n: usize) -> String {
+    core::iter::repeat_n('a', n).collect()
+}
+
+#[allow(clippy::too_many_lines)]
+fn cases() -> Vec<Case> {
+    let ok = Ok(());
+    let e = Err;
+    let mut v = std::vec![
+        // ---- header and sections ----
+        user("valid minimal", with_int(|_| {}), ok),
+        user(
+            "magic",
+            {
+                let mut d = with_int(|_| {});
+                d[0] = 0;
+                d
+            },
+            e(Rule::InvalidMagic)
+        ),
+        user(
+            "version",
+            {
+                let mut d = with_int(|_| {});
+                d[2] = 2;
+                d
+            },
+            e(Rule::UnsupportedVersion)
+        ),
+        user(
+            "flags",
+            {
+                let mut d = with_int(|_| {});
+                d[3] = 1;
+                d
+            },
+            e(Rule::UnsupportedFlags)
+        ),
+        user(
+            "hdr_len past blob",
+            {
+                let mut d = with_int(|_| {});
+                d[4] = 0xff;
+                d
+            },
+            e(Rule::HeaderNotFound)
+        ),
+        user(
+            "no data",
+            {
+                let mut d = with_int(|_| {});
+                d.truncate(24);
+                d
+            },
+            e(Rule::NoData)
+        ),
+        user("short blob", std::vec![0x9f, 0xeb, 1, 0], e(Rule::HdrLenNotFound)),
+        user(
+            "type section overlaps strings",
+            {
+                let mut d = with_int(|_| {});
+                d[12] = 17;
+                d
+            },
+            e(Rule::SectionOverlap)
+        ),
+        user(
+            "gap before strings",
+            {
+                let mut d = with_int(|_| {});
+                d[12] = 12;
+                d
+            },
+            e(Rule::UnsupportedSection)
+        ),
+        user("no types", blob(|_| {}), e(Rule::NoTypeFound)),
+        user(
+            "string section not NUL-led",
+            {
+                let mut d = with_int(|_| {});
+                let n = 24 + 16;
+                d[n] = b'x';
+                d
+            },
+            e(Rule::InvalidStringSection)
+        ),
+        user(
+            "string section not NUL-ended",
+            {
+                let mut d = with_int(|_| {});
+                let n = d.len() - 1;
+                d[n] = b'x';
+                d
+            },
+            e(Rule::InvalidStringSection)
+        ),
+        user(
+            "hdr_len 28, zero tail",
+            {
+                let mut d = with_int(|_| {});
+                d.splice(24..24, [0u8; 4]);
+                d[4] = 28;
+                d
+            },
+            ok
+        ),
+        user(
+            "hdr_len 28, non-zero tail on 6.18",
+            {
+                let mut d = with_int(|_| {});
+                d.splice(24..24, [1u8, 0, 0, 0]);
+                d[4] = 28;
+                d
+            },
+            e(Rule::UnsupportedHeader)
+        ),
+        user(
+            "hdr_len 26, zero tail (kernel has no alignment rule)",
+            {
+                let mut d = with_int(|_| {});
+                d.splice(24..24, [0u8; 2]);
+                d[4] = 26;
+                d
+            },
+            ok
+        ),
+        on(
+            "hdr_len 26 misaligned (Strict)",
+            {
+                let mut d = with_int(|_| {});
+                d.splice(24..24, [0u8; 2]);
+                d[4] = 26;
+                d
+            },
+            Profile::Strict,
+            K618,
+            e(Rule::HeaderMisaligned)
+        ),
+        // ---- INT ----
+        user(
+            "int fits",
+            with_int(|b| {
+                b.int("u16", 2, 16, 0);
+            }),
+            ok
+        ),
+        user(
+            "int bits exceed size",
+            with_int(|b| {
+                b.int("u16", 1, 16, 0);
+            }),
+            e(Rule::IntBitsExceedSize)
+        ),
+        user(
+            "int over 128 bits",
+            with_int(|b| {
+                b.int("big", 32, 129, 0);
+            }),
+            e(Rule::IntBitsTooMany)
+        ),
+        user(
+            "int two encodings",
+            with_int(|b| {
+                b.int("x", 4, 32, 3);
+            }),
+            e(Rule::UnsupportedEncoding)
+        ),
+        user(
+            "int bool",
+            with_int(|b| {
+                b.int("_Bool", 1, 8, 4);
+            }),
+            ok
+        ),
+        user(
+            "int data bit 28",
+            with_int(|b| {
+                b.int("x", 4, 32, 0x10);
+            }),
+            e(Rule::InvalidIntData)
+        ),
+        user(
+            "int kflag",
+            with_int(|b| {
+                b.head("x", INT, 0, true, 4).u32(32);
+            }),
+            e(Rule::InvalidKindFlag)
+        ),
+        user(
+            "int vlen",
+            with_int(|b| {
+                b.head("x", INT, 1, false, 4).u32(32);
+            }),
+            e(Rule::VlenNotZero)
+        ),
+        user(
+            "int reserved bits (kernel ignores)",
+            with_int(|b| {
+                b.head("x", INT, 0, false, 4).u32(0x100 | 32);
+            }),
+            ok
+        ),
+        on(
+            "int reserved bits (Strict)",
+            with_int(|b| {
+                b.head("x", INT, 0, false, 4).u32(0x100 | 32);
+            }),
+            Profile::Strict,
+            K618,
+            e(Rule::IntReservedBits)
+        ),
+        user(
+            "bad kind",
+            with_int(|b| {
+                b.head("", 20, 0, false, 0);
+            }),
+            e(Rule::InvalidKind)
+        ),
+        user(
+            "reserved info bits",
+            with_int(|b| {
+                b.u32(0).u32(0x0201_0000).u32(1);
+            }),
+            e(Rule::InvalidInfo)
+        ),
+        user(
+            "name offset out of range",
+            with_int(|b| {
+                b.u32(0xffff).u32(0x0200_0000).u32(1);
+            }),
+            e(Rule::InvalidNameOffset)
+        ),
+        user(
+            "record truncated",
+            with_int(|b| {
+                b.head("s", STRUCT, 1, false, 4);
+            }),
+            e(Rule::MetaTruncated)
+        ),
+        // ---- names ----
+        user(
+            "typedef name with dot",
+            with_int(|b| {
+                b.head("a.b", TYPEDEF, 0, false, 1);
+            }),
+            ok
+        ),
+        on(
+            "typedef name with dot on 6.0",
+            with_int(|b| {
+                b.head("a.b", TYPEDEF, 0, false, 1);
+            }),
+            Profile::UserLoad,
+            KernelVersion::new(6, 0),
+            e(Rule::InvalidName)
+        ),
+        user(
+            "typedef name starts with digit",
+            with_int(|b| {
+                b.head("1a", TYPEDEF, 0, false, 1);
+            }),
+            e(Rule::InvalidName)
+        ),
+        user(
+            "typedef Latin-1 letter",
+            with_int(|b| {
+                b.head("\u{c0}", TYPEDEF, 0, false, 1);
+            }),
+            e(Rule::InvalidName)
+        ),
+        user(
+            "typedef no name",
+            with_int(|b| {
+                b.head("", TYPEDEF, 0, false, 1);
+            }),
+            e(Rule::InvalidName)
+        ),
+        user(
+            "typedef 512 chars",
+            {
+                let n = name_of_len(512);
+                with_int(|b| {
+                    b.head(&n, TYPEDEF, 0, false, 1);
+                })
+            },
+            ok
+        ),
+        user(
+            "typedef 513 chars",
+            {
+                let n = name_of_len(513);
+                with_int(|b| {
+                    b.head(&n, TYPEDEF, 0, false, 1);
+                })
+            },
+            e(Rule::InvalidName)
+        ),
+        on(
+            "typedef 129 chars on 6.0",
+            {
+                let n = name_of_len(129);
+                with_int(|b| {
+                    b.head(&n, TYPEDEF, 0, false, 1);
+                })
+            },
+            Profile::UserLoad,
+            KernelVersion::new(6, 0),
+            e(Rule::InvalidName)
+        ),
+        user(
+            "ptr with name",
+            with_int(|b| {
+                b.head("p", PTR, 0, false, 1);
+            }),
+            e(Rule::InvalidName)
+        ),
+        user(
+            "ptr to void",
+            with_int(|b| {
+                b.ptr(0);
+            }),
+            ok
+        ),
+        user(
+            "ptr id past max",
+            with_int(|b| {
+                b.ptr(0x10_0000);
+            }),
+            e(Rule::InvalidTypeId)
+        ),
+        user(
+            "ptr to missing type",
+            with_int(|b| {
+                b.ptr(9);
+            }),
+            e(Rule::InvalidTypeId)
+        ),
+        // ---- ARRAY ----
+        user(
+            "array",
+            with_int(|b| {
+                b.head("", ARRAY, 0, false, 0).u32(1).u32(1).u32(4);
+            }),
+            ok
+        ),
+        user(
+            "array named",
+            with_int(|b| {
+                b.head("a", ARRAY, 0, false, 0).u32(1).u32(1).u32(4);
+            }),
+            e(Rule::InvalidName)
+        ),
+        user(
+            "array size",
+            with_int(|b| {
+                b.head("", ARRAY, 0, false, 4).u32(1).u32(1).u32(4);
+            }),
+            e(Rule::SizeNotZero)
+        ),
+        user(
+            "array elem void",
+            with_int(|b| {
+                b.head("", ARRAY, 0, false, 0).u32(0).u32(1).u32(4);
+            }),
+            e(Rule::InvalidElem)
+        ),
+        user(
+            "array index void",
+            with_int(|b| {
+                b.head("", ARRAY, 0, false, 0).u32(1).u32(0).u32(4);
+            }),
+            e(Rule::InvalidIndex)
+        ),
+        user(
+            "array index 3-bit int",
+            with_int(|b| {
+                b.int("i3", 1, 3, 0).head("", ARRAY, 0, false, 0).u32(1).u32(2).u32(4);
+            }),
+            e(Rule::InvalidIndex)
+        ),
+        user(
+            "array of 3-bit int",
+            with_int(|b| {
+                b.int("i3", 1, 3, 0).head("", ARRAY, 0, false, 0).u32(2).u32(1).u32(4);
+            }),
+            e(Rule::InvalidArrayOfInt)
+        ),
+        user(
+            "array overflows u32",
+            with_int(|b| {
+                b.head("", ARRAY, 0, false, 0).u32(1).u32(1).u32(0x4000_0000);
+            }),
+            e(Rule::ArraySizeOverflow)
+        ),
+        // ---- STRUCT / UNION ----
+        user(
+            "struct",
+            with_int(|b| {
+                b.head("s", STRUCT, 2, false, 8).member("a", 1, 0).member("b", 1, 32);
+            }),
+            ok
+        ),
+        user(
+            "struct member void",
+            with_int(|b| {
+                b.head("s", STRUCT, 1, false, 4).member("a", 0, 0);
+            }),
+            e(Rule::InvalidTypeId)
+        ),
+        user(
+            "struct member name",
+            with_int(|b| {
+                b.head("s", STRUCT, 1, false, 4).member("-", 1, 0);
+            }),
+            e(Rule::InvalidMemberName)
+        ),
+        user(
+            "union member offset",
+            with_int(|b| {
+                b.head("u", UNION, 1, false, 8).member("a", 1, 8);
+            }),
+            e(Rule::InvalidMemberBitsOffset)
+        ),
+        user(
+            "struct offsets decrease",
+            with_int(|b| {
+                b.head("s", STRUCT, 2, false, 8).member("a", 1, 32).member("b", 1, 0);
+            }),
+            e(Rule::InvalidMemberBitsOffset)
+        ),
+        user(
+            "member offset past size",
+            with_int(|b| {
+                b.head("s", STRUCT, 1, false, 4).member("a", 1, 40);
+            }),
+            e(Rule::MemberOffsetExceedsSize)
+        ),
+        user(
+            "member exceeds size",
+            with_int(|b| {
+                b.head("s", STRUCT, 1, false, 4).member("a", 1, 8);
+            }),
+            e(Rule::MemberExceedsStructSize)
+        ),
+        user(
+            "legacy int bitfield",
+            with_int(|b| {
+                b.int("i3", 4, 3, 0).head("s", STRUCT, 1, false, 4).member("a", 2, 5);
+            }),
+            ok
+        ),
+        user(
+            "member of fwd",
+            with_int(|b| {
+                b.head("f", FWD, 0, false, 0).head("s", STRUCT, 1, false, 4).member("a", 2, 0);
+            }),
+            e(Rule::InvalidMember)
+        ),
+        user(
+            "kflag bitfield",
+            with_int(|b| {
+                b.head("s", STRUCT, 1, true, 4).member("a", 1, (3 << 24) | 5);
+            }),
+            ok
+        ),
+        user(
+            "kflag bitfield too wide",
+            with_int(|b| {
+                b.head("s", STRUCT, 1, true, 8).member("a", 1, 40 << 24);
+            }),
+            e(Rule::InvalidMemberBitfieldSize)
+        ),
+        user(
+            "kflag member misaligned",
+            with_int(|b| {
+                b.head("s", STRUCT, 1, true, 8).member("a", 1, 4);
+            }),
+            e(Rule::InvalidMemberOffset)
+        ),
+        user(
+            "kflag ptr bitfield",
+            with_int(|b| {
+                b.ptr(1).head("s", STRUCT, 1, true, 8).member("p", 2, 1 << 24);
+            }),
+            e(Rule::InvalidMemberBitfieldSize)
+        ),
+        user(
+            "ptr member misaligned",
+            with_int(|b| {
+                b.ptr(1).head("s", STRUCT, 1, false, 16).member("p", 2, 4);
+            }),
+            e(Rule::MemberNotByteAligned)
+        ),
+        user(
+            "ptr member too big",
+            with_int(|b| {
+                b.ptr(1).head("s", STRUCT, 1, false, 4).member("p", 2, 0);
+            }),
+            e(Rule::MemberExceedsStructSize)
+        ),
+        user(
+            "float member misaligned",
+            with_int(|b| {
+                b.head("double", FLOAT, 0, false, 8).head("s", STRUCT, 1, false, 16).member("d", 2, 32);
+            }),
+            e(Rule::MemberNotAligned)
+        ),
+        user(
+            "float member aligned",
+            with_int(|b| {
+                b.head("double", FLOAT, 0, false, 8).head("s", STRUCT, 1, false, 16).member("d", 2, 64);
+            }),
+            ok
+        ),
+        user(
+            "self pointer",
+            with_int(|b| {
+                b.head("a", STRUCT, 1, false, 8).member("p", 3, 0).ptr(2);
+            }),
+            ok
+        ),
+        user(
+            "embedding loop",
+            with_int(|b| {
+                b.head("a", STRUCT, 1, false, 4).member("b", 3, 0).head("b", STRUCT, 1, false, 4).member("a", 2, 0);
+            }),
+            e(Rule::LoopDetected)
+        ),
+        user(
+            "pointer loop",
+            blob(|b| {
+                b.ptr(2).head("", CONST, 0, false, 1);
+            }),
+            e(Rule::LoopDetected)
+        ),
+        user("chain of 31", typedef_chain(31), ok),
+        user("chain of 33", typedef_chain(33), e(Rule::MaxResolveDepth)),
+        // ---- ENUM / ENUM64 ----
+        user(
+            "enum",
+            with_int(|b| {
+                b.head("e", ENUM, 1, false, 4);
+                let n = b.str("A");
+                b.u32(n).u32(1);
+            }),
+            ok
+        ),
+        user(
+            "enum size 3",
+            with_int(|b| {
+                b.head("e", ENUM, 0, false, 3);
+            }),
+            e(Rule::UnexpectedSize)
+        ),
+        user(
+            "enum value unnamed",
+            with_int(|b| {
+                b.head("e", ENUM, 1, false, 4).u32(0).u32(1);
+            }),
+            e(Rule::InvalidName)
+        ),
+        user(
+            "signed enum",
+            with_int(|b| {
+                b.head("e", ENUM, 0, true, 4);
+            }),
+            ok
+        ),
+        on(
+            "signed enum on 5.19",
+            with_int(|b| {
+                b.head("e", ENUM, 0, true, 4);
+            }),
+            Profile::UserLoad,
+            KernelVersion::new(5, 19),
+            e(Rule::InvalidKindFlag)
+        ),
+        user(
+            "enum64",
+            with_int(|b| {
+                b.head("e", ENUM64, 1, false, 8);
+                let n = b.str("A");
+                b.u32(n).u32(1).u32(2);
+            }),
+            ok
+        ),
+        user(
+            "kflag enum bitfield 33",
+            with_int(|b| {
+                b.head("e", ENUM, 0, false, 4).head("s", STRUCT, 1, true, 8).member("e", 2, 33 << 24);
+            }),
+            e(Rule::InvalidMemberBitfieldSize)
+        ),
+        user(
+            "kflag enum64 member checked as 32 bits",
+            with_int(|b| {
+                b.head("e", ENUM64, 0, false, 8).head("s", STRUCT, 1, true, 4).member("e", 2, 0);
+            }),
+            ok
+        ),
+        on(
+            "kflag enum64 member at real width (Strict)",
+            with_int(|b| {
+                b.head("e", ENUM64, 0, false, 8).head("s", STRUCT, 1, true, 4).member("e", 2, 0);
+            }),
+            Profile::Strict,
+            K618,
+            e(Rule::MemberExceedsStructSize)
+        ),
+        // ---- FWD, FUNC, FUNC_PROTO ----
+        user(
+            "fwd",
+            with_int(|b| {
+                b.head("f", FWD, 0, true, 0);
+            }),
+            ok
+        ),
+        user(
+            "fwd type",
+            with_int(|b| {
+                b.head("f", FWD, 0, false, 1);
+            }),
+            e(Rule::TypeNotZero)
+        ),
+        user(
+            "fwd unnamed",
+            with_int(|b| {
+                b.head("", FWD, 0, false, 0);
+            }),
+            e(Rule::InvalidName)
+        ),
+        user(
+            "func",
+            with_int(|b| {
+                b.head("", PROTO, 1, false, 1);
+                let n = b.str("x");
+                b.u32(n).u32(1);
+                b.head("f", FUNC, 1, false, 2);
+            }),
+            ok
+        ),
+        user(
+            "func extern",
+            with_int(|b| {
+                b.head("", PROTO, 0, false, 1).head("f", FUNC, 2, false, 2);
+            }),
+            e(Rule::InvalidFuncLinkage)
+        ),
+        user(
+            "func of int",
+            with_int(|b| {
+                b.head("f", FUNC, 0, false, 1);
+            }),
+            e(Rule::InvalidTypeId)
+        ),
+        user(
+            "func unnamed arg",
+            with_int(|b| {
+                b.head("", PROTO, 1, false, 1).u32(0).u32(1).head("f", FUNC, 0, false, 2);
+            }),
+            e(Rule::InvalidArg)
+        ),
+        user(
+            "proto named",
+            with_int(|b| {
+                b.head("p", PROTO, 0, false, 1);
+            }),
+            e(Rule::InvalidName)
+        ),
+        user(
+            "proto vararg",
+            with_int(|b| {
+                b.head("", PROTO, 2, false, 0).u32(0).u32(1).u32(0).u32(0);
+            }),
+            ok
+        ),
+        user(
+            "proto vararg named",
+            with_int(|b| {
+                b.head("", PROTO, 1, false, 0);
+                let n = b.str("x");
+                b.u32(n).u32(0);
+            }),
+            e(Rule::InvalidArg)
+        ),
+        user(
+            "proto void arg first",
+            with_int(|b| {
+                b.head("", PROTO, 2, false, 0).u32(0).u32(0).u32(0).u32(1);
+            }),
+            e(Rule::InvalidArg)
+        ),
+        user(
+            "proto returns fwd",
+            with_int(|b| {
+                b.head("f", FWD, 0, false, 0).head("", PROTO, 0, false, 2);
+            }),
+            e(Rule::InvalidReturnType)
+        ),
+        user(
+            "proto returns const void",
+            with_int(|b| {
+                b.head("", CONST, 0, false, 0).head("", PROTO, 0, false, 2);
+            }),
+            e(Rule::InvalidReturnType)
+        ),
+        user(
+            "ptr to func proto",
+            with_int(|b| {
+                b.head("", PROTO, 0, false, 1).ptr(2);
+            }),
+            ok
+        ),
+        // ---- VAR, DATASEC ----
+        user(
+            "var and datasec",
+            with_int(|b| {
+                b.head("v", VAR, 0, false, 1).u32(1).head(".data", DATASEC, 1, false, 4).u32(2).u32(0).u32(4);
+            }),
+            ok
+        ),
+        user(
+            "var extern",
+            with_int(|b| {
+                b.head("v", VAR, 0, false, 1).u32(2);
+            }),
+            e(Rule::LinkageNotSupported)
+        ),
+        user(
+            "var void",
+            with_int(|b| {
+                b.head("v", VAR, 0, false, 0).u32(0);
+            }),
+            e(Rule::InvalidTypeId)
+        ),
+        user(
+            "var of fwd",
+            with_int(|b| {
+                b.head("f", FWD, 0, false, 0).head("v", VAR, 0, false, 2).u32(0);
+            }),
+            e(Rule::InvalidTypeId)
+        ),
+        user(
+            "datasec size 0",
+            with_int(|b| {
+                b.head(".data", DATASEC, 0, false, 0);
+            }),
+            e(Rule::SizeZero)
+        ),
+        user(
+            "datasec overlap",
+            with_int(|b| {
+                b.head("v", VAR, 0, false, 1)
+                    .u32(1)
+                    .head(".data", DATASEC, 2, false, 8)
+                    .u32(2)
+                    .u32(0)
+                    .u32(4)
+                    .u32(2)
+                    .u32(2)
+                    .u32(4);
+            }),
+            e(Rule::InvalidOffset)
+        ),
+        user(
+            "datasec entry size 0",
+            with_int(|b| {
+                b.head("v", VAR, 0, false, 1).u32(1).head(".data", DATASEC, 1, false, 8).u32(2).u32(0).u32(0);
+            }),
+            e(Rule::InvalidSize)
+        ),
+        user(
+            "datasec entry past end",
+            with_int(|b| {
+                b.head("v", VAR, 0, false, 1).u32(1).head(".data", DATASEC, 1, false, 8).u32(2).u32(6).u32(4);
+            }),
+            e(Rule::InvalidOffsetSize)
+        ),
+        user(
+            "datasec of int",
+            with_int(|b| {
+                b.head(".data", DATASEC, 1, false, 4).u32(1).u32(0).u32(4);
+            }),
+            e(Rule::NotAVar)
+        ),
+        user(
+            "datasec var too big",
+            with_int(|b| {
+                b.head("v", VAR, 0, false, 1).u32(1).head(".data", DATASEC, 1, false, 8).u32(2).u32(0).u32(2);
+            }),
+            e(Rule::InvalidSize)
+        ),
+        user(
+            "datasec name with space",
+            with_int(|b| {
+                b.head("v", VAR, 0, false, 1).u32(1).head("a b", DATASEC, 1, false, 4).u32(2).u32(0).u32(4);
+            }),
+            ok
+        ),
+        on(
+            "datasec name with space on 6.6",
+            with_int(|b| {
+                b.head("v", VAR, 0, false, 1).u32(1).head("a b", DATASEC, 1, false, 4).u32(2).u32(0).u32(4);
+            }),
+            Profile::UserLoad,
+            KernelVersion::new(6, 6),
+            e(Rule::InvalidName)
+        ),
+        user(
+            "datasec before its var skips the size check",
+            blob(|b| {
+                b.head(".data", DATASEC, 1, false, 4).u32(3).u32(0).u32(2);
+                b.int("long", 8, 64, 1);
+                b.head("v", VAR, 0, false, 2).u32(1);
+            }),
+            ok
+        ),
+        on(
+            "datasec before its var (Strict checks)",
+            blob(|b| {
+                b.head(".data", DATASEC, 1, false, 4).u32(3).u32(0).u32(2);
+                b.int("long", 8, 64, 1);
+                b.head("v", VAR, 0, false, 2).u32(1);
+            }),
+            Profile::Strict,
+            K618,
+            e(Rule::InvalidSize)
+        ),
+        // ---- FLOAT ----
+        user(
+            "float",
+            with_int(|b| {
+                b.head("float", FLOAT, 0, false, 4);
+            }),
+            ok
+        ),
+        user(
+            "float size 3",
+            with_int(|b| {
+                b.head("f", FLOAT, 0, false, 3);
+            }),
+            e(Rule::InvalidTypeSize)
+        ),
+        // ---- DECL_TAG, TYPE_TAG ----
+        user(
+            "decl tag on struct member",
+            with_int(|b| {
+                b.head("s", STRUCT, 1, false, 4).member("a", 1, 0).head("tag", DECL_TAG, 0, false, 2).u32(0);
+            }),
+            ok
+        ),
+        user(
+            "decl tag component out of range",
+            with_int(|b| {
+                b.head("s", STRUCT, 1, false, 4).member("a", 1, 0).head("tag", DECL_TAG, 0, false, 2).u32(1);
+            }),
+            e(Rule::InvalidComponentIdx)
+        ),
+        user(
+            "decl tag component -2",
+            with_int(|b| {
+                b.head("s", STRUCT, 0, false, 4).head("tag", DECL_TAG, 0, false, 2).u32(-2i32 as u32);
+            }),
+            e(Rule::InvalidComponentIdx)
+        ),
+        user(
+            "decl tag on int",
+            with_int(|b| {
+                b.head("tag", DECL_TAG, 0, false, 1).u32(-1i32 as u32);
+            }),
+            e(Rule::InvalidTypeId)
+        ),
+        user(
+            "decl tag empty value",
+            with_int(|b| {
+                b.head("s", STRUCT, 0, false, 4).head("", DECL_TAG, 0, false, 2).u32(-1i32 as u32);
+            }),
+            e(Rule::InvalidValue)
+        ),
+        user(
+            "decl tag attr kflag",
+            with_int(|b| {
+                b.head("s", STRUCT, 0, false, 4).head("tag", DECL_TAG, 0, true, 2).u32(-1i32 as u32);
+            }),
+            ok
+        ),
+        on(
+            "decl tag attr kflag on 6.14",
+            with_int(|b| {
+                b.head("s", STRUCT, 0, false, 4).head("tag", DECL_TAG, 0, true, 2).u32(-1i32 as u32);
+            }),
+            Profile::UserLoad,
+            KernelVersion::new(6, 14),
+            e(Rule::InvalidKindFlag)
+        ),
+        user(
+            "type tag before const",
+            with_int(|b| {
+                b.head("", CONST, 0, false, 1).head("tag", TYPE_TAG, 0, false, 2).ptr(3);
+            }),
+            ok
+        ),
+        user(
+            "type tag after const",
+            with_int(|b| {
+                b.head("tag", TYPE_TAG, 0, false, 1).head("", CONST, 0, false, 2).ptr(3);
+            }),
+            e(Rule::TypeTagsAfterModifiers)
+        ),
+        on(
+            "modifier cycle (Vmlinux)",
+            blob(|b| {
+                b.head("", CONST, 0, false, 1);
+            }),
+            Profile::Vmlinux,
+            K618,
+            e(Rule::ModifierChainTooLong)
+        ),
+        // ---- quirk: PTR → FUNC ----
+        user(
+            "ptr to earlier func",
+            with_int(|b| {
+                b.head("", PROTO, 0, false, 1).head("f", FUNC, 0, false, 2).ptr(3);
+            }),
+            ok
+        ),
+        on(
+            "ptr to earlier func (Strict)",
+            with_int(|b| {
+                b.head("", PROTO, 0, false, 1).head("f", FUNC, 0, false, 2).ptr(3);
+            }),
+            Profile::Strict,
+            K618,
+            e(Rule::RefToFunc)
+        ),
+        user(
+            "ptr to later func",
+            with_int(|b| {
+                b.ptr(4).head("", PROTO, 0, false, 1).head("f", FUNC, 0, false, 3);
+            }),
+            e(Rule::InvalidTypeId)
+        ),
+    ];
+    // Every kind in one blob, valid in every profile.
+    v.push(on(
+        "all kinds (Strict)",
+        with_int(|b| {
+            b.ptr(1); // 2
+            b.head("", ARRAY, 0, false, 0).u32(1).u32(1).u32(2); // 3
+            b.head("s", STRUCT, 1, false, 8).member("a", 3, 0); // 4
+            b.head("u", UNION, 1, false, 4).member("i", 1, 0); // 5
+            b.head("e", ENUM, 0, false, 4); // 6
+            b.head("f", FWD, 0, false, 0); // 7
+            b.head("t", TYPEDEF, 0, false, 4); // 8
+            b.head("", Kind::Volatile as u8, 0, false, 1); // 9
+            b.head("", CONST, 0, false, 1); // 10
+            b.head("", Kind::Restrict as u8, 0, false, 2); // 11
+            b.head("", PROTO, 0, false, 1); // 12
+            b.head("fn", FUNC, 0, false, 12); // 13
+            b.head("v", VAR, 0, false, 1).u32(1); // 14
+            b.head(".bss", DATASEC, 1, false, 4).u32(14).u32(0).u32(4); // 15
+            b.head("float", FLOAT, 0, false, 4); // 16
+            b.head("tag", DECL_TAG, 0, false, 4).u32(0); // 17
+            b.head("tt", TYPE_TAG, 0, false, 1); // 18
+            b.head("e64", ENUM64, 0, true, 8); // 19
+        }),
+        Profile::Strict,
+        K618,
+        Ok(()),
+    ));
+    v
+}
+
+#[test]
+fn every_rule_accepts_and_rejects_as_expected() {
+    let export = std::env::var_os("BTFKIT_EXPORT_CASES").map(std::path::PathBuf::from);
+    let mut failures = Vec::new();
+    for (i, c) in cases().into_iter().enumerate() {
+        let got = run(&c.data, c.profile, c.kernel);
+        if got != c.expect {
+            failures.push(std::format!("{}: expected {:?}, got {:?}", c.name, c.expect, got));
+        }
+        if let Some(dir) = &export
+            && c.profile == Profile::UserLoad
+            && c.kernel == K618
+        {
+            std::fs::create_dir_all(dir).unwrap();
+            let verdict = if c.expect.is_ok() { "accept" } else { "reject" };
+            std::fs::write(dir.join(std::format!("{i:03}-{verdict}.btf")), &c.data).unwrap();
+        }
+    }
+    assert!(failures.is_empty(), "{} cases failed:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn big_endian_validates_like_little_endian_off_the_userload_path() {
+    let mut b = Builder::new(Endian::Big);
+    b.int("int", 4, 32, 1);
+    b.head("s", STRUCT, 1, false, 4).member("a", 1, 0);
+    let be = b.build();
+    assert_eq!(run(&be, Profile::Strict, K618), Ok(()));
+    // The kernel reads the host's byte order only.
+    let host_is_le = Endian::NATIVE == Endian::Little;
+    assert_eq!(run(&be, Profile::UserLoad, K618).is_ok(), !host_is_le);
+}
+
+#[test]
+fn errors_name_type_offset_and_index() {
+    let d = with_int(|b| {
+        b.head("s", STRUCT, 2, false, 8).member("a", 1, 0).member("-", 1, 32);
+    });
+    let opts = ValidateOptions::new(Profile::UserLoad, K618);
+    let mut scratch = std::vec![0u32; super::scratch_len(&d, None, &opts)];
+    let e = validate(&d, None, &opts, &mut scratch).unwrap_err();
+    assert_eq!((e.rule(), e.type_id(), e.index()), (Rule::InvalidMemberName, Some(crate::TypeId(2)), Some(1)));
+    // member 1 of the record at 24 + 16: head 12 + 12 bytes per member
+    assert_eq!(e.offset(), 24 + 16 + 12 + 12);
+    assert_eq!(std::format!("{e}"), "[2] Invalid member name (member/entry 1) at byte 0x40");
+}
+
+#[test]
+fn scratch_too_small_is_an_error_not_a_panic() {
+    let d = with_int(|b| {
+        b.ptr(1);
+    });
+    let opts = ValidateOptions::new(Profile::UserLoad, K618);
+    let mut scratch = [0u32; 2];
+    let e = validate(&d, None, &opts, &mut scratch).unwrap_err();
+    assert_eq!(e.rule(), Rule::TooManyTypes);
+}
