@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Builds a /sys/kernel/btf-shaped corpus from Debian's cloud kernel package:
+#
+#   OUT/vmlinux        the kernel's raw .BTF
+#   OUT/<module>       one raw split .BTF per module, named as the kernel
+#                      names modules (file name without .ko, '-' -> '_')
+#   OUT/.ko/           a few real .ko files, for the ELF input tests
+#   OUT/.no-btf        modules without a .BTF section (one per line)
+#   OUT/.complete      stamp: the corpus is whole; reruns exit at once
+#
+# Usage: build-corpus.sh [OUT]   (default: <repo>/target/corpus/cloud-6.1.0-50)
+# Needs: apt-get (download only), dpkg-deb, lz4, objcopy (binutils).
+set -euo pipefail
+
+PKG=linux-image-6.1.0-50-cloud-amd64
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+out=${1:-$repo/target/corpus/cloud-6.1.0-50}
+
+if [ -f "$out/.complete" ]; then
+  echo "corpus: $out is complete ($(ls "$out" | wc -l) files)"
+  exit 0
+fi
+
+for tool in apt-get dpkg-deb lz4 objcopy; do
+  command -v "$tool" >/dev/null || { echo "corpus: $tool is missing (apt-get install lz4 binutils dpkg)" >&2; exit 2; }
+done
+
+start=$SECONDS
+work=$(dirname "$out")/.work-$$
+rm -rf "$work"
+mkdir -p "$work/pkg" "$work/out/.ko"
+trap 'rm -rf "$work"' EXIT
+
+echo "corpus: downloading $PKG"
+(cd "$work/pkg" && apt-get download -q "$PKG" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+deb=$(ls "$work"/pkg/*.deb)
+dpkg-deb -x "$deb" "$work/root"
+
+# vmlinux: the bzImage's protected-mode payload. Setup header fields (see
+# Documentation/arch/x86/boot.rst): setup_sects at 0x1f1 (0 means 4),
+# payload_offset (u32 LE) at 0x248 and payload_length at 0x24c; the payload
+# starts payload_offset bytes after the (setup_sects + 1) * 512 byte setup.
+vmlinuz=$(ls "$work"/root/boot/vmlinuz-*)
+u8() { od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '; }
+u32() { od -An -tu4 -j "$2" -N4 --endian=little "$1" | tr -d ' '; }
+setup_sects=$(u8 "$vmlinuz" $((0x1f1)))
+[ "$setup_sects" -eq 0 ] && setup_sects=4
+payload_offset=$(u32 "$vmlinuz" $((0x248)))
+payload_length=$(u32 "$vmlinuz" $((0x24c)))
+skip=$(( (setup_sects + 1) * 512 + payload_offset ))
+dd if="$vmlinuz" of="$work/payload" iflag=skip_bytes,count_bytes skip="$skip" count="$payload_length" bs=1M status=none
+magic=$(od -An -tx1 -N4 "$work/payload" | tr -d ' ')
+case "$magic" in
+  02214c18) lz4 -dc "$work/payload" > "$work/vmlinux.elf" 2>/dev/null || true ;;
+  *) echo "corpus: unexpected payload magic $magic (this script knows LZ4 legacy frames)" >&2; exit 1 ;;
+esac
+# The legacy LZ4 stream may carry trailing bytes lz4 complains about; what
+# matters is that a complete ELF came out.
+[ "$(od -An -tx1 -N4 "$work/vmlinux.elf" | tr -d ' ')" = 7f454c46 ] || { echo "corpus: no ELF in the payload" >&2; exit 1; }
+objcopy --dump-section .BTF="$work/out/vmlinux" "$work/vmlinux.elf" "$work/scratch.o"
+[ -s "$work/out/vmlinux" ] || { echo "corpus: vmlinux has no .BTF" >&2; exit 1; }
+rm -f "$work/vmlinux.elf" "$work/payload" "$work/scratch.o"
+
+# Modules: every .ko's .BTF section.
+: > "$work/out/.no-btf"
+count=0
+while IFS= read -r ko; do
+  base=$(basename "$ko")
+  base=${base%.ko}
+  name=${base//-/_}
+  if objcopy --dump-section .BTF="$work/out/$name" "$ko" "$work/scratch.o" 2>/dev/null \
+     && [ -s "$work/out/$name" ]; then
+    count=$((count + 1))
+  else
+    rm -f "$work/out/$name"
+    echo "$name" >> "$work/out/.no-btf"
+  fi
+done < <(find "$work/root/lib/modules" -name '*.ko' | sort)
+
+# A few real modules for the ELF tests: a big one and two small ones.
+for m in btrfs.ko dummy.ko veth.ko; do
+  f=$(find "$work/root/lib/modules" -name "$m" | head -n 1)
+  [ -n "$f" ] && cp "$f" "$work/out/.ko/"
+done
+
+mkdir -p "$(dirname "$out")"
+rm -rf "$out"
+mv "$work/out" "$out"
+touch "$out/.complete"
+bytes=$(cat "$out"/[!.]* | wc -c)
+echo "corpus: $out: vmlinux + $count modules, $bytes bytes of BTF, $(wc -l < "$out/.no-btf") without BTF, $((SECONDS - start)) s"
