@@ -3,13 +3,15 @@
 //! build it with `tests/corpus/build-corpus.sh`).
 //!
 //! Groups: `parse` (header + tiling walk), `index` (parse + id index),
-//! `walk` (parse + index + decode every type's view and members), and
-//! `dump` (bpftool-format text into a counting sink).
+//! `walk` (parse + index + decode every type's view and members), `dump`
+//! (bpftool-format text into a counting sink), and `validate-*` (full
+//! validation per profile, with reused scratch).
 
 use std::hint::black_box;
 use std::path::PathBuf;
 
 use btfkit::dump::{CountingSink, dump_all};
+use btfkit::validate::{KernelVersion, Profile, ValidateOptions, scratch_len, validate};
 use btfkit::{Btf, TypeView};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -69,6 +71,16 @@ fn bench(c: &mut Criterion) {
             s.0
         })
     });
+    for (name, profile) in [
+        ("validate-userload", Profile::UserLoad),
+        ("validate-strict", Profile::Strict),
+        ("validate-vmlinux", Profile::Vmlinux),
+    ] {
+        // 6.18 rules accept both the corpus (6.1) and the running kernel's BTF.
+        let opts = ValidateOptions::new(profile, KernelVersion::new(6, 18));
+        let mut scratch = vec![0u32; scratch_len(&data, None, &opts)];
+        g.bench_function(name, |b| b.iter(|| validate(black_box(&data), None, &opts, &mut scratch).unwrap()));
+    }
     g.finish();
 }
 

@@ -224,8 +224,8 @@ fn display_name_is_lossless() {
 
 #[test]
 fn dump_of_each_kind() {
-    // Expected lines were checked against bpftool 7.1.0 output for the same
-    // constructs in tests/fixtures (see tests/fixtures/README.md).
+    // Expected text is bpftool 7.1.0's dump of this very blob: write it out
+    // with BTFKIT_EXPORT_DUMP_BLOB=FILE and run `bpftool btf dump file FILE`.
     let mut b = Builder::new(Endian::Little);
     b.int("int", 4, 32, 1); // 1
     b.head("e", Kind::Enum as u8, 1, true, 4);
@@ -239,6 +239,9 @@ fn dump_of_each_kind() {
     b.head("t", Kind::DeclTag as u8, 0, false, 5).u32(-1i32 as u32); // 8
     b.head("double", Kind::Float as u8, 0, false, 8); // 9
     let blob = b.build();
+    if let Some(p) = std::env::var_os("BTFKIT_EXPORT_DUMP_BLOB") {
+        std::fs::write(p, &blob).unwrap();
+    }
     let btf = Btf::parse(&blob).unwrap();
     let mut out = heapless::Vec::<u8, 2048>::new();
     crate::dump::dump_all(&btf, &mut out).unwrap();
