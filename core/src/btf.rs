@@ -14,7 +14,7 @@ use crate::{Endian, Kind, VlenEncoding, raw};
 // Evaluated at compile time: an out-of-range index here fails the build,
 // it cannot panic at run time.
 #[allow(clippy::indexing_slicing, clippy::cast_possible_truncation, clippy::arithmetic_side_effects)]
-const KIND_SIZES: [(u8, u8); 20] = {
+pub(crate) const KIND_SIZES: [(u8, u8); 20] = {
     let mut t = [(u8::MAX, 0u8); 20];
     let mut i = 0u8;
     while i < 20 {

@@ -1049,9 +1049,35 @@ impl<'a> V<'a, '_> {
             return None;
         }
         let off = *self.scratch.get((rel as usize).wrapping_mul(WORDS_PER_TYPE))?;
-        let end = self.abs(self.hdr.type_off).wrapping_add(self.hdr.type_len);
-        let len = self.record_len_at(off, end)?;
-        self.record(off, len, id).map(Some)
+        self.decode_at(off, id).map(Some)
+    }
+
+    /// Decodes the record at `off` (checked in pass 1) with one bounds
+    /// check; this is the hot path of pass 2.
+    #[inline]
+    fn decode_at(&self, off: u32, id: u32) -> Option<Type<'a>> {
+        let rec = self.data.get(off as usize..)?;
+        with_endian!(self.endian, O => {
+            let (head, rest) = raw::btf_type::<O>::ref_from_prefix(rec).ok()?;
+            let info = head.info.get();
+            let (kind, vlen, kflag) = self.rules.vlen.decode(info);
+            let &(isz, esz) = crate::btf::KIND_SIZES.get(usize::from(kind))?;
+            // Pass 1 checked that the record fits; u8 + u32 * u8 fits a usize.
+            let tlen = usize::from(isz).wrapping_add((vlen as usize).wrapping_mul(usize::from(esz)));
+            let trailing = rest.get(..tlen)?;
+            Some(Type {
+                id: TypeId(id),
+                offset: off,
+                endian: self.endian,
+                kind,
+                kflag,
+                vlen,
+                info,
+                name_off: head.name_off.get(),
+                size_type: head.size_type.get(),
+                trailing,
+            })
+        })
     }
 
     fn record_len_at(&self, off: u32, end: u32) -> Option<u32> {
