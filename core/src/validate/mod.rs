@@ -1080,16 +1080,6 @@ impl<'a> V<'a, '_> {
         })
     }
 
-    fn record_len_at(&self, off: u32, end: u32) -> Option<u32> {
-        let info = u32_at(self.data, (off as usize).wrapping_add(4), self.endian);
-        let (k, vlen, _) = self.rules.vlen.decode(info);
-        let kind = Kind::from_u8(k)?;
-        let len = 12u64
-            .wrapping_add(u64::from(kind.info_size()))
-            .wrapping_add(u64::from(vlen).wrapping_mul(u64::from(kind.elem_size())));
-        (u64::from(off).wrapping_add(len) <= u64::from(end)).then_some(len as u32)
-    }
-
     fn slot(&self, id: u32, word: usize) -> Option<u32> {
         let rel = id.checked_sub(self.start_id)?;
         self.scratch.get((rel as usize).wrapping_mul(WORDS_PER_TYPE).wrapping_add(word)).copied()
