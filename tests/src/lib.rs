@@ -9,6 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod kernel;
+
 /// The workspace root.
 #[must_use]
 pub fn workspace() -> PathBuf {
