@@ -513,13 +513,8 @@ fn rejection_histogram() {
         let d = generate(&mut r);
         if let Err(rj) = btf_load(&d) {
             let last = rj.log.lines().last().unwrap_or("").to_owned();
-            let key: String = last
-                .split(|c: char| c == ']')
-                .next_back()
-                .unwrap_or("")
-                .chars()
-                .filter(|c| !c.is_ascii_digit())
-                .collect();
+            let key: String =
+                last.split(']').next_back().unwrap_or("").chars().filter(|c| !c.is_ascii_digit()).collect();
             *hist.entry(key).or_default() += 1;
         }
     }
