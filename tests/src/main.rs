@@ -3,3 +3,4 @@
 mod differential;
 mod fixtures;
 mod golden;
+mod validation;
