@@ -42,6 +42,7 @@ mod rule;
 
 pub use rule::Rule;
 
+use core::cell::Cell;
 use core::fmt;
 
 use crate::btf::Btf;
@@ -203,18 +204,24 @@ const WORDS_PER_TYPE: usize = 3;
 const MAX_RESOLVE_DEPTH: usize = 32;
 const BTF_MAX_SIZE: usize = 16 * 1024 * 1024;
 
-/// How many `u32` of scratch [`validate`] needs for `data`: 3 per type.
+/// How many `u32` of scratch [`validate`] needs for `data`: 3 per type,
+/// plus one bit per byte of its string section (a cache of names already
+/// found valid, so that each string is scanned once).
 ///
 /// This walks the record heads once (no allocation). For a blob whose
-/// structure is broken it returns an upper bound, since validation will
-/// stop before pass 2 needs the scratch.
+/// structure is broken it returns an upper bound.
 #[must_use]
 pub fn scratch_len(data: &[u8], base: Option<&Btf<'_>>, opts: &ValidateOptions) -> usize {
     let parse = crate::ParseOptions::with_vlen(vlen_encoding(opts.kernel));
-    match Btf::parse_with(data, base, parse) {
-        Ok(b) => (b.own_type_count() as usize).saturating_add(1).saturating_mul(WORDS_PER_TYPE),
-        Err(_) => (data.len() / 12).saturating_add(1).saturating_mul(WORDS_PER_TYPE),
-    }
+    let (types, str_len) = match Btf::parse_with(data, base, parse) {
+        Ok(b) => (b.own_type_count() as usize, b.header().str_len as usize),
+        Err(_) => (data.len() / 12, data.len()),
+    };
+    bitmap_words(str_len).saturating_add(types.saturating_add(1).saturating_mul(WORDS_PER_TYPE))
+}
+
+fn bitmap_words(str_len: usize) -> usize {
+    str_len.div_ceil(32)
 }
 
 fn vlen_encoding(k: KernelVersion) -> VlenEncoding {
@@ -258,6 +265,8 @@ pub fn validate<'a>(
     }
     let hdr = check_header(data, base, &rules)?;
     let endian = hdr.endian;
+    let scratch = Cell::from_mut(scratch).as_slice_of_cells();
+    let (names_ok, scratch) = scratch.split_at(bitmap_words(hdr.str_len as usize).min(scratch.len()));
     let mut v = V {
         data,
         endian,
@@ -268,6 +277,7 @@ pub fn validate<'a>(
         start_str_off: base.map_or(0, |b| b.start_str_off().0.saturating_add(b.header().str_len)),
         nr: 0,
         scratch,
+        names_ok,
         mode: Mode::Tbd,
         stack: heapless::Vec::new(),
     };
@@ -583,7 +593,10 @@ struct V<'a, 's> {
     start_str_off: u32,
     /// Own types added in pass 1.
     nr: u32,
-    scratch: &'s mut [u32],
+    /// Pass 1's offsets and pass 2's state, 3 words a type.
+    scratch: &'s [Cell<u32>],
+    /// One bit per own string byte: the identifier there was found valid.
+    names_ok: &'s [Cell<u32>],
     mode: Mode,
     stack: heapless::Vec<Vertex, MAX_RESOLVE_DEPTH>,
 }
@@ -684,6 +697,24 @@ impl<'a> V<'a, '_> {
     /// `__btf_name_valid`: identifier (or, for sections, printable) within
     /// KSYM_NAME_LEN.
     fn name_valid(&self, off: u32, how: NameRule) -> bool {
+        // Identifiers in our own strings are checked once per offset.
+        let cached = how == NameRule::Ident && off >= self.start_str_off;
+        let rel = off.wrapping_sub(self.start_str_off) as usize;
+        let (word, bit) = (self.names_ok.get(rel / 32), 1u32 << (rel % 32));
+        if cached && word.is_some_and(|w| w.get() & bit != 0) {
+            return true;
+        }
+        let ok = self.name_valid_uncached(off, how);
+        if ok
+            && cached
+            && let Some(w) = word
+        {
+            w.set(w.get() | bit);
+        }
+        ok
+    }
+
+    fn name_valid_uncached(&self, off: u32, how: NameRule) -> bool {
         let limit = self.rules.ksym_name_len;
         let dot = self.rules.dot_everywhere || matches!(how, NameRule::IdentDot);
         self.with_str(off, |s, _| {
@@ -741,14 +772,14 @@ impl<'a> V<'a, '_> {
         {
             let i = (self.nr as usize).wrapping_mul(WORDS_PER_TYPE);
             let needed = (self.nr as usize).saturating_add(1).saturating_mul(WORDS_PER_TYPE);
-            let slots = self.scratch.get_mut(i..needed).ok_or(ValidationError {
+            let slots = self.scratch.get(i..needed).ok_or(ValidationError {
                 index: Some(u32::try_from(needed).unwrap_or(u32::MAX)),
                 ..err(Rule::TooManyTypes, 0)
             })?;
             if let [o, r, s] = slots {
-                *o = off;
-                *r = 0;
-                *s = 0;
+                o.set(off);
+                r.set(0);
+                s.set(0);
             }
         }
         self.nr = self.nr.wrapping_add(1);
@@ -1048,7 +1079,7 @@ impl<'a> V<'a, '_> {
         if rel >= self.nr {
             return None;
         }
-        let off = *self.scratch.get((rel as usize).wrapping_mul(WORDS_PER_TYPE))?;
+        let off = self.scratch.get((rel as usize).wrapping_mul(WORDS_PER_TYPE))?.get();
         self.decode_at(off, id).map(Some)
     }
 
@@ -1082,13 +1113,13 @@ impl<'a> V<'a, '_> {
 
     fn slot(&self, id: u32, word: usize) -> Option<u32> {
         let rel = id.checked_sub(self.start_id)?;
-        self.scratch.get((rel as usize).wrapping_mul(WORDS_PER_TYPE).wrapping_add(word)).copied()
+        self.scratch.get((rel as usize).wrapping_mul(WORDS_PER_TYPE).wrapping_add(word)).map(Cell::get)
     }
     fn set_slot(&mut self, id: u32, word: usize, v: u32) {
         if let Some(rel) = id.checked_sub(self.start_id)
-            && let Some(s) = self.scratch.get_mut((rel as usize).wrapping_mul(WORDS_PER_TYPE).wrapping_add(word))
+            && let Some(s) = self.scratch.get((rel as usize).wrapping_mul(WORDS_PER_TYPE).wrapping_add(word))
         {
-            *s = v;
+            s.set(v);
         }
     }
     fn state(&self, id: u32) -> u32 {

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Whole-process benchmarks against peers, measured in one run so that the
+# ratios hold on a noisy shared machine. Reports the median of N runs.
+#
+#   dump:     btfkit dump   vs  bpftool btf dump file   (vmlinux, to /dev/null)
+#   validate: btfkit validate --profile user  vs  the kernel's own
+#             bpf(BPF_BTF_LOAD) of the same bytes (root only)
+#
+# Usage: tests/bench/whole-process.sh [BTF_FILE] [RUNS]
+#   BTF_FILE defaults to the corpus vmlinux; RUNS to 21.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+file=${1:-$repo/target/corpus/cloud-6.1.0-50/vmlinux}
+runs=${2:-21}
+bin=$repo/target/release/btfkit
+(cd "$repo" && cargo build -q --release --bin btfkit)
+[ -f "$file" ] || { echo "no $file: run tests/corpus/build-corpus.sh" >&2; exit 2; }
+
+# median wall time in ms of a command, over $runs runs
+median_ms() {
+  local t=()
+  for _ in $(seq "$runs"); do
+    local s e
+    s=$(date +%s%N)
+    "$@" > /dev/null
+    e=$(date +%s%N)
+    t+=($(( (e - s) / 1000 )))
+  done
+  printf '%s\n' "${t[@]}" | sort -n | awk -v n="$runs" 'NR == int((n + 1) / 2) { printf "%.2f", $1 / 1000 }'
+}
+
+echo "file: $file ($(stat -c %s "$file") bytes), $runs runs each, median wall ms"
+ours=$(median_ms "$bin" dump "$file")
+theirs=$(median_ms bpftool btf dump file "$file")
+echo "dump      btfkit $ours   bpftool $theirs   ratio btfkit/bpftool $(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.3f", a / b }')"
+
+kernel_load() {
+  python3 - "$1" <<'PY'
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+data = open(sys.argv[1], "rb").read()
+buf = ctypes.create_string_buffer(data, len(data))
+attr = struct.pack("<QQIII", ctypes.addressof(buf), 0, len(data), 0, 0) + b"\0" * 100
+a = ctypes.create_string_buffer(attr, len(attr))
+fd = libc.syscall(321, 18, a, len(attr))
+if fd < 0:
+    sys.exit("kernel rejected: errno %d" % ctypes.get_errno())
+os.close(fd)
+PY
+}
+if [ "$(id -u)" = 0 ]; then
+  ours=$(median_ms "$bin" validate --profile user --kernel 6.1 "$file")
+  theirs=$(median_ms kernel_load "$file")
+  base=$(median_ms python3 -c "pass")
+  echo "validate  btfkit(user) $ours   kernel BPF_BTF_LOAD via python $theirs (python start-up alone $base)"
+else
+  echo "validate  skipped: the kernel comparison needs root"
+fi
