@@ -14,6 +14,8 @@
 //!   so many modules can share one vmlinux.
 //! - Typed views of all 19 kinds ([`TypeView`]) with their flags decoded.
 //! - A bpftool-compatible text dump ([`dump`]) into any byte [`dump::Sink`].
+//! - Kernel-faithful validation ([`validate`]): would a given kernel accept
+//!   this BTF, through which load path? Scratch memory comes from the caller.
 //!
 //! ```
 //! # fn main() -> Result<(), btfkit::Error> {
