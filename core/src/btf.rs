@@ -332,20 +332,7 @@ impl<'a> Btf<'a> {
                 .ok_or(Error::at_type(ErrorKind::TypeTruncated, off, id))?;
             let (head, trailing) =
                 raw::btf_type::<O>::ref_from_prefix(rec).map_err(|_| Error::at_type(ErrorKind::TypeTruncated, off, id))?;
-            let info = head.info.get();
-            let (kind, vlen, kflag) = self.opts.vlen.decode(info);
-            let ty = Type {
-                id,
-                offset: off,
-                endian: self.header.endian,
-                kind,
-                kflag,
-                vlen,
-                info,
-                name_off: head.name_off.get(),
-                size_type: head.size_type.get(),
-                trailing,
-            };
+            let ty = Type::from_head(head, id, off, self.header.endian, self.opts.vlen, trailing);
             Ok((ty, len))
         })
     }

@@ -51,6 +51,32 @@ pub struct Type<'a> {
 }
 
 impl<'a> Type<'a> {
+    /// The view of a record from its decoded head; `trailing` must be
+    /// exactly the bytes the kind and vlen own.
+    pub(crate) fn from_head<O: zerocopy::byteorder::ByteOrder>(
+        head: &raw::btf_type<O>,
+        id: TypeId,
+        offset: u32,
+        endian: Endian,
+        vlen_encoding: crate::VlenEncoding,
+        trailing: &'a [u8],
+    ) -> Self {
+        let info = head.info.get();
+        let (kind, vlen, kflag) = vlen_encoding.decode(info);
+        Type {
+            id,
+            offset,
+            endian,
+            kind,
+            kflag,
+            vlen,
+            info,
+            name_off: head.name_off.get(),
+            size_type: head.size_type.get(),
+            trailing,
+        }
+    }
+
     /// The type's id.
     #[must_use]
     pub fn id(&self) -> TypeId {

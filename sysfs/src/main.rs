@@ -80,38 +80,16 @@ fn validate(file: Option<PathBuf>, base: Option<PathBuf>, profile: ProfileArg, k
         ProfileArg::Module => Profile::Module,
     };
     let file = file.unwrap_or_else(|| Path::new(SYSFS_BTF).join("vmlinux"));
-    let data = match read_file(&file) {
-        Ok(d) => d,
-        Err(e) => return fail(&e),
-    };
-    let base_data = match base.as_deref().map(read_file).transpose() {
-        Ok(b) => b,
-        Err(e) => return fail(&e),
-    };
-    let base_btf = match (&base, &base_data) {
-        (Some(p), Some(d)) => match parse(p, d, None) {
-            Ok(b) => Some(b),
-            Err(e) => return fail(&e),
-        },
-        _ => None,
-    };
-    let base_index = base_btf.as_ref().map(Btf::build_index_vec).transpose();
-    let base_btf = match (base_btf, &base_index) {
-        (Some(b), Ok(Some(ix))) => match b.with_index(btfkit::IdIndex::from_built(&b, ix)) {
-            Ok(b) => Some(b),
-            Err(source) => return fail(&Error::Btf { path: base.clone().unwrap_or_default(), source }),
-        },
-        (_, Err(source)) => return fail(&Error::Btf { path: base.clone().unwrap_or_default(), source: *source }),
-        _ => None,
-    };
     let opts = ValidateOptions::new(profile, kernel);
-    match btfkit::validate::validate_vec(&data, base_btf.as_ref(), &opts) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            println!("{}: invalid for {profile:?} on Linux {kernel}: {e}", file.display());
-            ExitCode::from(1)
-        }
-    }
+    with_input(&file, base.as_deref(), |data, base| {
+        Ok(match btfkit::validate::validate_vec(data, base, &opts) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                println!("{}: invalid for {profile:?} on Linux {kernel}: {e}", file.display());
+                ExitCode::from(1)
+            }
+        })
+    })
 }
 
 /// Exit codes: 0 ok, 1 invalid or not found, 2 usage or I/O.
@@ -131,55 +109,54 @@ fn parse<'a>(path: &Path, data: &'a [u8], base: Option<&'a Btf<'a>>) -> Result<B
     r.map_err(|source| Error::Btf { path: path.to_owned(), source })
 }
 
+/// Parses `data` (split over `base`) and attaches an id index kept in `ix`.
+fn indexed<'a>(path: &Path, data: &'a [u8], base: Option<&'a Btf<'a>>, ix: &'a mut Vec<u32>) -> Result<Btf<'a>, Error> {
+    let btf = parse(path, data, base)?;
+    let btf_err = |source| Error::Btf { path: path.to_owned(), source };
+    *ix = btf.build_index_vec().map_err(btf_err)?;
+    btf.with_index(btfkit::IdIndex::from_built(&btf, ix)).map_err(btf_err)
+}
+
+/// Reads `file` and, when given, reads, parses and indexes `base`; then
+/// runs `f` on the raw file bytes and the base.
+fn with_input(
+    file: &Path,
+    base: Option<&Path>,
+    f: impl FnOnce(&[u8], Option<&Btf<'_>>) -> Result<ExitCode, Error>,
+) -> ExitCode {
+    let run = || -> Result<ExitCode, Error> {
+        let base_data = base.map(read_file).transpose()?;
+        let data = read_file(file)?;
+        let mut base_ix = Vec::new();
+        let base_btf = match (base, &base_data) {
+            (Some(p), Some(d)) => Some(indexed(p, d, None, &mut base_ix)?),
+            _ => None,
+        };
+        f(&data, base_btf.as_ref())
+    };
+    run().unwrap_or_else(|e| fail(&e))
+}
+
 fn dump(file: Option<PathBuf>, base: Option<PathBuf>) -> ExitCode {
     let file = file.unwrap_or_else(|| Path::new(SYSFS_BTF).join("vmlinux"));
-    let base_data = match base.as_deref().map(read_file).transpose() {
-        Ok(b) => b,
-        Err(e) => return fail(&e),
-    };
-    let data = match read_file(&file) {
-        Ok(d) => d,
-        Err(e) => return fail(&e),
-    };
-    let base_btf = match (&base, &base_data) {
-        (Some(p), Some(d)) => match parse(p, d, None) {
-            Ok(b) => Some(b),
-            Err(e) => return fail(&e),
-        },
-        _ => None,
-    };
-    // DATASEC entries name their VARs, so lookups by id must be O(1).
-    let base_index = base_btf.as_ref().map(Btf::build_index_vec).transpose();
-    let base_btf = match (base_btf, &base_index) {
-        (Some(b), Ok(Some(ix))) => match b.with_index(btfkit::IdIndex::from_built(&b, ix)) {
-            Ok(b) => Some(b),
-            Err(source) => return fail(&Error::Btf { path: base.clone().unwrap_or_default(), source }),
-        },
-        (_, Err(source)) => return fail(&Error::Btf { path: base.clone().unwrap_or_default(), source: *source }),
-        _ => None,
-    };
-    let btf = match parse(&file, &data, base_btf.as_ref()) {
-        Ok(b) => b,
-        Err(e) => return fail(&e),
-    };
-    let index = match btf.build_index_vec() {
-        Ok(ix) => ix,
-        Err(source) => return fail(&Error::Btf { path: file, source }),
-    };
-    let btf = match btf.with_index(btfkit::IdIndex::from_built(&btf, &index)) {
-        Ok(b) => b,
-        Err(source) => return fail(&Error::Btf { path: file, source }),
-    };
+    with_input(&file, base.as_deref(), |data, base| {
+        let mut ix = Vec::new();
+        let btf = indexed(&file, data, base, &mut ix)?;
+        Ok(dump_to_stdout(&file, &btf))
+    })
+}
+
+fn dump_to_stdout(file: &Path, btf: &Btf<'_>) -> ExitCode {
     let stdout = io::stdout().lock();
     let mut sink = IoSink::new(io::BufWriter::with_capacity(1 << 16, stdout));
-    let r = btfkit::dump::dump_all(&btf, &mut sink);
+    let r = btfkit::dump::dump_all(btf, &mut sink);
     let flushed = sink.finish().and_then(|mut w| w.flush());
     match (r, flushed) {
         // A closed pipe (`| head`) is the reader's choice, not an error.
         (_, Err(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         (_, Err(e)) => fail(&Error::Io { path: PathBuf::from("<stdout>"), source: e }),
         (Err(e), _) if e.kind() == ErrorKind::Sink => ExitCode::SUCCESS,
-        (Err(source), _) => fail(&Error::Btf { path: file, source }),
+        (Err(source), _) => fail(&Error::Btf { path: file.to_owned(), source }),
         (Ok(()), Ok(_)) => ExitCode::SUCCESS,
     }
 }

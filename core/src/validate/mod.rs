@@ -786,28 +786,6 @@ impl<'a> V<'a, '_> {
         Ok(())
     }
 
-    /// Decodes the record at `off` whose full length is `len`.
-    fn record(&self, off: u32, len: u32, id: u32) -> Option<Type<'a>> {
-        let rec = self.data.get(off as usize..(off as usize).wrapping_add(len as usize))?;
-        with_endian!(self.endian, O => {
-            let (head, trailing) = raw::btf_type::<O>::ref_from_prefix(rec).ok()?;
-            let info = head.info.get();
-            let (kind, vlen, kflag) = self.rules.vlen.decode(info);
-            Some(Type {
-                id: TypeId(id),
-                offset: off,
-                endian: self.endian,
-                kind,
-                kflag,
-                vlen,
-                info,
-                name_off: head.name_off.get(),
-                size_type: head.size_type.get(),
-                trailing,
-            })
-        })
-    }
-
     /// `btf_check_meta`: the record at `off`; returns its length.
     fn check_meta(&self, off: u32, end: u32) -> VResult<u32> {
         let left = end.wrapping_sub(off);
@@ -834,7 +812,7 @@ impl<'a> V<'a, '_> {
         }
         // need <= left <= u32::MAX
         let len = 12u32.wrapping_add(need as u32);
-        let t = self.record(off, len, 0).ok_or(err(Rule::MetaTruncated, off))?;
+        let t = self.decode_at(off, 0).ok_or(err(Rule::MetaTruncated, off))?;
         self.kind_meta(kind, &t)?;
         Ok(len)
     }
@@ -1090,24 +1068,12 @@ impl<'a> V<'a, '_> {
         let rec = self.data.get(off as usize..)?;
         with_endian!(self.endian, O => {
             let (head, rest) = raw::btf_type::<O>::ref_from_prefix(rec).ok()?;
-            let info = head.info.get();
-            let (kind, vlen, kflag) = self.rules.vlen.decode(info);
+            let (kind, vlen, _) = self.rules.vlen.decode(head.info.get());
             let &(isz, esz) = crate::btf::KIND_SIZES.get(usize::from(kind))?;
             // Pass 1 checked that the record fits; u8 + u32 * u8 fits a usize.
             let tlen = usize::from(isz).wrapping_add((vlen as usize).wrapping_mul(usize::from(esz)));
             let trailing = rest.get(..tlen)?;
-            Some(Type {
-                id: TypeId(id),
-                offset: off,
-                endian: self.endian,
-                kind,
-                kflag,
-                vlen,
-                info,
-                name_off: head.name_off.get(),
-                size_type: head.size_type.get(),
-                trailing,
-            })
+            Some(Type::from_head(head, TypeId(id), off, self.endian, self.rules.vlen, trailing))
         })
     }
 
