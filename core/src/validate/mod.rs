@@ -198,13 +198,19 @@ impl core::error::Error for ValidationError {}
 
 type VResult<T> = Result<T, ValidationError>;
 
-/// Scratch words per type for pass 2: record offset, resolved id with the
-/// visit state in its top bits, resolved size.
-const WORDS_PER_TYPE: usize = 3;
+/// Scratch words per type: record offset; resolved id with the visit state
+/// in its top bits; resolved size (for an INT, which is never resolved: its
+/// int data); kind | kind_flag << 7 | vlen << 8; the `size`/`type` field.
+const WORDS_PER_TYPE: usize = 5;
+const W_OFF: usize = 0;
+const W_RESOLVED: usize = 1;
+const W_SIZE: usize = 2;
+const W_DESC: usize = 3;
+const W_ST: usize = 4;
 const MAX_RESOLVE_DEPTH: usize = 32;
 const BTF_MAX_SIZE: usize = 16 * 1024 * 1024;
 
-/// How many `u32` of scratch [`validate`] needs for `data`: 3 per type,
+/// How many `u32` of scratch [`validate`] needs for `data`: 5 per type,
 /// plus one bit per byte of its string section (a cache of names already
 /// found valid, so that each string is scanned once).
 ///
@@ -509,25 +515,42 @@ struct Vertex {
     next_member: u32,
 }
 
-/// A type as the resolver sees it: `None` is void.
-type Ty<'a> = Option<Type<'a>>;
-
-fn kind_of(t: &Ty<'_>) -> Option<Kind> {
-    t.as_ref().and_then(Type::kind)
+/// A type as the resolver sees it: pass 1's descriptor, no record decode.
+#[derive(Debug, Clone, Copy)]
+struct T {
+    kind: Option<Kind>,
+    vlen: u32,
+    /// The `size`/`type` field.
+    st: u32,
+    /// INT only: the int data word.
+    int: u32,
 }
-fn is_void(t: &Ty<'_>) -> bool {
+
+impl T {
+    fn of(t: &Type<'_>) -> T {
+        T { kind: t.kind(), vlen: t.vlen, st: t.size_type, int: int_data(t) }
+    }
+}
+
+/// `None` is void.
+type Ty = Option<T>;
+
+fn kind_of(t: &Ty) -> Option<Kind> {
+    t.and_then(|t| t.kind)
+}
+fn is_void(t: &Ty) -> bool {
     t.is_none()
 }
-fn is_k(t: &Ty<'_>, k: Kind) -> bool {
+fn is_k(t: &Ty, k: Kind) -> bool {
     kind_of(t) == Some(k)
 }
-fn is_modifier(t: &Ty<'_>) -> bool {
+fn is_modifier(t: &Ty) -> bool {
     matches!(kind_of(t), Some(Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag))
 }
-fn is_struct(t: &Ty<'_>) -> bool {
+fn is_struct(t: &Ty) -> bool {
     matches!(kind_of(t), Some(Kind::Struct | Kind::Union))
 }
-fn needs_resolve(t: &Ty<'_>) -> bool {
+fn needs_resolve(t: &Ty) -> bool {
     is_modifier(t)
         || matches!(
             kind_of(t),
@@ -543,16 +566,16 @@ fn needs_resolve(t: &Ty<'_>) -> bool {
             )
         )
 }
-fn has_size(t: &Ty<'_>) -> bool {
+fn has_size(t: &Ty) -> bool {
     matches!(
         kind_of(t),
         Some(Kind::Int | Kind::Struct | Kind::Union | Kind::Enum | Kind::Datasec | Kind::Float | Kind::Enum64)
     )
 }
-fn nosize(t: &Ty<'_>) -> bool {
+fn nosize(t: &Ty) -> bool {
     is_void(t) || matches!(kind_of(t), Some(Kind::Fwd | Kind::Func | Kind::FuncProto | Kind::DeclTag))
 }
-fn source_only(t: &Ty<'_>) -> bool {
+fn source_only(t: &Ty) -> bool {
     matches!(kind_of(t), Some(Kind::Var | Kind::Datasec | Kind::DeclTag))
 }
 fn int_data(t: &Type<'_>) -> u32 {
@@ -562,24 +585,60 @@ fn int_data(t: &Type<'_>) -> u32 {
     }
 }
 /// `btf_type_int_is_regular`: offset 0, whole bytes of 1, 2, 4, 8 or 16.
-fn int_is_regular(t: &Type<'_>) -> bool {
-    let d = int_data(t);
+fn int_is_regular(d: u32) -> bool {
     let bits = d & 0xff;
     let off = (d >> 16) & 0xff;
     bits.is_multiple_of(8) && off == 0 && matches!(bits / 8, 1 | 2 | 4 | 8 | 16)
 }
-fn ksize(t: &Ty<'_>) -> u32 {
-    t.as_ref().map_or(0, Type::size_or_type)
+fn ksize(t: &Ty) -> u32 {
+    t.map_or(0, |t| t.st)
 }
 
+const ALPHA: u8 = 1;
+const DIGIT: u8 = 2;
+const PRINT: u8 = 4;
+const UNDERSCORE: u8 = 8;
+const DOT: u8 = 16;
+
+/// The kernel's `ctype` classes for Latin-1 bytes (`lib/ctype.c`), plus
+/// `_` and `.` for the name rules; built at compile time.
+#[allow(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
+const CTYPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0usize;
+    while c < 256 {
+        let b = c as u8;
+        let mut k = 0;
+        if is_alpha(b) {
+            k |= ALPHA;
+        }
+        if b.is_ascii_digit() {
+            k |= DIGIT;
+        }
+        if is_print(b) {
+            k |= PRINT;
+        }
+        if b == b'_' {
+            k |= UNDERSCORE;
+        }
+        if b == b'.' {
+            k |= DOT;
+        }
+        // In a const initializer an out-of-range index fails the build.
+        #[allow(clippy::indexing_slicing)]
+        {
+            t[c] = k;
+        }
+        c += 1;
+    }
+    t
+};
+
 /// Kernel `ctype` classes for Latin-1 (`lib/ctype.c`).
-fn is_alpha(c: u8) -> bool {
+const fn is_alpha(c: u8) -> bool {
     c.is_ascii_alphabetic() || matches!(c, 0xc0..=0xd6 | 0xd8..=0xf6 | 0xf8..=0xff)
 }
-fn is_alnum(c: u8) -> bool {
-    is_alpha(c) || c.is_ascii_digit()
-}
-fn is_print(c: u8) -> bool {
+const fn is_print(c: u8) -> bool {
     matches!(c, 0x20..=0x7e | 0xa0..=0xff)
 }
 
@@ -670,28 +729,13 @@ impl<'a> V<'a, '_> {
         off.wrapping_sub(self.start_str_off) < self.hdr.str_len
     }
 
-    /// The bytes of the string at a valid offset, up to its NUL.
-    fn str_at(&self, off: u32) -> &'a [u8] {
+    /// The bytes from a (valid) string offset: to the end of our own
+    /// string section, or a base string without its NUL.
+    fn str_from(&self, off: u32) -> &'a [u8] {
         if off < self.start_str_off {
-            // Base strings live as long as the base; copy the bounds only.
-            return &[];
+            return self.base.and_then(|b| b.str_at(crate::StrOffset(off)).ok()).unwrap_or(&[]);
         }
-        let tail = self.own_strings().get(off.wrapping_sub(self.start_str_off) as usize..).unwrap_or(&[]);
-        let n = tail.iter().position(|&b| b == 0).unwrap_or(tail.len());
-        tail.get(..n).unwrap_or(&[])
-    }
-
-    fn with_str<R>(&self, off: u32, f: impl FnOnce(&[u8], bool) -> R) -> R {
-        // `terminated` is false when the string runs to its section's end.
-        if off < self.start_str_off {
-            if let Some(b) = self.base
-                && let Ok(s) = b.str_at(crate::StrOffset(off))
-            {
-                return f(s, true);
-            }
-            return f(&[], true);
-        }
-        f(self.str_at(off), true)
+        self.own_strings().get(off.wrapping_sub(self.start_str_off) as usize..).unwrap_or(&[])
     }
 
     /// `__btf_name_valid`: identifier (or, for sections, printable) within
@@ -714,27 +758,36 @@ impl<'a> V<'a, '_> {
         ok
     }
 
+    /// One pass over the string, up to its NUL, with the kernel's classes.
     fn name_valid_uncached(&self, off: u32, how: NameRule) -> bool {
         let limit = self.rules.ksym_name_len;
-        let dot = self.rules.dot_everywhere || matches!(how, NameRule::IdentDot);
-        self.with_str(off, |s, _| {
+        let printable = how == NameRule::Section && self.rules.datasec_printable;
+        let dot = self.rules.dot_everywhere || how != NameRule::Ident;
+        let (first_ok, rest_ok) = if printable {
+            (PRINT, PRINT)
+        } else if dot {
+            (ALPHA | UNDERSCORE | DOT, ALPHA | DIGIT | UNDERSCORE | DOT)
+        } else {
+            (ALPHA | UNDERSCORE, ALPHA | DIGIT | UNDERSCORE)
+        };
+        let mut n = 0usize;
+        for &c in self.str_from(off) {
+            if c == 0 {
+                break;
+            }
             // The kernel scans KSYM_NAME_LEN bytes and then wants the NUL:
             // names of up to KSYM_NAME_LEN characters pass.
-            if s.is_empty() || s.len() > limit {
+            let want = if n == 0 { first_ok } else { rest_ok };
+            if n >= limit || CTYPE.get(usize::from(c)).is_none_or(|&k| k & want == 0) {
                 return false;
             }
-            match how {
-                NameRule::Section if self.rules.datasec_printable => s.iter().all(|&c| is_print(c)),
-                _ => s.iter().enumerate().all(|(i, &c)| {
-                    let class = if i == 0 { is_alpha(c) } else { is_alnum(c) };
-                    class || c == b'_' || (c == b'.' && (dot || matches!(how, NameRule::Section)))
-                }),
-            }
-        })
+            n = n.wrapping_add(1);
+        }
+        n > 0
     }
 
     fn value_nonempty(&self, off: u32) -> bool {
-        self.name_off_valid(off) && self.with_str(off, |s, _| !s.is_empty())
+        self.name_off_valid(off) && self.str_from(off).first().is_some_and(|&c| c != 0)
     }
 
     /// Pass 1: `btf_check_all_metas`.
@@ -746,7 +799,7 @@ impl<'a> V<'a, '_> {
         let mut dropped = false;
         while off < end {
             let tid = TypeId(id);
-            let len = self.check_meta(off, end).map_err(|mut e| {
+            let (len, t) = self.check_meta(off, end).map_err(|mut e| {
                 e.type_id = Some(tid);
                 e
             })?;
@@ -759,7 +812,7 @@ impl<'a> V<'a, '_> {
                 }
                 dropped = true;
             } else {
-                self.add_type(off)?;
+                self.add_type(&t)?;
                 id = id.wrapping_add(1);
             }
             off = off.wrapping_add(len);
@@ -767,27 +820,29 @@ impl<'a> V<'a, '_> {
         Ok(())
     }
 
-    /// Records a type's offset (every profile: lookups by id are O(1)).
-    fn add_type(&mut self, off: u32) -> VResult<()> {
-        {
-            let i = (self.nr as usize).wrapping_mul(WORDS_PER_TYPE);
-            let needed = (self.nr as usize).saturating_add(1).saturating_mul(WORDS_PER_TYPE);
-            let slots = self.scratch.get(i..needed).ok_or(ValidationError {
-                index: Some(u32::try_from(needed).unwrap_or(u32::MAX)),
-                ..err(Rule::TooManyTypes, 0)
-            })?;
-            if let [o, r, s] = slots {
-                o.set(off);
-                r.set(0);
-                s.set(0);
-            }
+    /// Records a type's descriptor, so that pass 2 and the type-tag check
+    /// look types up without decoding records.
+    fn add_type(&mut self, t: &Type<'_>) -> VResult<()> {
+        let i = (self.nr as usize).wrapping_mul(WORDS_PER_TYPE);
+        let needed = (self.nr as usize).saturating_add(1).saturating_mul(WORDS_PER_TYPE);
+        let slots = self.scratch.get(i..needed).ok_or(ValidationError {
+            index: Some(u32::try_from(needed).unwrap_or(u32::MAX)),
+            ..err(Rule::TooManyTypes, 0)
+        })?;
+        let desc = u32::from(t.kind & 0x7f) | (u32::from(t.kflag) << 7) | (t.vlen << 8);
+        if let [off, resolved, size, d, st] = slots {
+            off.set(t.offset);
+            resolved.set(0);
+            size.set(int_data(t));
+            d.set(desc);
+            st.set(t.size_type);
         }
         self.nr = self.nr.wrapping_add(1);
         Ok(())
     }
 
-    /// `btf_check_meta`: the record at `off`; returns its length.
-    fn check_meta(&self, off: u32, end: u32) -> VResult<u32> {
+    /// `btf_check_meta`: the record at `off`; returns its length and view.
+    fn check_meta(&self, off: u32, end: u32) -> VResult<(u32, Type<'a>)> {
         let left = end.wrapping_sub(off);
         if left < 12 {
             return Err(err(Rule::MetaTruncated, off));
@@ -814,7 +869,7 @@ impl<'a> V<'a, '_> {
         let len = 12u32.wrapping_add(need as u32);
         let t = self.decode_at(off, 0).ok_or(err(Rule::MetaTruncated, off))?;
         self.kind_meta(kind, &t)?;
-        Ok(len)
+        Ok((len, t))
     }
 
     /// The per-kind `check_meta`.
@@ -1044,21 +1099,48 @@ impl<'a> V<'a, '_> {
     // ---- lookups for pass 2 and the type-tag check ----
 
     /// `btf_type_by_id`: `None` when the id does not exist; `Some(None)` is void.
-    fn ty(&self, id: u32) -> Option<Ty<'a>> {
+    fn ty(&self, id: u32) -> Option<Ty> {
         if id == 0 {
             return Some(None);
         }
         if id < self.start_id {
             // Base types borrow the base, which outlives this call; re-decode
             // through our own lifetime by bounds only.
-            return self.base.and_then(|b| b.type_by_id(TypeId(id)).ok()).map(Some);
+            return self.base.and_then(|b| b.type_by_id(TypeId(id)).ok()).map(|t| Some(T::of(&t)));
         }
         let rel = id.wrapping_sub(self.start_id);
         if rel >= self.nr {
             return None;
         }
-        let off = self.scratch.get((rel as usize).wrapping_mul(WORDS_PER_TYPE))?.get();
-        self.decode_at(off, id).map(Some)
+        let at = (rel as usize).wrapping_mul(WORDS_PER_TYPE);
+        let w = self.scratch.get(at..at.wrapping_add(WORDS_PER_TYPE))?;
+        let word = |i: usize| w.get(i).map_or(0, Cell::get);
+        let desc = word(W_DESC);
+        let kind = Kind::from_u8((desc & 0x7f) as u8);
+        let int = if kind == Some(Kind::Int) { word(W_SIZE) } else { 0 };
+        Some(Some(T { kind, vlen: desc >> 8, st: word(W_ST), int }))
+    }
+
+    /// The full record of a type (members, params, entries), from this blob
+    /// or its base; `None` for void and missing ids.
+    fn full(&self, id: u32) -> Option<Type<'a>> {
+        if id == 0 {
+            return None;
+        }
+        if id < self.start_id {
+            return self.base.and_then(|b| b.type_by_id(TypeId(id)).ok());
+        }
+        let rel = id.wrapping_sub(self.start_id);
+        if rel >= self.nr {
+            return None;
+        }
+        let off = self.slot(id, W_OFF)?;
+        self.decode_at(off, id)
+    }
+
+    /// Byte offset of a type's record, for error locations.
+    fn offset_of(&self, id: u32) -> u32 {
+        self.full(id).map_or(0, |t| t.offset)
     }
 
     /// Decodes the record at `off` (checked in pass 1) with one bounds
@@ -1089,7 +1171,7 @@ impl<'a> V<'a, '_> {
         }
     }
     fn state(&self, id: u32) -> u32 {
-        self.slot(id, 1).map_or(NOT_VISITED, |w| w >> 30)
+        self.slot(id, W_RESOLVED).map_or(NOT_VISITED, |w| w >> 30)
     }
 
     /// `env_type_is_resolved`: base types count as resolved; void does not.
@@ -1108,7 +1190,7 @@ impl<'a> V<'a, '_> {
         if id != 0 && id < self.start_id {
             return self.base_resolved(id).0;
         }
-        self.slot(id, 1).map_or(0, |w| w & 0x3fff_ffff)
+        self.slot(id, W_RESOLVED).map_or(0, |w| w & 0x3fff_ffff)
     }
 
     /// `btf_resolved_type_size`.
@@ -1116,7 +1198,7 @@ impl<'a> V<'a, '_> {
         if id != 0 && id < self.start_id {
             return self.base_resolved(id).1;
         }
-        self.slot(id, 2).unwrap_or(0)
+        self.slot(id, W_SIZE).unwrap_or(0)
     }
 
     /// Resolution of a base type, computed on demand (the base is trusted
@@ -1148,14 +1230,14 @@ impl<'a> V<'a, '_> {
                 _ => None,
             };
         }
-        match self.ty(id)??.view() {
+        match self.full(id)?.view() {
             crate::TypeView::Array(a) => Some(a),
             _ => None,
         }
     }
 
     /// `btf_type_id_size`: the sized type an id stands for, and its size.
-    fn id_size(&self, id: &mut u32) -> Option<(Ty<'a>, u32)> {
+    fn id_size(&self, id: &mut u32) -> Option<(Ty, u32)> {
         let mut tid = *id;
         let t = self.ty(tid)?;
         if nosize(&t) {
@@ -1196,13 +1278,13 @@ impl<'a> V<'a, '_> {
     }
 
     /// `btf_type_id_resolve`.
-    fn id_resolve(&self, id: &mut u32) -> Option<Ty<'a>> {
+    fn id_resolve(&self, id: &mut u32) -> Option<Ty> {
         *id = self.resolved_id(*id);
         self.ty(*id)
     }
 
     /// `env_type_is_resolve_sink`.
-    fn is_sink(&self, t: &Ty<'_>) -> bool {
+    fn is_sink(&self, t: &Ty) -> bool {
         match self.mode {
             Mode::Tbd => !needs_resolve(t),
             Mode::Ptr => !is_modifier(t) && !is_k(t, Kind::Ptr),
@@ -1211,11 +1293,10 @@ impl<'a> V<'a, '_> {
     }
 
     fn type_err(&self, rule: Rule, id: u32) -> ValidationError {
-        let off = self.ty(id).flatten().map_or(0, |t| t.offset);
-        ValidationError { type_id: Some(TypeId(id)), ..err(rule, off) }
+        ValidationError { type_id: Some(TypeId(id)), ..err(rule, self.offset_of(id)) }
     }
     fn member_err(&self, rule: Rule, id: u32, i: u32) -> ValidationError {
-        let off = self.ty(id).flatten().map_or(0, |t| t.offset.wrapping_add(12).wrapping_add(i.wrapping_mul(12)));
+        let off = self.offset_of(id).wrapping_add(12).wrapping_add(i.wrapping_mul(12));
         ValidationError { type_id: Some(TypeId(id)), index: Some(i), ..err(rule, off) }
     }
 
@@ -1250,8 +1331,7 @@ impl<'a> V<'a, '_> {
         self.set_slot(id, 1, VISITED << 30);
         let _ = self.stack.push(Vertex { id, next_member: 0 });
         if self.mode == Mode::Tbd {
-            let t = self.ty(id).flatten();
-            match t.as_ref().and_then(Type::kind) {
+            match kind_of(&self.ty(id).flatten()) {
                 Some(Kind::Ptr) => self.mode = Mode::Ptr,
                 Some(Kind::Struct | Kind::Union | Kind::Array) => self.mode = Mode::StructOrArray,
                 _ => {}
@@ -1292,29 +1372,31 @@ impl<'a> V<'a, '_> {
     }
 
     fn resolve_one(&mut self, v: Vertex) -> VResult<()> {
-        let t = self.ty(v.id).flatten().ok_or(self.type_err(Rule::InvalidTypeId, v.id))?;
-        match t.kind() {
+        // Reference kinds need only the descriptor; the others their record.
+        let t = self.ty(v.id).flatten().ok_or_else(|| self.type_err(Rule::InvalidTypeId, v.id))?;
+        let full = |s: &Self| s.full(v.id).ok_or_else(|| s.type_err(Rule::InvalidTypeId, v.id));
+        match t.kind {
             Some(Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag) => {
-                self.modifier_resolve(v, &t)
+                self.modifier_resolve(v, t.st)
             }
-            Some(Kind::Ptr) => self.ptr_resolve(v, &t),
-            Some(Kind::Array) => self.array_resolve(v, &t),
-            Some(Kind::Struct | Kind::Union) => self.struct_resolve(v, &t),
-            Some(Kind::Var) => self.var_resolve(v, &t),
-            Some(Kind::Datasec) => self.datasec_resolve(v, &t),
+            Some(Kind::Ptr) => self.ptr_resolve(v, t.st),
+            Some(Kind::Var) => self.var_resolve(v, t.st),
             Some(Kind::Func) => {
-                self.func_check(v.id, &t)?;
-                self.pop_resolved(t.size_type, 0);
+                self.func_check(v.id, t.st)?;
+                self.pop_resolved(t.st, 0);
                 Ok(())
             }
-            Some(Kind::DeclTag) => self.decl_tag_resolve(v, &t),
+            Some(Kind::Array) => self.array_resolve(v, &full(self)?),
+            Some(Kind::Struct | Kind::Union) => self.struct_resolve(v, &full(self)?),
+            Some(Kind::Datasec) => self.datasec_resolve(v, &full(self)?),
+            Some(Kind::DeclTag) => self.decl_tag_resolve(v, &full(self)?),
             _ => Err(self.type_err(Rule::InvalidResolveState, v.id)),
         }
     }
 
     /// The tail shared by modifier and PTR resolution: the target must be
     /// sized, or void, FWD or FUNC_PROTO.
-    fn finish_ref(&mut self, v: Vertex, next_id: u32, next: Ty<'a>) -> VResult<()> {
+    fn finish_ref(&mut self, v: Vertex, next_id: u32, next: Ty) -> VResult<()> {
         let mut nid = next_id;
         let mut next = next;
         if self.id_size(&mut nid).is_none() {
@@ -1332,9 +1414,9 @@ impl<'a> V<'a, '_> {
         Ok(())
     }
 
-    fn modifier_resolve(&mut self, v: Vertex, t: &Type<'a>) -> VResult<()> {
-        let next_id = t.size_type;
-        let next = self.ty(next_id).filter(|n| !source_only(n)).ok_or(self.type_err(Rule::InvalidTypeId, v.id))?;
+    fn modifier_resolve(&mut self, v: Vertex, next_id: u32) -> VResult<()> {
+        let next =
+            self.ty(next_id).filter(|n| !source_only(n)).ok_or_else(|| self.type_err(Rule::InvalidTypeId, v.id))?;
         if !self.is_sink(&next) && !self.is_resolved(next_id) {
             return self.push(next_id);
         }
@@ -1343,7 +1425,7 @@ impl<'a> V<'a, '_> {
 
     /// After a modifier target resolved (possibly to a PTR that stopped a
     /// struct walk), continue from that PTR: catches const→ptr→const→ptr loops.
-    fn continue_past_modifier(&mut self, next_id: u32, next: &Ty<'a>) -> VResult<bool> {
+    fn continue_past_modifier(&mut self, next_id: u32, next: &Ty) -> VResult<bool> {
         if is_modifier(next) {
             let mut rid = next_id;
             let r = self.id_resolve(&mut rid).unwrap_or(None);
@@ -1355,9 +1437,9 @@ impl<'a> V<'a, '_> {
         Ok(false)
     }
 
-    fn ptr_resolve(&mut self, v: Vertex, t: &Type<'a>) -> VResult<()> {
-        let next_id = t.size_type;
-        let next = self.ty(next_id).filter(|n| !source_only(n)).ok_or(self.type_err(Rule::InvalidTypeId, v.id))?;
+    fn ptr_resolve(&mut self, v: Vertex, next_id: u32) -> VResult<()> {
+        let next =
+            self.ty(next_id).filter(|n| !source_only(n)).ok_or_else(|| self.type_err(Rule::InvalidTypeId, v.id))?;
         if !self.is_sink(&next) && !self.is_resolved(next_id) {
             return self.push(next_id);
         }
@@ -1373,24 +1455,26 @@ impl<'a> V<'a, '_> {
         let index = self
             .ty(index_id)
             .filter(|x| !nosize(x) && !source_only(x))
-            .ok_or(self.type_err(Rule::InvalidIndex, v.id))?;
+            .ok_or_else(|| self.type_err(Rule::InvalidIndex, v.id))?;
         if !self.is_sink(&index) && !self.is_resolved(index_id) {
             return self.push(index_id);
         }
         match self.id_size(&mut index_id) {
-            Some((Some(it), _)) if it.kind() == Some(Kind::Int) && int_is_regular(&it) => {}
+            Some((Some(it), _)) if it.kind == Some(Kind::Int) && int_is_regular(it.int) => {}
             _ => return Err(self.type_err(Rule::InvalidIndex, v.id)),
         }
         let mut elem_id = a.elem.0;
-        let elem =
-            self.ty(elem_id).filter(|x| !nosize(x) && !source_only(x)).ok_or(self.type_err(Rule::InvalidElem, v.id))?;
+        let elem = self
+            .ty(elem_id)
+            .filter(|x| !nosize(x) && !source_only(x))
+            .ok_or_else(|| self.type_err(Rule::InvalidElem, v.id))?;
         if !self.is_sink(&elem) && !self.is_resolved(elem_id) {
             return self.push(elem_id);
         }
-        let (et, esize) = self.id_size(&mut elem_id).ok_or(self.type_err(Rule::InvalidElem, v.id))?;
+        let (et, esize) = self.id_size(&mut elem_id).ok_or_else(|| self.type_err(Rule::InvalidElem, v.id))?;
         if let Some(e) = &et
-            && e.kind() == Some(Kind::Int)
-            && !int_is_regular(e)
+            && e.kind == Some(Kind::Int)
+            && !int_is_regular(e.int)
         {
             return Err(self.type_err(Rule::InvalidArrayOfInt, v.id));
         }
@@ -1417,11 +1501,10 @@ impl<'a> V<'a, '_> {
         }
         for (i, m) in c.members().enumerate().skip(v.next_member as usize) {
             let i = i as u32;
-            let mt = self.ty(m.ty.0).filter(|x| !nosize(x) && !source_only(x)).ok_or(self.member_err(
-                Rule::InvalidMember,
-                v.id,
-                i,
-            ))?;
+            let mt = self
+                .ty(m.ty.0)
+                .filter(|x| !nosize(x) && !source_only(x))
+                .ok_or_else(|| self.member_err(Rule::InvalidMember, v.id, i))?;
             if !self.is_sink(&mt) && !self.is_resolved(m.ty.0) {
                 self.set_next_member(i.wrapping_add(1));
                 return self.push(m.ty.0);
@@ -1433,23 +1516,23 @@ impl<'a> V<'a, '_> {
     }
 
     /// The `check_member` / `check_kflag_member` op of the member's type.
-    fn check_member(&self, sid: u32, s: &Type<'a>, m: crate::Member, i: u32, mt: &Ty<'a>) -> VResult<()> {
+    fn check_member(&self, sid: u32, s: &Type<'a>, m: crate::Member, i: u32, mt: &Ty) -> VResult<()> {
         let me = |rule| self.member_err(rule, sid, i);
         let ssize = s.size_type;
         let kflag = s.kflag;
         match kind_of(mt) {
             Some(Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag) => {
                 let mut rid = m.ty.0;
-                let (rt, _) = self.id_size(&mut rid).ok_or(me(Rule::InvalidMember))?;
+                let (rt, _) = self.id_size(&mut rid).ok_or_else(|| me(Rule::InvalidMember))?;
                 let rm = crate::Member { ty: TypeId(rid), ..m };
                 self.check_member(sid, s, rm, i, &rt)
             }
             Some(Kind::Int) => {
                 let Some(it) = mt else { return Err(me(Rule::InvalidMember)) };
-                let d = int_data(it);
+                let d = it.int;
                 let (ibits, ioff) = (d & 0xff, (d >> 16) & 0xff);
                 if kflag {
-                    if !int_is_regular(it) {
+                    if !int_is_regular(d) {
                         return Err(me(Rule::InvalidMemberBaseType));
                     }
                     let mut nr = m.offset_raw >> 24;
@@ -1472,7 +1555,7 @@ impl<'a> V<'a, '_> {
                     }
                 } else {
                     let bo = m.offset_raw;
-                    let start = bo.checked_add(ioff).ok_or(me(Rule::BitsOffsetOverflow))?;
+                    let start = bo.checked_add(ioff).ok_or_else(|| me(Rule::BitsOffsetOverflow))?;
                     let bytes = start / 8;
                     let copy = ibits.wrapping_add(start % 8);
                     if copy > 128 {
@@ -1552,9 +1635,9 @@ impl<'a> V<'a, '_> {
         Ok(())
     }
 
-    fn var_resolve(&mut self, v: Vertex, t: &Type<'a>) -> VResult<()> {
-        let next_id = t.size_type;
-        let next = self.ty(next_id).filter(|n| !source_only(n)).ok_or(self.type_err(Rule::InvalidTypeId, v.id))?;
+    fn var_resolve(&mut self, v: Vertex, next_id: u32) -> VResult<()> {
+        let next =
+            self.ty(next_id).filter(|n| !source_only(n)).ok_or_else(|| self.type_err(Rule::InvalidTypeId, v.id))?;
         if !self.is_sink(&next) && !self.is_resolved(next_id) {
             return self.push(next_id);
         }
@@ -1577,13 +1660,16 @@ impl<'a> V<'a, '_> {
         let from = if self.rules.strict { v.next_member.saturating_sub(1) } else { v.next_member };
         for (i, e) in d.entries().enumerate().skip(from as usize) {
             let i = i as u32;
-            let var = self.ty(e.ty.0).filter(|x| is_k(x, Kind::Var)).ok_or(self.member_err(Rule::NotAVar, v.id, i))?;
+            let var = self
+                .ty(e.ty.0)
+                .filter(|x| is_k(x, Kind::Var))
+                .ok_or_else(|| self.member_err(Rule::NotAVar, v.id, i))?;
             if !self.is_sink(&var) && !self.is_resolved(e.ty.0) {
                 self.set_next_member(i.wrapping_add(1));
                 return self.push(e.ty.0);
             }
             let mut tid = ksize(&var);
-            let (_, size) = self.id_size(&mut tid).ok_or(self.member_err(Rule::InvalidType, v.id, i))?;
+            let (_, size) = self.id_size(&mut tid).ok_or_else(|| self.member_err(Rule::InvalidType, v.id, i))?;
             if e.size < size {
                 return Err(self.member_err(Rule::InvalidSize, v.id, i));
             }
@@ -1597,7 +1683,7 @@ impl<'a> V<'a, '_> {
         let next = self
             .ty(next_id)
             .filter(|n| matches!(kind_of(n), Some(Kind::Func | Kind::Struct | Kind::Union | Kind::Var | Kind::Typedef)))
-            .ok_or(self.type_err(Rule::InvalidTypeId, v.id))?;
+            .ok_or_else(|| self.type_err(Rule::InvalidTypeId, v.id))?;
         if !self.is_sink(&next) && !self.is_resolved(next_id) {
             return self.push(next_id);
         }
@@ -1620,8 +1706,8 @@ impl<'a> V<'a, '_> {
     }
 
     /// `btf_func_check`: the type is a FUNC_PROTO whose typed params are named.
-    fn func_check(&self, id: u32, t: &Type<'a>) -> VResult<()> {
-        let proto = self.ty(t.size_type).flatten().filter(|p| p.kind() == Some(Kind::FuncProto));
+    fn func_check(&self, id: u32, proto_id: u32) -> VResult<()> {
+        let proto = self.full(proto_id).filter(|p| p.kind() == Some(Kind::FuncProto));
         let Some(proto) = proto else { return Err(self.type_err(Rule::InvalidTypeId, id)) };
         if let crate::TypeView::FuncProto(p) = proto.view() {
             for (i, a) in p.params().enumerate() {
@@ -1634,11 +1720,12 @@ impl<'a> V<'a, '_> {
     }
 
     /// `btf_func_proto_check`.
-    fn func_proto_check(&mut self, id: u32, t: &Ty<'a>) -> VResult<()> {
+    fn func_proto_check(&mut self, id: u32, t: &Ty) -> VResult<()> {
         let Some(t) = t else { return Ok(()) };
-        let ret = t.size_type;
+        let ret = t.st;
         if ret != 0 {
-            let rt = self.ty(ret).filter(|r| !source_only(r)).ok_or(self.type_err(Rule::InvalidReturnType, id))?;
+            let rt =
+                self.ty(ret).filter(|r| !source_only(r)).ok_or_else(|| self.type_err(Rule::InvalidReturnType, id))?;
             if needs_resolve(&rt) && !self.is_resolved(ret) {
                 self.resolve(ret)?;
             }
@@ -1647,7 +1734,8 @@ impl<'a> V<'a, '_> {
                 return Err(self.type_err(Rule::InvalidReturnType, id));
             }
         }
-        let crate::TypeView::FuncProto(p) = t.view() else { return Ok(()) };
+        let Some(full) = self.full(id) else { return Ok(()) };
+        let crate::TypeView::FuncProto(p) = full.view() else { return Ok(()) };
         let mut n = p.params().len();
         if let Some(last) = p.params().last()
             && last.ty.0 == 0
@@ -1660,7 +1748,7 @@ impl<'a> V<'a, '_> {
         for (i, a) in p.params().take(n).enumerate() {
             let i = i as u32;
             let ae = |s: &Self| s.member_err(Rule::InvalidArg, id, i);
-            let at = self.ty(a.ty.0).filter(|x| !source_only(x)).ok_or(ae(self))?;
+            let at = self.ty(a.ty.0).filter(|x| !source_only(x)).ok_or_else(|| ae(self))?;
             if a.name_off.0 != 0
                 && (!self.name_off_valid(a.name_off.0) || !self.name_valid(a.name_off.0, NameRule::Ident))
             {
@@ -1715,7 +1803,7 @@ impl<'a> V<'a, '_> {
         let mut good = first.wrapping_sub(1);
         let mut i = first;
         while i < last {
-            let mut t = self.ty(i).ok_or(self.type_err(Rule::DanglingModifier, i))?;
+            let mut t = self.ty(i).ok_or_else(|| self.type_err(Rule::DanglingModifier, i))?;
             if is_modifier(&t) {
                 let mut in_tags = is_k(&t, Kind::TypeTag);
                 let mut cur = i;
@@ -1736,7 +1824,7 @@ impl<'a> V<'a, '_> {
                         break;
                     }
                     cur = ksize(&t);
-                    t = self.ty(cur).ok_or(self.type_err(Rule::DanglingModifier, i))?;
+                    t = self.ty(cur).ok_or_else(|| self.type_err(Rule::DanglingModifier, i))?;
                 }
             }
             good = i;
