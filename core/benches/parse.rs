@@ -15,12 +15,15 @@ use btfkit::validate::{KernelVersion, Profile, ValidateOptions, scratch_len, val
 use btfkit::{Btf, TypeView};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-fn vmlinux() -> Vec<u8> {
-    let dir = std::env::var_os("BTFKIT_CORPUS").map_or_else(
+fn corpus_dir() -> PathBuf {
+    std::env::var_os("BTFKIT_CORPUS").map_or_else(
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/corpus/cloud-6.1.0-50"),
         PathBuf::from,
-    );
-    let p = dir.join("vmlinux");
+    )
+}
+
+fn vmlinux() -> Vec<u8> {
+    let p = corpus_dir().join("vmlinux");
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}; run tests/corpus/build-corpus.sh", p.display()))
 }
 
@@ -84,5 +87,61 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// The whole cloud set: name indexes for vmlinux and every module, and
+/// lookups through the composite.
+fn bench_names(c: &mut Criterion) {
+    use btfkit::composite::{Composite, Layer, Order};
+    use btfkit::names::NameIndex;
+    let dir = corpus_dir();
+    let base_data = vmlinux();
+    let mut mods: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.is_file() && !p.file_name().unwrap().to_str().unwrap().starts_with('.') && !p.ends_with("vmlinux")
+        })
+        .map(|p| (p.file_name().unwrap().to_str().unwrap().to_owned(), std::fs::read(&p).unwrap()))
+        .collect();
+    mods.sort();
+    let base = Btf::parse(&base_data).unwrap();
+    let bix = base.build_index_vec().unwrap();
+    let base = base.with_index(btfkit::IdIndex::from_built(&base, &bix)).unwrap();
+    let parsed: Vec<Btf> = mods.iter().map(|(_, d)| Btf::parse_split(d, &base).unwrap()).collect();
+    let ixs: Vec<Vec<u32>> = parsed.iter().map(|b| b.build_index_vec().unwrap()).collect();
+    let indexed: Vec<Btf> =
+        parsed.iter().zip(&ixs).map(|(b, ix)| b.with_index(btfkit::IdIndex::from_built(b, ix)).unwrap()).collect();
+    let lens: Vec<usize> = std::iter::once(&base).chain(&indexed).map(|b| b.name_index_len().unwrap()).collect();
+    let mut storage: Vec<Vec<u64>> = lens.iter().map(|&n| vec![0u64; n]).collect();
+    let mut g = c.benchmark_group("cloud-set");
+    g.bench_function("name-index-all-layers", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for (btf, st) in std::iter::once(&base).chain(&indexed).zip(storage.iter_mut()) {
+                n += btf.build_name_index(st).unwrap().len();
+            }
+            n
+        })
+    });
+    let names: Vec<Vec<u64>> =
+        std::iter::once(&base).chain(&indexed).map(|b| b.build_name_index_vec().unwrap()).collect();
+    let layers: Vec<Layer> = std::iter::once(&base)
+        .chain(&indexed)
+        .zip(&names)
+        .map(|(b, n)| Layer::new(*b, NameIndex::from_built(n)))
+        .collect();
+    let all = Composite::new(&layers).unwrap();
+    let btrfs = 1 + mods.iter().position(|(n, _)| n == "btrfs").unwrap() as u16;
+    g.bench_function("lookup-base-first-task_struct", |b| {
+        b.iter(|| all.find(black_box(b"task_struct"), Some(btfkit::Kind::Struct), Order::BaseFirst).next())
+    });
+    g.bench_function("lookup-own-layer-btrfs_inode", |b| {
+        b.iter(|| all.find(black_box(b"btrfs_inode"), Some(btfkit::Kind::Struct), Order::Own(btrfs)).next())
+    });
+    g.bench_function("type-exists-all-layers-btrfs_inode", |b| {
+        b.iter(|| all.type_exists(btfkit::Kind::Struct, black_box(b"btrfs_inode")))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_names);
 criterion_main!(benches);

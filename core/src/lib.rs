@@ -88,12 +88,14 @@
 extern crate alloc;
 
 mod btf;
+pub mod composite;
 pub mod dump;
 mod endian;
 mod error;
 mod header;
 mod kind;
 mod log;
+pub mod names;
 pub mod raw;
 mod types;
 pub mod validate;

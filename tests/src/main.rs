@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per area.
 
+mod composite;
 mod differential;
 mod fixtures;
 mod golden;

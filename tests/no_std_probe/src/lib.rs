@@ -28,6 +28,19 @@ pub fn probe(blob: &[u8], base: &[u8], slots: &mut [u32]) -> Result<usize, btfki
     Ok(members)
 }
 
+/// Name index in a fixed array and a composite in a `heapless::Vec`.
+pub fn probe_composite<'a>(
+    base: &'a btfkit::Btf<'a>,
+    names: &'a mut [u64],
+) -> Result<bool, btfkit::Error> {
+    use btfkit::composite::{Composite, Layer, Order};
+    let index = base.build_name_index(names)?;
+    let mut layers = heapless::Vec::<Layer<'a>, 4>::new();
+    let _ = layers.push(Layer::new(*base, index));
+    let all = Composite::try_from(&layers)?;
+    Ok(all.find(b"task_struct", Some(btfkit::Kind::Struct), Order::BaseFirst).next().is_some())
+}
+
 #[cfg(feature = "alloc")]
 /// With `alloc`, the owned index form is available too.
 pub fn probe_alloc(blob: &[u8]) -> Result<usize, btfkit::Error> {
