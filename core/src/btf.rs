@@ -285,22 +285,34 @@ impl<'a> Btf<'a> {
     /// [`ErrorKind::StringOffsetOutOfRange`] or
     /// [`ErrorKind::StringNotTerminated`], located at the string section.
     pub fn str_at(&self, off: StrOffset) -> Result<&'a [u8]> {
+        if let (true, Some(b)) = (off.0 < self.start_str_off, self.base) {
+            return b.str_at(off);
+        }
+        let tail = self.str_tail(off)?;
+        match tail.iter().position(|&b| b == 0) {
+            Some(n) => Ok(tail.get(..n).unwrap_or(&[])),
+            None => {
+                // off >= start_str_off here: locate the string in our section.
+                let at = self.sections.strings.0.saturating_add(off.0.wrapping_sub(self.start_str_off));
+                Err(Error::new(ErrorKind::StringNotTerminated(off.0), at))
+            }
+        }
+    }
+
+    /// The bytes from string offset `off` to the end of its string section
+    /// (the string and whatever follows), from this blob or its bases.
+    pub(crate) fn str_tail(&self, off: StrOffset) -> Result<&'a [u8]> {
         if off.0 < self.start_str_off {
             return match self.base {
-                Some(b) => b.str_at(off),
+                Some(b) => b.str_tail(off),
                 None => Err(Error::new(ErrorKind::StringOffsetOutOfRange(off.0), self.sections.strings.0)),
             };
         }
         let rel = off.0.wrapping_sub(self.start_str_off); // off >= start_str_off here
-        let tail = self
-            .own_strings()
+        self.own_strings()
             .get(rel as usize..)
             .filter(|t| !t.is_empty())
-            .ok_or(Error::new(ErrorKind::StringOffsetOutOfRange(off.0), self.sections.strings.0))?;
-        match tail.iter().position(|&b| b == 0) {
-            Some(n) => Ok(tail.get(..n).unwrap_or(&[])),
-            None => Err(Error::new(ErrorKind::StringNotTerminated(off.0), self.sections.strings.0.saturating_add(rel))),
-        }
+            .ok_or(Error::new(ErrorKind::StringOffsetOutOfRange(off.0), self.sections.strings.0))
     }
 
     /// The name of a type of this blob or its bases.

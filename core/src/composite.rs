@@ -174,36 +174,42 @@ impl<'l, 'a> Composite<'l, 'a> {
         self.find(name, Some(kind), Order::All).next().is_some()
     }
 
-    /// The STRUCT or UNION that the FWD at `fwd` declares, in whichever
-    /// layer defines it: the FWD's own layer first, then the base, then the
-    /// other modules. `Ok(None)` when nothing defines it.
+    /// The STRUCT or UNION that the FWD at `fwd` declares, found by
+    /// scope: the FWD's own layer, else the base (every module is built
+    /// against it), else the other modules, which must then agree.
+    /// `Ok(None)` when nothing defines it.
     ///
     /// # Errors
-    /// [`FwdError::Ambiguous`] when layers define the name differently (a
-    /// module repeating the base's or another module's definition with the
-    /// same shape is not ambiguous); [`FwdError::NotAFwd`].
+    /// [`FwdError::Ambiguous`] with two locations when definitions in the
+    /// deciding scope differ (same name, different size or members; a
+    /// repeated identical shape is not ambiguous); [`FwdError::NotAFwd`].
     pub fn resolve_fwd(&self, fwd: Loc) -> core::result::Result<Option<Loc>, FwdError> {
         let t = self.get(fwd).map_err(|_| FwdError::NotAFwd)?;
         let TypeView::Fwd(f) = t.view() else { return Err(FwdError::NotAFwd) };
         let name = self.name(fwd).map_err(|_| FwdError::NotAFwd)?;
         let kind = if f.union { Kind::Union } else { Kind::Struct };
-        let mut found: Option<Loc> = None;
-        // Own layer, then base, then the rest.
-        let own = self.find(name, Some(kind), Order::Own(fwd.layer));
-        let base = self.find(name, Some(kind), Order::Own(0));
-        let rest = self.find(name, Some(kind), Order::All).filter(move |l| l.layer != 0 && l.layer != fwd.layer);
-        for cand in own.chain(base).chain(rest) {
-            match found {
-                None => found = Some(cand),
-                Some(first) if first == cand => {}
-                Some(first) => {
-                    if !self.same_shape(first, cand) {
-                        return Err(FwdError::Ambiguous(first, cand));
-                    }
-                }
+        let own = self.agree(self.find(name, Some(kind), Order::Own(fwd.layer)))?;
+        if own.is_some() {
+            return Ok(own);
+        }
+        let base = if fwd.layer == 0 { None } else { self.agree(self.find(name, Some(kind), Order::Own(0)))? };
+        if base.is_some() {
+            return Ok(base);
+        }
+        self.agree(self.find(name, Some(kind), Order::All).filter(move |l| l.layer != 0 && l.layer != fwd.layer))
+    }
+
+    /// The first candidate, when all candidates have its shape.
+    fn agree(&self, cands: impl Iterator<Item = Loc>) -> core::result::Result<Option<Loc>, FwdError> {
+        let mut first: Option<Loc> = None;
+        for c in cands {
+            match first {
+                None => first = Some(c),
+                Some(f) if !self.same_shape(f, c) => return Err(FwdError::Ambiguous(f, c)),
+                Some(_) => {}
             }
         }
-        Ok(found)
+        Ok(first)
     }
 
     /// Same kind, size, member count, and member names and offsets.
@@ -235,6 +241,66 @@ impl<'l, 'a, const N: usize> TryFrom<&'l heapless::Vec<Layer<'a>, N>> for Compos
 #[cfg(test)]
 mod tests {
     extern crate std;
+    use super::{Composite, FwdError, Layer, Loc, Order};
+    use crate::test_util::Builder;
+    use crate::{Btf, Endian, Kind, TypeId};
+    use std::vec::Vec;
+
+    /// base: [1] int, [2] struct dup { int a; }, [3] fwd union u
+    /// mod A: [4] struct dup___v2, [5] union u { int x; }
+    /// mod B: [4] union u { int y; } (differs from A's), [5] fwd union u
+    #[test]
+    fn lookups_orders_flavors_and_fwd_ambiguity() {
+        let mut b = Builder::new(Endian::Little);
+        b.int("int", 4, 32, 1);
+        b.head("dup", Kind::Struct as u8, 1, false, 4).member("a", 1, 0);
+        b.head("u", Kind::Fwd as u8, 0, true, 0);
+        let base_blob = b.build();
+        let base = Btf::parse(&base_blob).unwrap();
+        let sl = base.header().str_len;
+        let mut a = Builder::split(Endian::Little, sl);
+        a.head("dup___v2", Kind::Struct as u8, 0, false, 8);
+        a.head("u", Kind::Union as u8, 1, false, 4).member("x", 1, 0);
+        let a_blob = a.build();
+        let mut m = Builder::split(Endian::Little, sl);
+        m.head("u", Kind::Union as u8, 1, false, 4).member("y", 1, 0);
+        m.head("u", Kind::Fwd as u8, 0, true, 0);
+        let m_blob = m.build();
+        let ma = Btf::parse_split(&a_blob, &base).unwrap();
+        let mb = Btf::parse_split(&m_blob, &base).unwrap();
+        let (mut s0, mut s1, mut s2) = ([0u64; 4], [0u64; 4], [0u64; 4]);
+        let layers = [
+            Layer::new(base, base.build_name_index(&mut s0).unwrap()),
+            Layer::new(ma, ma.build_name_index(&mut s1).unwrap()),
+            Layer::new(mb, mb.build_name_index(&mut s2).unwrap()),
+        ];
+        let all = Composite::new(&layers).unwrap();
+        let loc = |layer, id| Loc { layer, id: TypeId(id) };
+
+        // Exact and essential names.
+        let exact: Vec<Loc> = all.find(b"dup", Some(Kind::Struct), Order::All).collect();
+        assert_eq!(exact, [loc(0, 2)]);
+        let flav: Vec<Loc> = all.find_essential(b"dup", Some(Kind::Struct), Order::All).collect();
+        assert_eq!(flav, [loc(0, 2), loc(1, 4)]);
+        let rev: Vec<Loc> = all.find_essential(b"dup___v9", None, Order::Own(1)).collect();
+        assert_eq!(rev, [loc(1, 4)]);
+        // Base-first shadows; own layer does not look elsewhere.
+        assert_eq!(all.find(b"u", None, Order::BaseFirst).next(), Some(loc(0, 3)));
+        assert_eq!(all.find(b"u", Some(Kind::Union), Order::Own(2)).collect::<Vec<_>>(), [loc(2, 4)]);
+        assert!(all.type_exists(Kind::Union, b"u"));
+        assert!(!all.type_exists(Kind::Struct, b"u"));
+        // B's FWD resolves in its own layer first; the base FWD sees two
+        // different definitions and says so.
+        assert_eq!(all.resolve_fwd(loc(2, 5)), Ok(Some(loc(2, 4))));
+        assert_eq!(all.resolve_fwd(loc(0, 3)), Err(FwdError::Ambiguous(loc(1, 5), loc(2, 4))));
+        assert_eq!(all.resolve_fwd(loc(0, 1)), Err(FwdError::NotAFwd));
+        // A layer over another base is refused.
+        let copy = base_blob.clone(); // equal bytes, another blob
+        let other = Btf::parse(&copy).unwrap();
+        let stray = Btf::parse_split(&m_blob, &other).unwrap();
+        let bad = [layers[0], Layer::new(stray, layers[2].names)];
+        assert!(Composite::new(&bad).is_err());
+    }
 
     use crate::names::essential;
 

@@ -42,6 +42,37 @@ fn hash(name: &[u8]) -> u32 {
     h
 }
 
+/// `hash(essential(s))` for the NUL-terminated string at the start of
+/// `tail`, in one pass: the hash is kept for the last four positions so
+/// that the value at the last `X___Y` cut is at hand. `None` when `tail`
+/// has no NUL.
+fn essential_hash(tail: &[u8]) -> Option<u32> {
+    let mut h: u32 = 0x811c_9dc5;
+    // before[i % 4]: the hash of the bytes before position i.
+    let mut before = [h; 4];
+    let mut cut: Option<u32> = None;
+    let mut last4 = [0u8; 4]; // the four bytes before position i, oldest first
+    for (i, &c) in tail.iter().enumerate() {
+        if c == 0 {
+            return Some(cut.unwrap_or(h));
+        }
+        if let [x, b'_', b'_', b'_'] = last4
+            && i >= 4
+            && x != b'_'
+            && c != b'_'
+        {
+            // Essential name: the bytes before the first '_' at i - 3.
+            cut = before.get(i.wrapping_sub(3) % 4).copied();
+        }
+        if let Some(slot) = before.get_mut(i % 4) {
+            *slot = h;
+        }
+        h = (h ^ u32::from(c)).wrapping_mul(0x0100_0193);
+        last4 = [last4[1], last4[2], last4[3], c];
+    }
+    None
+}
+
 /// A sorted (hash, id) index of one layer's named types, over caller
 /// storage; built by [`Btf::build_name_index`].
 #[derive(Debug, Clone, Copy)]
@@ -93,10 +124,7 @@ impl<'s> NameIndex<'s> {
     where
         's: 'b,
     {
-        self.candidates(name).filter_map(move |id| {
-            let t = btf.type_by_id(id).ok()?;
-            (kind.is_none_or(|k| t.kind() == Some(k)) && btf.name(&t).ok()? == name).then_some(t)
-        })
+        self.matching(btf, name, kind, false)
     }
 
     /// As [`NameIndex::find`], matching essential names: `task_struct`
@@ -110,15 +138,37 @@ impl<'s> NameIndex<'s> {
     where
         's: 'b,
     {
-        let want = essential(name);
+        self.matching(btf, name, kind, true)
+    }
+
+    fn matching<'a, 'b>(
+        &self,
+        btf: &'b Btf<'a>,
+        name: &'b [u8],
+        kind: Option<Kind>,
+        by_essential: bool,
+    ) -> impl Iterator<Item = Type<'a>> + 'b
+    where
+        's: 'b,
+    {
+        let want = if by_essential { essential(name) } else { name };
         self.candidates(name).filter_map(move |id| {
             let t = btf.type_by_id(id).ok()?;
-            (kind.is_none_or(|k| t.kind() == Some(k)) && essential(btf.name(&t).ok()?) == want).then_some(t)
+            let n = btf.name(&t).ok()?;
+            let n = if by_essential { essential(n) } else { n };
+            (kind.is_none_or(|k| t.kind() == Some(k)) && n == want).then_some(t)
         })
     }
 }
 
 impl<'a> Btf<'a> {
+    /// The essential-name hash of a named type, reading its name once.
+    fn name_hash(&self, t: &Type<'_>) -> Result<u32> {
+        let off = t.name_off();
+        let tail = self.str_tail(off).map_err(|e| Error::at_type(e.kind(), t.offset(), t.id()))?;
+        essential_hash(tail).ok_or(Error::at_type(ErrorKind::StringNotTerminated(off.0), t.offset(), t.id()))
+    }
+
     /// Number of `u64` slots [`Btf::build_name_index`] needs: one per own
     /// named type. Walks the types once.
     ///
@@ -146,7 +196,7 @@ impl<'a> Btf<'a> {
             if t.name_off().0 == 0 {
                 continue;
             }
-            let h = u64::from(hash(essential(self.name(&t)?))) << 32;
+            let h = u64::from(self.name_hash(&t)?) << 32;
             let slot = storage.get_mut(n).ok_or_else(|| {
                 let needed = self.name_index_len().unwrap_or(usize::MAX);
                 Error::new(ErrorKind::BufferTooSmall { needed: u32::try_from(needed).unwrap_or(u32::MAX) }, 0)
@@ -169,5 +219,34 @@ impl<'a> Btf<'a> {
         let n = self.build_name_index(&mut v)?.len();
         v.truncate(n);
         Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{essential, essential_hash, hash};
+
+    #[test]
+    fn one_pass_hash_equals_hash_of_essential_name() {
+        for n in [
+            &b"task_struct"[..],
+            b"task_struct___old",
+            b"a___b___c",
+            b"a____b",
+            b"a___",
+            b"___a",
+            b"ab",
+            b"",
+            b"x___y",
+            b"_a___b",
+            b"a___b_",
+            b"a_b___c",
+        ] {
+            let mut z = n.to_vec();
+            z.push(0);
+            z.extend_from_slice(b"trailing");
+            assert_eq!(essential_hash(&z), Some(hash(essential(n))), "{}", core::str::from_utf8(n).unwrap());
+        }
+        assert_eq!(essential_hash(b"no-nul"), None);
     }
 }
