@@ -124,7 +124,7 @@ impl<'a> Btf<'a> {
     /// indexing, so it is monomorphized per byte order and keeps the
     /// common case (a known kind) free of calls.
     #[inline]
-    fn walk(&self, mut f: impl FnMut(u32)) -> Result<()> {
+    pub(crate) fn walk(&self, mut f: impl FnMut(u32)) -> Result<()> {
         let (start, end) = self.sections.types;
         let section = self.own_types_section();
         let max_types = u32::MAX.wrapping_sub(self.start_id);
@@ -391,6 +391,20 @@ impl<'a> Btf<'a> {
     /// index cannot be attached to another one.
     fn fingerprint(&self) -> (usize, usize, u32) {
         (self.data.as_ptr() as usize, self.data.len(), self.start_id)
+    }
+
+    /// The u32 at absolute offset `off` in the blob's byte order (0 past
+    /// the end); used on offsets the walker produced.
+    pub(crate) fn u32_at(&self, off: u32) -> u32 {
+        let b: [u8; 4] = self
+            .data
+            .get(off as usize..(off as usize).saturating_add(4))
+            .and_then(|b| b.try_into().ok())
+            .unwrap_or([0; 4]);
+        match self.header.endian {
+            Endian::Little => u32::from_le_bytes(b),
+            Endian::Big => u32::from_be_bytes(b),
+        }
     }
 
     /// Whether an id index is attached.

@@ -33,42 +33,51 @@ pub fn essential(name: &[u8]) -> &[u8] {
     }
 }
 
-/// FNV-1a, 32 bits: small, stable across builds and platforms.
+const SEED: u32 = 0x811c_9dc5;
+
+/// One byte into the hash: rotate and xor, one cycle of dependency per
+/// byte (a multiply per byte would dominate index building). Candidates are
+/// always confirmed against the real name, so a collision costs only a
+/// comparison.
+#[inline]
+fn step(h: u32, b: u8) -> u32 {
+    h.rotate_left(5) ^ u32::from(b)
+}
+
+/// Mixes the final state so that short names spread over the hash space.
+#[inline]
+fn finish(h: u32) -> u32 {
+    let h = (h ^ (h >> 16)).wrapping_mul(0x7feb_352d);
+    (h ^ (h >> 15)).wrapping_mul(0x846c_a68b) ^ (h >> 16)
+}
+
+/// The hash of a name: stable across builds and platforms.
 fn hash(name: &[u8]) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for &b in name {
-        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
-    }
-    h
+    finish(name.iter().fold(SEED, |h, &b| step(h, b)))
 }
 
 /// `hash(essential(s))` for the NUL-terminated string at the start of
-/// `tail`, in one pass: the hash is kept for the last four positions so
-/// that the value at the last `X___Y` cut is at hand. `None` when `tail`
-/// has no NUL.
+/// `tail`, reading it once: the common name has no `___` run followed by
+/// more text, and its hash is the running one; the rare rest takes the
+/// exact path. `None` when `tail` has no NUL.
 fn essential_hash(tail: &[u8]) -> Option<u32> {
-    let mut h: u32 = 0x811c_9dc5;
-    // before[i % 4]: the hash of the bytes before position i.
-    let mut before = [h; 4];
-    let mut cut: Option<u32> = None;
-    let mut last4 = [0u8; 4]; // the four bytes before position i, oldest first
+    let mut h = SEED;
+    let mut underscores = 0u32;
+    let mut maybe_flavor = false;
     for (i, &c) in tail.iter().enumerate() {
         if c == 0 {
-            return Some(cut.unwrap_or(h));
+            if maybe_flavor {
+                return Some(hash(essential(tail.get(..i).unwrap_or(&[]))));
+            }
+            return Some(finish(h));
         }
-        if let [x, b'_', b'_', b'_'] = last4
-            && i >= 4
-            && x != b'_'
-            && c != b'_'
-        {
-            // Essential name: the bytes before the first '_' at i - 3.
-            cut = before.get(i.wrapping_sub(3) % 4).copied();
+        h = step(h, c);
+        if c == b'_' {
+            underscores = underscores.saturating_add(1);
+        } else {
+            maybe_flavor |= underscores >= 3;
+            underscores = 0;
         }
-        if let Some(slot) = before.get_mut(i % 4) {
-            *slot = h;
-        }
-        h = (h ^ u32::from(c)).wrapping_mul(0x0100_0193);
-        last4 = [last4[1], last4[2], last4[3], c];
     }
     None
 }
@@ -162,13 +171,6 @@ impl<'s> NameIndex<'s> {
 }
 
 impl<'a> Btf<'a> {
-    /// The essential-name hash of a named type, reading its name once.
-    fn name_hash(&self, t: &Type<'_>) -> Result<u32> {
-        let off = t.name_off();
-        let tail = self.str_tail(off).map_err(|e| Error::at_type(e.kind(), t.offset(), t.id()))?;
-        essential_hash(tail).ok_or(Error::at_type(ErrorKind::StringNotTerminated(off.0), t.offset(), t.id()))
-    }
-
     /// Number of `u64` slots [`Btf::build_name_index`] needs: one per own
     /// named type. Walks the types once.
     ///
@@ -176,11 +178,11 @@ impl<'a> Btf<'a> {
     /// A structural error from the walk.
     pub fn name_index_len(&self) -> Result<usize> {
         let mut n = 0usize;
-        for t in self.types() {
-            if t?.name_off().0 != 0 {
+        self.walk(|off| {
+            if self.u32_at(off) != 0 {
                 n = n.saturating_add(1);
             }
-        }
+        })?;
         Ok(n)
     }
 
@@ -191,18 +193,44 @@ impl<'a> Btf<'a> {
     /// is written then), or a name that cannot be read.
     pub fn build_name_index<'s>(&self, storage: &'s mut [u64]) -> Result<NameIndex<'s>> {
         let mut n = 0usize;
-        for t in self.types() {
-            let t = t?;
-            if t.name_off().0 == 0 {
-                continue;
+        let mut id = self.start_id().0;
+        let mut failed: Option<Error> = None;
+        let mut short = false;
+        // The record walker hands over offsets only; the name offset is the
+        // record's first word. No type view is built.
+        self.walk(|off| {
+            let this = id;
+            id = id.wrapping_add(1);
+            if failed.is_some() || short {
+                return;
             }
-            let h = u64::from(self.name_hash(&t)?) << 32;
-            let slot = storage.get_mut(n).ok_or_else(|| {
-                let needed = self.name_index_len().unwrap_or(usize::MAX);
-                Error::new(ErrorKind::BufferTooSmall { needed: u32::try_from(needed).unwrap_or(u32::MAX) }, 0)
-            })?;
-            *slot = h | u64::from(t.id().0);
+            let name_off = self.u32_at(off);
+            if name_off == 0 {
+                return;
+            }
+            let h = match self.str_tail(crate::StrOffset(name_off)).map(essential_hash) {
+                Ok(Some(h)) => h,
+                Ok(None) => {
+                    failed = Some(Error::at_type(ErrorKind::StringNotTerminated(name_off), off, TypeId(this)));
+                    return;
+                }
+                Err(e) => {
+                    failed = Some(Error::at_type(e.kind(), off, TypeId(this)));
+                    return;
+                }
+            };
+            match storage.get_mut(n) {
+                Some(slot) => *slot = (u64::from(h) << 32) | u64::from(this),
+                None => short = true,
+            }
             n = n.saturating_add(1);
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if short {
+            let needed = u32::try_from(n).unwrap_or(u32::MAX);
+            return Err(Error::new(ErrorKind::BufferTooSmall { needed }, 0));
         }
         let entries = storage.get_mut(..n).unwrap_or(&mut []);
         entries.sort_unstable();

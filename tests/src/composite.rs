@@ -91,3 +91,17 @@ fn seed_scenario_and_fwd_resolution_across_all_modules() {
         eprintln!("  ambiguous: {name} at {a:?} and {b:?}");
     }
 }
+
+#[test]
+#[ignore = "profiling aid: builds every layer's name index once"]
+fn profile_name_index_build() {
+    let Some(dir) = corpus() else { return };
+    let base_data = std::fs::read(dir.join("vmlinux")).unwrap();
+    let mods: Vec<Vec<u8>> = corpus_modules(&dir).iter().map(|p| std::fs::read(p).unwrap()).collect();
+    let base = Btf::parse(&base_data).unwrap();
+    let mut n = base.build_name_index_vec().unwrap().len();
+    for m in &mods {
+        n += Btf::parse_split(m, &base).unwrap().build_name_index_vec().unwrap().len();
+    }
+    eprintln!("{n} named types");
+}
