@@ -22,6 +22,33 @@ fn exercise(btf: &Btf<'_>) {
     }
 }
 
+/// Name indexes and the composite: every named type of a layer is found
+/// by its own name and kind, and FWD resolution never panics.
+fn composite(base: &Btf<'_>, split: &Btf<'_>) {
+    use btfkit::composite::{Composite, Layer, Loc, Order};
+    let (Ok(bn), Ok(sn)) = (base.build_name_index_vec(), split.build_name_index_vec()) else { return };
+    let layers = [
+        Layer::new(*base, btfkit::names::NameIndex::from_built(&bn)),
+        Layer::new(*split, btfkit::names::NameIndex::from_built(&sn)),
+    ];
+    let all = Composite::new(&layers).expect("a split over its base composes");
+    for (li, l) in layers.iter().enumerate() {
+        for t in l.btf.types().flatten() {
+            let Ok(name) = l.btf.name(&t) else { continue };
+            if t.name_off().0 == 0 {
+                continue;
+            }
+            let loc = Loc { layer: li as u16, id: t.id() };
+            assert!(
+                all.find(name, t.kind(), Order::Own(li as u16)).any(|f| f == loc),
+                "{loc:?} not found by its own name"
+            );
+            let _ = all.resolve_fwd(loc);
+            let _ = all.find_essential(name, None, Order::All).count();
+        }
+    }
+}
+
 /// Runs the target on one input.
 pub fn run(data: &[u8]) {
     for opts in [ParseOptions::default(), ParseOptions::with_vlen(VlenEncoding::Bits24)] {
@@ -38,6 +65,7 @@ pub fn run(data: &[u8]) {
     {
         exercise(&split);
         assert_eq!(split.start_id().0, base.type_count());
+        composite(&base, &split);
     }
 }
 
