@@ -16,6 +16,9 @@
 //! - A bpftool-compatible text dump ([`dump`]) into any byte [`dump::Sink`].
 //! - Kernel-faithful validation ([`validate`]): would a given kernel accept
 //!   this BTF, through which load path? Scratch memory comes from the caller.
+//! - Lookups by name ([`names`]) through a sorted hash index in caller
+//!   storage (8 bytes a named type), and a [`composite`] of one base and N
+//!   modules, addressed as (layer, id), with FWD resolution across layers.
 //!
 //! ```
 //! # fn main() -> Result<(), btfkit::Error> {
@@ -54,8 +57,9 @@
 //! ## Features
 //!
 //! - *(none, the default)*: everything above, with no allocator.
-//! - `alloc`: owned conveniences such as [`Btf::build_index_vec`]; enables
-//!   `hashbrown`.
+//! - `alloc`: owned conveniences such as `Btf::build_index_vec`,
+//!   `Btf::build_name_index_vec` and `validate::validate_vec`; enables
+//!   `hashbrown` (reserved for the merge's string interning, not used yet).
 //! - `log`: debug logging through the `log` crate.
 //! - `defmt`: debug logging through `defmt`, and `defmt::Format` for every
 //!   public type. `log` and `defmt` are mutually exclusive.
