@@ -1414,12 +1414,21 @@ impl<'a> V<'a, '_> {
         Ok(())
     }
 
-    fn modifier_resolve(&mut self, v: Vertex, next_id: u32) -> VResult<()> {
+    /// The shared start of modifier, PTR and VAR resolution: the target
+    /// must exist and not be source-only; an unresolved, non-sink target is
+    /// pushed (`None`: resolve it first, then come back).
+    fn target_or_push(&mut self, v: Vertex, next_id: u32) -> VResult<Option<Ty>> {
         let next =
             self.ty(next_id).filter(|n| !source_only(n)).ok_or_else(|| self.type_err(Rule::InvalidTypeId, v.id))?;
         if !self.is_sink(&next) && !self.is_resolved(next_id) {
-            return self.push(next_id);
+            self.push(next_id)?;
+            return Ok(None);
         }
+        Ok(Some(next))
+    }
+
+    fn modifier_resolve(&mut self, v: Vertex, next_id: u32) -> VResult<()> {
+        let Some(next) = self.target_or_push(v, next_id)? else { return Ok(()) };
         self.finish_ref(v, next_id, next)
     }
 
@@ -1438,11 +1447,7 @@ impl<'a> V<'a, '_> {
     }
 
     fn ptr_resolve(&mut self, v: Vertex, next_id: u32) -> VResult<()> {
-        let next =
-            self.ty(next_id).filter(|n| !source_only(n)).ok_or_else(|| self.type_err(Rule::InvalidTypeId, v.id))?;
-        if !self.is_sink(&next) && !self.is_resolved(next_id) {
-            return self.push(next_id);
-        }
+        let Some(next) = self.target_or_push(v, next_id)? else { return Ok(()) };
         if self.continue_past_modifier(next_id, &next)? {
             return Ok(());
         }
@@ -1636,11 +1641,7 @@ impl<'a> V<'a, '_> {
     }
 
     fn var_resolve(&mut self, v: Vertex, next_id: u32) -> VResult<()> {
-        let next =
-            self.ty(next_id).filter(|n| !source_only(n)).ok_or_else(|| self.type_err(Rule::InvalidTypeId, v.id))?;
-        if !self.is_sink(&next) && !self.is_resolved(next_id) {
-            return self.push(next_id);
-        }
+        let Some(next) = self.target_or_push(v, next_id)? else { return Ok(()) };
         if self.continue_past_modifier(next_id, &next)? {
             return Ok(());
         }
