@@ -24,7 +24,7 @@
 //! | quirk | `UserLoad` | `Strict` |
 //! |---|---|---|
 //! | more than BTF_MAX_TYPE types: the kernel drops the excess silently | emulated | rejected ([`Rule::TooManyTypes`]) |
-//! | `hdr_len` below 24 (missing fields read as 0) or not a multiple of 4 | emulated | rejected |
+//! | `hdr_len` below 24 (header bytes past it read as 0, a field cut short keeps its first bytes) or not a multiple of 4 | emulated | rejected |
 //! | 7.1+: partial layout fields with 24 < `hdr_len` < 32 ignored | emulated | must be zero |
 //! | INT: bits 8-15 of the int data unchecked, size unbounded | emulated | rejected above 16 bytes or with those bits set |
 //! | PTR or modifier → FUNC accepted only when the FUNC resolved first | emulated | rejected ([`Rule::RefToFunc`]) |
@@ -433,9 +433,15 @@ fn check_header(data: &[u8], base: Option<&Btf<'_>>, r: &Rules) -> VResult<Hdr> 
             }
         }
     }
-    // Only min(hdr_len, struct) bytes count; the rest read as zero.
-    let field =
-        |at: u32| if at.saturating_add(4) <= hdr_len.min(r.hdr_struct) { u32_at(data, at as usize, endian) } else { 0 };
+    // The kernel copies min(hdr_len, struct) *bytes* into a zeroed header:
+    // a field cut short by hdr_len keeps the bytes it has (hdr_len 21 keeps
+    // str_len's first byte), the rest read as zero.
+    let mut hdr = [0u8; 32];
+    let copied = (hdr_len.min(r.hdr_struct) as usize).min(hdr.len());
+    if let (Some(dst), Some(src)) = (hdr.get_mut(..copied), data.get(..copied)) {
+        dst.copy_from_slice(src);
+    }
+    let field = |at: u32| u32_at(&hdr, at as usize, endian);
     let magic_ok = match endian {
         Endian::Little => data.get(..2) == Some(&[0x9f, 0xeb]),
         Endian::Big => data.get(..2) == Some(&[0xeb, 0x9f]),

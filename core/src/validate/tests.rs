@@ -77,6 +77,16 @@ fn typedef_chain(n: u32) -> Vec<u8> {
     })
 }
 
+/// `with_int` with its header cut to `len` bytes (< 24): str_len's first
+/// bytes survive, as the kernel copies the header byte by byte.
+fn cut_header(len: usize) -> Vec<u8> {
+    let full = with_int(|_| {});
+    let mut d = full[..len].to_vec();
+    d[4] = len as u8;
+    d.extend_from_slice(&full[24..]);
+    d
+}
+
 fn name_of_len(n: usize) -> String {
     core::iter::repeat_n('a', n).collect()
 }
@@ -193,6 +203,8 @@ fn cases() -> Vec<Case> {
             },
             e(Rule::UnsupportedHeader)
         ),
+        user("hdr_len 21 keeps str_len's first byte", cut_header(21), ok),
+        on("hdr_len 21 (Strict)", cut_header(21), Profile::Strict, K618, e(Rule::HeaderTooShort)),
         user(
             "hdr_len 26, zero tail (kernel has no alignment rule)",
             {
