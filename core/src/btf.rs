@@ -257,7 +257,10 @@ impl<'a> Btf<'a> {
     pub fn start_str_off(&self) -> StrOffset {
         StrOffset(self.start_str_off)
     }
-    fn str_end(&self) -> u32 {
+    /// The string offset just past this blob's strings: where the strings
+    /// of a split blob over this one start.
+    #[must_use]
+    pub fn str_end(&self) -> u32 {
         self.start_str_off.saturating_add(self.header.str_len)
     }
     /// This blob's own string section.

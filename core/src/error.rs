@@ -78,6 +78,24 @@ pub enum ErrorKind {
     IndexMismatch,
     /// The sink refused a write.
     Sink,
+    /// Caller storage given to a builder is full (or was not empty).
+    StorageFull,
+    /// A string to add contains a NUL byte.
+    NulInString,
+    /// Too many elements for the vlen encoding, or a value too wide for
+    /// its field.
+    VlenOverflow,
+    /// An element was added, but the last record is not of a kind that
+    /// takes it.
+    NoOpenType,
+    /// A split blob is not over the base it is merged or rebased with.
+    NotOverBase,
+    /// The output would have more types (this many, with `void`) than the
+    /// kernel's `BTF_MAX_TYPE`.
+    KernelLimitTypes(u32),
+    /// The output's string space (this many bytes) would pass the kernel's
+    /// `BTF_MAX_NAME_OFFSET`.
+    KernelLimitStrings(u32),
 }
 
 impl fmt::Display for ErrorKind {
@@ -110,6 +128,19 @@ impl fmt::Display for ErrorKind {
             }
             ErrorKind::IndexMismatch => f.write_str("id index does not belong to this blob"),
             ErrorKind::Sink => f.write_str("output sink failed"),
+            ErrorKind::StorageFull => f.write_str("builder storage is full"),
+            ErrorKind::NulInString => f.write_str("string contains a NUL byte"),
+            ErrorKind::VlenOverflow => f.write_str("too many elements, or a value too wide for its field"),
+            ErrorKind::NoOpenType => f.write_str("element added after a record of another kind"),
+            ErrorKind::NotOverBase => f.write_str("split BTF is not over the given base"),
+            ErrorKind::KernelLimitTypes(n) => {
+                write!(f, "{n} types (with void) exceed the kernel's limit of {:#x}", crate::raw::BTF_MAX_TYPE)
+            }
+            ErrorKind::KernelLimitStrings(n) => write!(
+                f,
+                "{n:#x} bytes of strings exceed the kernel's name offset limit of {:#x}",
+                crate::raw::BTF_MAX_NAME_OFFSET
+            ),
         }
     }
 }
