@@ -43,7 +43,7 @@ use zerocopy::byteorder::{ByteOrder, U32};
 
 use crate::endian::with_endian;
 use crate::error::{Error, ErrorKind};
-use crate::refs::{self, Word};
+use crate::refs;
 use crate::types::TypeId;
 use crate::write::{Header, SlotIndex, StrIndex, str_hash};
 use crate::{Btf, HEADER_LEN_LAYOUT, HEADER_LEN_V1, Kind, raw};
@@ -128,7 +128,7 @@ fn out_err(kind: ErrorKind) -> MergeError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScratchLen {
     /// `u32` words: two per string of the modules (and of the base when
-    /// its strings are reused), plus one per module.
+    /// its strings are reused), plus two per module.
     pub words: usize,
     /// `u64` slots: the string index while planning, the string map of
     /// one module while writing.
@@ -137,19 +137,26 @@ pub struct ScratchLen {
 
 /// Strings in a section: its NUL count (a valid section ends with one).
 fn count_strings(section: &[u8]) -> usize {
-    section.iter().filter(|&&b| b == 0).count()
+    memchr::memchr_iter(0, section).count()
+}
+
+/// The NUL-terminated strings of `section`, with their offsets (bytes
+/// after the last NUL, which a checked section does not have, are left out).
+fn strings_of(section: &[u8]) -> impl Iterator<Item = (u32, &[u8])> {
+    let mut start = 0usize;
+    memchr::memchr_iter(0, section).map(move |nul| {
+        let s = section.get(start..nul).unwrap_or_default();
+        let off = start as u32; // sections are < 4 GiB
+        start = nul.saturating_add(1);
+        (off, s)
+    })
 }
 
 /// Calls `f(offset, string)` for each NUL-terminated string of `section`.
 #[inline]
 fn for_each_string(section: &[u8], mut f: impl FnMut(u32, &[u8])) {
-    let mut pos = 0usize;
-    for s in section.split(|&b| b == 0) {
-        if pos >= section.len() {
-            break; // the empty piece after the final NUL
-        }
-        f(pos as u32, s);
-        pos = pos.saturating_add(s.len()).saturating_add(1);
+    for (off, s) in strings_of(section) {
+        f(off, s);
     }
 }
 
@@ -314,15 +321,7 @@ fn check_refs<O: ByteOrder>(
             .saturating_add(kind.info_size() as usize)
             .saturating_add((vlen as usize).saturating_mul(kind.elem_size() as usize));
         let rec = rest.get(..len).ok_or(here(ErrorKind::TypeTruncated))?;
-        for (role, w) in refs::roles(kind).zip(rec.chunks_exact(4)) {
-            let v = U32::<O>::read_from_bytes(w).map(|v| v.get()).unwrap_or(0);
-            let r = match role {
-                Word::Data => Ok(0),
-                Word::Type => ty(v),
-                Word::Str => st(v),
-            };
-            r.map_err(|e| here(e.kind()))?;
-        }
+        refs::check::<O, Error>(rec, kind, |t| ty(t).map(drop), |s| st(s).map(drop)).map_err(|e| here(e.kind()))?;
         pos = pos.saturating_add(len);
         id = id.saturating_add(1);
     }
@@ -337,8 +336,8 @@ pub struct Merge<'m, 'a, 's> {
     base: &'m Btf<'a>,
     modules: &'m [Btf<'a>],
     opts: MergeOptions,
-    /// Per string ordinal: the output offset.
-    out_of: &'s [u32],
+    /// Per string ordinal: its global position, then its output offset.
+    pairs: &'s [u32],
     /// First ordinal of each module's strings.
     first: &'s [u32],
     slots: &'s mut [u64],
@@ -365,7 +364,7 @@ impl<'m, 'a, 's> Merge<'m, 'a, 's> {
             widest = widest.max(m.own_strings().len());
         }
         Ok(ScratchLen {
-            words: n.saturating_mul(2).saturating_add(modules.len()).saturating_add(1),
+            words: n.saturating_add(modules.len()).saturating_add(1).saturating_mul(2),
             slots: SlotIndex::slots_for(n).max(widest),
         })
     }
@@ -387,17 +386,28 @@ impl<'m, 'a, 's> Merge<'m, 'a, 's> {
         words: &'s mut [u32],
         slots: &'s mut [u64],
     ) -> Result<Self, MergeError> {
-        let need = Self::scratch_len(base, modules, opts)?;
-        if words.len() < need.words {
-            return Err(out_err(ErrorKind::BufferTooSmall { needed: u32::try_from(need.words).unwrap_or(u32::MAX) }));
+        if opts.form == Form::Flat && base.is_split() {
+            return Err(MergeError { input: Input::Base, error: Error::new(ErrorKind::NotOverBase, 0) });
         }
-        if slots.len() < need.slots {
-            return Err(out_err(ErrorKind::BufferTooSmall { needed: u32::try_from(need.slots).unwrap_or(u32::MAX) }));
+        let mut widest = 0usize;
+        for (i, m) in modules.iter().enumerate() {
+            check_over(base, m, i)?;
+            widest = widest.max(m.own_strings().len());
         }
-        let n = need.words.saturating_sub(modules.len()).saturating_sub(1) / 2;
-        let (pos_of, rest) = words.split_at_mut(n);
-        let (out_of, rest) = rest.split_at_mut(n);
-        let first = rest.get_mut(..modules.len().saturating_add(1)).unwrap_or_default();
+        // Scratch that is short is reported with the full requirement
+        // (which costs a count of every string, so only then).
+        let short = || match Self::scratch_len(base, modules, opts) {
+            Ok(need) => out_err(ErrorKind::BufferTooSmall {
+                needed: u32::try_from(need.words.max(need.slots)).unwrap_or(u32::MAX),
+            }),
+            Err(e) => e,
+        };
+        if slots.len() < widest {
+            return Err(short());
+        }
+        let layers = modules.len().saturating_add(1);
+        let (spans, rest) = words.split_at_mut_checked(layers).ok_or_else(short)?;
+        let (first, pairs) = rest.split_at_mut_checked(layers).ok_or_else(short)?;
 
         // Types: ids continue from the base, module after module.
         let mut next = base.type_count();
@@ -418,33 +428,23 @@ impl<'m, 'a, 's> Merge<'m, 'a, 's> {
             return Err(out_err(ErrorKind::KernelLimitTypes(next)));
         }
 
-        // Strings: the base's kept; each module string interned once.
+        // Strings: the base's are kept; each module string is interned.
+        // Every input string gets an ordinal and a pair of words: its
+        // global byte position (the base's section when reused, then each
+        // module's, back to back), for comparisons, and its output offset.
         let base_strings = base.own_strings();
-        let empty_is_zero = base.str_at(crate::StrOffset(0)).is_ok_and(<[u8]>::is_empty);
-        let out_start = base.str_end();
-        let mut index = SlotIndex::new(slots);
-        // Global byte position of each input string, for comparisons: the
-        // base's section (when reused) then each module's, back to back.
         let base_span = if opts.reuse_base_strings { base_strings.len() } else { 0 };
-        let mut ord = 0usize;
-        let mut new_len: u32 = 0;
-        let mut full = false;
-        {
-            let mut gstart = base_span;
-            let spans: &mut [u32] = first;
-            // `spans[i]` is first the global start of module i's section;
-            // it is turned into the first ordinal below.
-            for (i, m) in modules.iter().enumerate() {
-                if let Some(s) = spans.get_mut(i) {
-                    *s = u32::try_from(gstart).unwrap_or(u32::MAX);
-                }
-                gstart = gstart.saturating_add(m.own_strings().len());
+        let mut g = base_span;
+        for (i, m) in modules.iter().enumerate() {
+            if let Some(s) = spans.get_mut(i) {
+                *s = u32::try_from(g).map_err(|_| out_err(ErrorKind::BlobTooLarge))?;
             }
-            if let Some(s) = spans.get_mut(modules.len()) {
-                *s = u32::try_from(gstart).unwrap_or(u32::MAX);
-            }
+            g = g.saturating_add(m.own_strings().len());
         }
-        let spans: &[u32] = first;
+        if let Some(s) = spans.last_mut() {
+            *s = u32::try_from(g).map_err(|_| out_err(ErrorKind::BlobTooLarge))?;
+        }
+        let spans: &[u32] = spans;
         let bytes_at = |gpos: u32| -> &[u8] {
             let g = gpos as usize;
             if g < base_span {
@@ -454,89 +454,108 @@ impl<'m, 'a, 's> Merge<'m, 'a, 's> {
             let rel = gpos.wrapping_sub(spans.get(i).copied().unwrap_or(0)) as usize;
             modules.get(i).and_then(|m| m.own_strings().get(rel..)).unwrap_or_default()
         };
-        let eq = |pos_of: &[u32], o: u32, s: &[u8]| -> bool {
-            let at = pos_of.get(o as usize).copied().unwrap_or(u32::MAX);
-            let b = bytes_at(at);
-            b.len() > s.len() && b.get(..s.len()) == Some(s) && b.get(s.len()) == Some(&0)
+        let empty_is_zero = base.str_at(crate::StrOffset(0)).is_ok_and(<[u8]>::is_empty);
+        let out_start = base.str_end();
+        let mut index = SlotIndex::new(slots);
+        let ord = core::cell::Cell::new(0usize);
+        let mut new_len: u32 = 0;
+        let mut failed = false;
+        // Interns the string `s` found at global position `gpos`: returns
+        // its output offset (`fresh` when it is new).
+        let mut intern = |index: &mut SlotIndex<'_>,
+                          pairs: &mut [u32],
+                          s: &[u8],
+                          h: u64,
+                          gpos: u32,
+                          fresh: &mut dyn FnMut(&[u8]) -> u32| {
+            let o = u32::try_from(ord.get()).unwrap_or(u32::MAX);
+            let at = ord.get().saturating_mul(2);
+            ord.set(ord.get().saturating_add(1));
+            let Some([p, _]) = pairs.get_mut(at..at.saturating_add(2)) else {
+                failed = true;
+                return;
+            };
+            *p = gpos;
+            let out = if s.is_empty() && empty_is_zero {
+                0
+            } else {
+                let view: &[u32] = pairs;
+                let eq = |e: u32| {
+                    let b = bytes_at(view.get((e as usize).saturating_mul(2)).copied().unwrap_or(u32::MAX));
+                    b.get(..s.len()) == Some(s) && b.get(s.len()) == Some(&0)
+                };
+                match index.find_or_insert(h, eq, o) {
+                    Ok(Some(e)) => view.get((e as usize).saturating_mul(2).saturating_add(1)).copied().unwrap_or(0),
+                    Ok(None) => fresh(s),
+                    Err(()) => {
+                        failed = true;
+                        0
+                    }
+                }
+            };
+            if let Some(q) = pairs.get_mut(at.saturating_add(1)) {
+                *q = out;
+            }
         };
         if opts.reuse_base_strings {
-            for_each_string(base_strings, |off, s| {
-                let o = ord as u32;
-                if let (Some(p), Some(q)) = (pos_of.get_mut(ord), out_of.get_mut(ord)) {
-                    *p = off;
-                    *q = off;
-                }
-                let view: &[u32] = pos_of;
-                match index.find_or_insert(str_hash(s), |e| eq(view, e, s), o) {
-                    Ok(_) => {}
-                    Err(()) => full = true,
-                }
-                ord = ord.saturating_add(1);
-            });
+            for_each_string(base_strings, |off, s| intern(&mut index, pairs, s, str_hash(s), off, &mut |_| off));
         }
         for (i, m) in modules.iter().enumerate() {
+            if let Some(f) = first.get_mut(i) {
+                *f = u32::try_from(ord.get()).unwrap_or(u32::MAX);
+            }
             let g = spans.get(i).copied().unwrap_or(0);
-            for_each_string(m.own_strings(), |off, s| {
-                let o = ord as u32;
-                if let Some(p) = pos_of.get_mut(ord) {
-                    *p = g.saturating_add(off);
+            let section = m.own_strings();
+            // In batches: hash a batch and touch its slots first, so that
+            // the table's cache misses overlap instead of queueing.
+            let mut strings = strings_of(section).peekable();
+            while strings.peek().is_some() {
+                let mut batch = [(0u32, 0u32, 0u64); 16];
+                let mut n = 0usize;
+                for (slot, (off, s)) in batch.iter_mut().zip(&mut strings) {
+                    let h = str_hash(s);
+                    index.touch(h);
+                    *slot = (off, u32::try_from(s.len()).unwrap_or(u32::MAX), h);
+                    n = n.wrapping_add(1);
                 }
-                let out = if s.is_empty() && empty_is_zero {
-                    Some(0)
-                } else {
-                    let view: &[u32] = pos_of;
-                    match index.find_or_insert(str_hash(s), |e| eq(view, e, s), o) {
-                        Ok(Some(e)) => out_of.get(e as usize).copied(),
-                        Ok(None) => {
-                            let at = out_start.saturating_add(new_len);
-                            new_len = new_len.saturating_add(s.len() as u32).saturating_add(1);
-                            Some(at)
-                        }
-                        Err(()) => {
-                            full = true;
-                            None
-                        }
-                    }
-                };
-                if let Some(q) = out_of.get_mut(ord) {
-                    *q = out.unwrap_or(u32::MAX);
+                for &(off, len, h) in batch.get(..n).unwrap_or_default() {
+                    let s = section.get(off as usize..).and_then(|r| r.get(..len as usize)).unwrap_or_default();
+                    intern(&mut index, pairs, s, h, g.saturating_add(off), &mut |s| {
+                        let at = out_start.saturating_add(new_len);
+                        new_len = new_len.saturating_add(u32::try_from(s.len()).unwrap_or(u32::MAX)).saturating_add(1);
+                        at
+                    });
                 }
-                ord = ord.saturating_add(1);
-            });
+            }
         }
-        if full {
-            return Err(out_err(ErrorKind::BufferTooSmall { needed: u32::try_from(need.slots).unwrap_or(u32::MAX) }));
+        if let Some(f) = first.last_mut() {
+            *f = u32::try_from(ord.get()).unwrap_or(u32::MAX);
+        }
+        if failed {
+            return Err(short());
         }
         let str_space = u64::from(out_start).saturating_add(u64::from(new_len));
         if opts.kernel_limits && str_space > u64::from(raw::BTF_MAX_NAME_OFFSET).saturating_add(1) {
             return Err(out_err(ErrorKind::KernelLimitStrings(u32::try_from(str_space).unwrap_or(u32::MAX))));
         }
-        // Now `first[i]` becomes module i's first string ordinal.
-        let mut o = if opts.reuse_base_strings { count_strings(base_strings) } else { 0 };
-        for (i, m) in modules.iter().enumerate() {
-            if let Some(f) = first.get_mut(i) {
-                *f = o as u32;
-            }
-            o = o.saturating_add(count_strings(m.own_strings()));
-        }
-        if let Some(f) = first.get_mut(modules.len()) {
-            *f = o as u32;
-        }
 
         let module_types: usize = modules.iter().map(|m| m.own_types_section().len()).fold(0, usize::saturating_add);
         let len = match opts.form {
-            Form::Flat => (base.header().hdr_len.max(HEADER_LEN_V1) as usize)
-                .saturating_add(base.own_types_section().len())
-                .saturating_add(base.layout_section().len())
-                .saturating_add(module_types)
-                .saturating_add(base_strings.len())
-                .saturating_add(new_len as usize),
+            Form::Flat => {
+                let hdr = if base.layout_section().is_empty() { HEADER_LEN_V1 } else { HEADER_LEN_LAYOUT };
+                (hdr as usize)
+                    .saturating_add(base.own_types_section().len())
+                    .saturating_add(base.layout_section().len())
+                    .saturating_add(module_types)
+                    .saturating_add(base_strings.len())
+                    .saturating_add(new_len as usize)
+            }
             Form::Split => (HEADER_LEN_V1 as usize).saturating_add(module_types).saturating_add(new_len as usize),
         };
         if u32::try_from(len).is_err() {
             return Err(out_err(ErrorKind::BlobTooLarge));
         }
-        Ok(Merge { base, modules, opts: *opts, out_of, first, slots, new_len, len })
+        Ok(Merge { base, modules, opts: *opts, pairs, first, slots: index.into_slots(), new_len, len })
     }
 
     /// Exact size of the output, in bytes.
@@ -644,7 +663,7 @@ impl<'m, 'a, 's> Merge<'m, 'a, 's> {
             let dense = &mut *self.slots;
             let mut ord = first;
             for_each_string(strings, |off, s| {
-                let o = self.out_of.get(ord).copied().unwrap_or(u32::MAX);
+                let o = self.pairs.get(ord.saturating_mul(2).saturating_add(1)).copied().unwrap_or(u32::MAX);
                 if let Some(d) = dense.get_mut(off as usize) {
                     *d = u64::from(o);
                 }

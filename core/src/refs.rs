@@ -14,6 +14,7 @@ use crate::Kind;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Word {
     /// Plain data (sizes, offsets, values, flags).
+    #[cfg_attr(not(test), allow(dead_code))]
     Data,
     /// A type id.
     Type,
@@ -23,7 +24,9 @@ pub(crate) enum Word {
 
 use Word::{Data, Str, Type as Ty};
 
-/// A kind's record, word by word (after the head's name and info words).
+/// A kind's record, word by word. The table form, kept as the test oracle
+/// of [`visit`] (after the head's name and info words).
+#[cfg(test)]
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Schema {
     /// Word 2 of the head: a type id or a size.
@@ -35,6 +38,7 @@ pub(crate) struct Schema {
 }
 
 /// The schema of a known kind.
+#[cfg(test)]
 pub(crate) const fn schema(kind: Kind) -> Schema {
     let size_type = if kind.refers_to_type() { Ty } else { Data };
     let (fixed, elem): (&'static [Word], &'static [Word]) = match kind {
@@ -60,16 +64,56 @@ pub(crate) const fn schema(kind: Kind) -> Schema {
 
 /// The role of each word of a record of `kind`, in order; zip it with the
 /// record's words (the elements' roles repeat without end).
-#[inline]
+#[cfg(test)]
 pub(crate) fn roles(kind: Kind) -> impl Iterator<Item = Word> {
     let s = schema(kind);
     [Str, Data, s.size_type].into_iter().chain(s.fixed.iter().copied()).chain(s.elem.iter().copied().cycle())
 }
 
+/// Calls `f(byte position, role)` for each type-id and string word of a
+/// record of `kind` that is `len` bytes long: the fast form of [`schema`]
+/// (a unit test holds the two equal), with the data words skipped.
+#[inline(always)]
+pub(crate) fn visit<E>(kind: Kind, len: usize, mut f: impl FnMut(usize, Word) -> Result<(), E>) -> Result<(), E> {
+    f(0, Str)?;
+    if kind.refers_to_type() {
+        f(8, Ty)?;
+    }
+    let mut p: usize = 12;
+    let step = kind.elem_size() as usize;
+    match kind {
+        Kind::Array => {
+            f(12, Ty)?;
+            f(16, Ty)?;
+        }
+        Kind::Struct | Kind::Union | Kind::FuncProto => {
+            while p.wrapping_add(step) <= len {
+                f(p, Str)?;
+                f(p.wrapping_add(4), Ty)?;
+                p = p.wrapping_add(step);
+            }
+        }
+        Kind::Enum | Kind::Enum64 => {
+            while p.wrapping_add(step) <= len {
+                f(p, Str)?;
+                p = p.wrapping_add(step);
+            }
+        }
+        Kind::Datasec => {
+            while p.wrapping_add(step) <= len {
+                f(p, Ty)?;
+                p = p.wrapping_add(step);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// Rewrites, in place, every type id and string offset of one record of
-/// `kind` with `vlen` elements, stored in byte order `O`. `rec` must be
-/// exactly the record (as the parser checked). Stops at the first error
-/// of a callback, leaving the record partly rewritten.
+/// `kind`, stored in byte order `O`. `rec` must be exactly the record (as
+/// the parser checked). Stops at the first error of a callback, leaving
+/// the record partly rewritten.
 #[inline]
 pub(crate) fn patch<O: ByteOrder, E>(
     rec: &mut [u8],
@@ -77,19 +121,43 @@ pub(crate) fn patch<O: ByteOrder, E>(
     mut ty: impl FnMut(u32) -> Result<u32, E>,
     mut st: impl FnMut(u32) -> Result<u32, E>,
 ) -> Result<(), E> {
-    for (role, w) in roles(kind).zip(rec.chunks_exact_mut(4)) {
-        let Ok(v) = U32::<O>::mut_from_bytes(w) else { continue };
+    visit(kind, rec.len(), |pos, role| {
+        let Some(v) = rec.get_mut(pos..pos.wrapping_add(4)).and_then(|w| U32::<O>::mut_from_bytes(w).ok()) else {
+            return Ok(());
+        };
         match role {
             Data => {}
             Ty => v.set(ty(v.get())?),
             Str => v.set(st(v.get())?),
         }
-    }
-    Ok(())
+        Ok(())
+    })
+}
+
+/// Checks every type id and string offset of one record with `ty` and
+/// `st`, without writing.
+#[inline]
+pub(crate) fn check<O: ByteOrder, E>(
+    rec: &[u8],
+    kind: Kind,
+    mut ty: impl FnMut(u32) -> Result<(), E>,
+    mut st: impl FnMut(u32) -> Result<(), E>,
+) -> Result<(), E> {
+    visit(kind, rec.len(), |pos, role| {
+        let Some(v) = rec.get(pos..pos.wrapping_add(4)).and_then(|w| U32::<O>::read_from_bytes(w).ok()) else {
+            return Ok(());
+        };
+        match role {
+            Data => Ok(()),
+            Ty => ty(v.get()),
+            Str => st(v.get()),
+        }
+    })
 }
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
     use zerocopy::byteorder::{BigEndian, LittleEndian};
 
@@ -99,6 +167,24 @@ mod tests {
             let s = schema(k);
             assert_eq!(s.fixed.len() as u32 * 4, k.info_size(), "{k}");
             assert_eq!(s.elem.len() as u32 * 4, k.elem_size(), "{k}");
+        }
+    }
+
+    #[test]
+    fn visit_agrees_with_the_schema() {
+        for &k in Kind::ALL {
+            for vlen in 0..4usize {
+                let len = 12 + k.info_size() as usize + vlen * k.elem_size() as usize;
+                let want: std::vec::Vec<(usize, Word)> =
+                    roles(k).take(len / 4).enumerate().filter(|(_, r)| *r != Data).map(|(i, r)| (i * 4, r)).collect();
+                let mut got = std::vec::Vec::new();
+                visit::<()>(k, len, |p, r| {
+                    got.push((p, r));
+                    Ok(())
+                })
+                .unwrap();
+                assert_eq!(got, want, "{k} vlen {vlen}");
+            }
         }
     }
 

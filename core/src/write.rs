@@ -187,12 +187,22 @@ impl<'s> SlotIndex<'s> {
             0 => 0,
             l => 1usize << (usize::BITS.wrapping_sub(1).wrapping_sub(l.leading_zeros())),
         };
-        let slots = match slots.get_mut(..n) {
-            Some(s) => s,
-            None => &mut [],
-        };
-        slots.fill(0);
+        if let Some(used) = slots.get_mut(..n) {
+            used.fill(0);
+        }
         SlotIndex { slots, mask: n.saturating_sub(1), used: 0, limit: n.saturating_sub(n / 8) }
+    }
+
+    /// Loads the first slot `h` probes, so that the cache miss is under way
+    /// before [`StrIndex::find_or_insert`] needs it.
+    #[inline]
+    pub(crate) fn touch(&self, h: u64) {
+        core::hint::black_box(self.slots.get((h as usize) & self.mask).copied());
+    }
+
+    /// The slots back, for another use.
+    pub(crate) fn into_slots(self) -> &'s mut [u64] {
+        self.slots
     }
 
     /// Slots for `n` distinct strings: the power of two at or above

@@ -4,6 +4,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use btfkit::merge::{Form, Input, Merge, MergeError, MergeOptions};
 use btfkit::validate::{KernelVersion, Profile, ValidateOptions};
 use btfkit::{Btf, ErrorKind};
 use btfkit_sysfs::{Error, IoSink, SYSFS_BTF, read_file};
@@ -41,6 +42,35 @@ enum Command {
         /// Kernel version whose rules apply, e.g. 6.1 (default: the running kernel's).
         #[arg(long)]
         kernel: Option<String>,
+    },
+    /// Merge a base and module BTF files into one standalone BTF (or, with
+    /// --split, one split BTF over the same base). Every type is kept;
+    /// module types are renumbered after the base's, module by module.
+    Merge {
+        /// Module (split) BTF files, split over the base.
+        #[arg(required = true)]
+        modules: Vec<PathBuf>,
+        /// The base BTF (default: the running kernel's vmlinux BTF).
+        #[arg(long, short = 'B')]
+        base: Option<PathBuf>,
+        /// Output file.
+        #[arg(long, short = 'o')]
+        output: PathBuf,
+        /// Write one split BTF over the base instead of a standalone one.
+        #[arg(long)]
+        split: bool,
+        /// Write the id map here: one `layer old_id new_id` line per type
+        /// (layer 0 is the base, listed for standalone output; then the
+        /// modules in the order given).
+        #[arg(long)]
+        map: Option<PathBuf>,
+        /// Point module strings the base already has at the base's copy.
+        #[arg(long)]
+        reuse_base_strings: bool,
+        /// Allow outputs beyond the kernel's limits (more than 0xfffff
+        /// types or 16 MiB of strings).
+        #[arg(long)]
+        no_kernel_limits: bool,
     },
 }
 
@@ -161,10 +191,87 @@ fn dump_to_stdout(file: &Path, btf: &Btf<'_>) -> ExitCode {
     }
 }
 
+struct MergeArgs {
+    modules: Vec<PathBuf>,
+    base: Option<PathBuf>,
+    output: PathBuf,
+    split: bool,
+    map: Option<PathBuf>,
+    opts: MergeOptions,
+}
+
+fn merge(a: MergeArgs) -> ExitCode {
+    let run = || -> Result<ExitCode, Error> {
+        let t0 = std::time::Instant::now();
+        let base_path = a.base.clone().unwrap_or_else(|| Path::new(SYSFS_BTF).join("vmlinux"));
+        let base_data = read_file(&base_path)?;
+        let datas = a.modules.iter().map(|p| read_file(p)).collect::<Result<Vec<_>, _>>()?;
+        let base = parse(&base_path, &base_data, None)?;
+        let modules =
+            a.modules.iter().zip(&datas).map(|(p, d)| parse(p, d, Some(&base))).collect::<Result<Vec<_>, _>>()?;
+        let opts = MergeOptions { form: if a.split { Form::Split } else { Form::Flat }, ..a.opts };
+        let merge_err = |e: MergeError| {
+            let path = match e.input {
+                Input::Base => base_path.clone(),
+                Input::Module(i) => a.modules.get(i).cloned().unwrap_or_default(),
+                Input::Output => a.output.clone(),
+            };
+            Error::Btf { path, source: e.error }
+        };
+        let t1 = std::time::Instant::now();
+        let need = Merge::scratch_len(&base, &modules, &opts).map_err(merge_err)?;
+        let (mut words, mut slots) = (vec![0u32; need.words], vec![0u64; need.slots]);
+        let plan = Merge::plan(&base, &modules, &opts, &mut words, &mut slots).map_err(merge_err)?;
+        let t2 = std::time::Instant::now();
+        if let Some(map) = &a.map {
+            write_map(map, &plan, &base, &modules, a.split)?;
+        }
+        let mut out = vec![0u8; plan.len()];
+        plan.write(&mut out).map_err(merge_err)?;
+        let t3 = std::time::Instant::now();
+        std::fs::write(&a.output, &out).map_err(|source| Error::Io { path: a.output.clone(), source })?;
+        if std::env::var_os("BTFKIT_TIMING").is_some() {
+            eprintln!("read+parse {:?} plan {:?} write {:?} output {:?}", t1 - t0, t2 - t1, t3 - t2, t3.elapsed());
+        }
+        Ok(ExitCode::SUCCESS)
+    };
+    run().unwrap_or_else(|e| fail(&e))
+}
+
+/// The id map as text: `layer old new`, layer 0 the base (standalone
+/// output only), then each module.
+fn write_map(
+    path: &Path,
+    plan: &Merge<'_, '_, '_>,
+    base: &Btf<'_>,
+    modules: &[Btf<'_>],
+    split: bool,
+) -> Result<(), Error> {
+    let io_err = |source| Error::Io { path: path.to_owned(), source };
+    let file = std::fs::File::create(path).map_err(io_err)?;
+    let mut w = io::BufWriter::with_capacity(1 << 16, file);
+    if !split {
+        for id in 1..base.type_count() {
+            writeln!(w, "0 {id} {id}").map_err(io_err)?;
+        }
+    }
+    for (i, m) in modules.iter().enumerate() {
+        for old in m.start_id().0..m.type_count() {
+            let new = plan.new_id(Some(i), btfkit::TypeId(old)).map_or(0, |t| t.0);
+            writeln!(w, "{} {old} {new}", i + 1).map_err(io_err)?;
+        }
+    }
+    w.flush().map_err(io_err)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Dump { file, base } => dump(file, base),
         Command::Validate { file, base, profile, kernel } => validate(file, base, profile, kernel),
+        Command::Merge { modules, base, output, split, map, reuse_base_strings, no_kernel_limits } => {
+            let opts = MergeOptions { reuse_base_strings, kernel_limits: !no_kernel_limits, ..MergeOptions::default() };
+            merge(MergeArgs { modules, base, output, split, map, opts })
+        }
     }
 }
