@@ -4,4 +4,5 @@ mod composite;
 mod differential;
 mod fixtures;
 mod golden;
+mod merge;
 mod validation;
