@@ -278,7 +278,7 @@ pub fn rebase(split: &Btf<'_>, onto: &Btf<'_>, out: &mut [u8], kernel_limits: bo
     let out = out.get_mut(..len).ok_or(out_err(ErrorKind::BufferTooSmall { needed }))?;
     // Check first (on the input), so that a bad reference writes nothing.
     with_endian!(split.endian(), O => {
-        check_refs::<O>(split, &ty, &st).map_err(at(input))?;
+        check_refs::<O>(split, split.type_count(), split.str_end()).map_err(at(input))?;
         out.copy_from_slice(data);
         let (t0, t1) = type_range(split);
         let types = out.get_mut(t0..t1).unwrap_or_default();
@@ -297,31 +297,29 @@ fn type_range(b: &Btf<'_>) -> (usize, usize) {
     (start, start.saturating_add(h.type_len as usize))
 }
 
-/// Checks every type id and string offset of `m`'s own records with the
-/// mapping functions, without writing.
-fn check_refs<O: ByteOrder>(
-    m: &Btf<'_>,
-    ty: impl Fn(u32) -> Result<u32, Error>,
-    st: impl Fn(u32) -> Result<u32, Error>,
-) -> Result<(), Error> {
+/// Checks that every type id of `m`'s own records is below `ty_end` and
+/// every string offset below `str_end`, without writing.
+fn check_refs<O: ByteOrder>(m: &Btf<'_>, ty_end: u32, str_end: u32) -> Result<(), Error> {
     let (t0, t1) = type_range(m);
     let section = m.data().get(t0..t1).unwrap_or_default();
-    // Records are read through the same walker as the writer's, over a
-    // shared slice: the closure sees them read-only.
     let mut pos = 0usize;
     let mut id = m.start_id().0;
     let vlen_enc = m.options().vlen;
     while let Some(rest) = section.get(pos..).filter(|r| !r.is_empty()) {
-        let off = (t0 as u32).saturating_add(pos as u32);
-        let here = |k: ErrorKind| Error::at_type(k, off, TypeId(id));
+        let here = |k: ErrorKind| Error::at_type(k, (t0 as u32).saturating_add(pos as u32), TypeId(id));
         let info = rest.get(4..8).and_then(|w| U32::<O>::read_from_bytes(w).ok()).map(|v| v.get());
-        let (k, vlen, _) = vlen_enc.decode(info.ok_or(here(ErrorKind::TypeTruncated))?);
-        let kind = Kind::from_u8(k).ok_or(here(ErrorKind::UnknownKind(k)))?;
+        let (k, vlen, _) = vlen_enc.decode(info.ok_or_else(|| here(ErrorKind::TypeTruncated))?);
+        let kind = Kind::from_u8(k).ok_or_else(|| here(ErrorKind::UnknownKind(k)))?;
         let len = 12usize
             .saturating_add(kind.info_size() as usize)
             .saturating_add((vlen as usize).saturating_mul(kind.elem_size() as usize));
-        let rec = rest.get(..len).ok_or(here(ErrorKind::TypeTruncated))?;
-        refs::check::<O, Error>(rec, kind, |t| ty(t).map(drop), |s| st(s).map(drop)).map_err(|e| here(e.kind()))?;
+        let rec = rest.get(..len).ok_or_else(|| here(ErrorKind::TypeTruncated))?;
+        let bounded = |end: u32| move |v: u32| if v < end { Ok(()) } else { Err(v) };
+        refs::check::<O, u32>(rec, kind, bounded(ty_end), bounded(str_end)).map_err(|v| {
+            // Which of the two failed: re-check with the roles apart.
+            let bad_type = refs::check::<O, ()>(rec, kind, |t| if t < ty_end { Ok(()) } else { Err(()) }, |_| Ok(()));
+            here(if bad_type.is_err() { ErrorKind::TypeIdOutOfRange(v) } else { ErrorKind::StringOffsetOutOfRange(v) })
+        })?;
         pos = pos.saturating_add(len);
         id = id.saturating_add(1);
     }
@@ -412,14 +410,8 @@ impl<'m, 'a, 's> Merge<'m, 'a, 's> {
         // Types: ids continue from the base, module after module.
         let mut next = base.type_count();
         for (i, m) in modules.iter().enumerate() {
-            let end = m.type_count();
-            let s_end = m.str_end();
-            with_endian!(m.endian(), O => check_refs::<O>(
-                m,
-                |t| if t < end { Ok(t) } else { Err(Error::new(ErrorKind::TypeIdOutOfRange(t), 0)) },
-                |s| if s < s_end { Ok(s) } else { Err(Error::new(ErrorKind::StringOffsetOutOfRange(s), 0)) },
-            ))
-            .map_err(at(Input::Module(i)))?;
+            with_endian!(m.endian(), O => check_refs::<O>(m, m.type_count(), m.str_end()))
+                .map_err(at(Input::Module(i)))?;
             next = next
                 .checked_add(m.own_type_count())
                 .ok_or(MergeError { input: Input::Module(i), error: Error::new(ErrorKind::TooManyTypes, 0) })?;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use btfkit::merge::{Form, Input, Merge, MergeError, MergeOptions};
 use btfkit::validate::{KernelVersion, Profile, ValidateOptions};
 use btfkit::{Btf, ErrorKind};
-use btfkit_sysfs::{Error, IoSink, SYSFS_BTF, read_file};
+use btfkit_sysfs::{Error, IoSink, SYSFS_BTF, big_buffer, big_slice, read_file, read_files};
 use clap::{Parser, Subcommand};
 
 /// Inspect, validate and merge Linux BTF, including split module BTF.
@@ -71,6 +71,9 @@ enum Command {
         /// types or 16 MiB of strings).
         #[arg(long)]
         no_kernel_limits: bool,
+        /// Print the time of each phase to stderr.
+        #[arg(long)]
+        timings: bool,
     },
 }
 
@@ -198,17 +201,24 @@ struct MergeArgs {
     split: bool,
     map: Option<PathBuf>,
     opts: MergeOptions,
+    timings: bool,
 }
 
 fn merge(a: MergeArgs) -> ExitCode {
     let run = || -> Result<ExitCode, Error> {
         let t0 = std::time::Instant::now();
         let base_path = a.base.clone().unwrap_or_else(|| Path::new(SYSFS_BTF).join("vmlinux"));
-        let base_data = read_file(&base_path)?;
-        let datas = a.modules.iter().map(|p| read_file(p)).collect::<Result<Vec<_>, _>>()?;
-        let base = parse(&base_path, &base_data, None)?;
-        let modules =
-            a.modules.iter().zip(&datas).map(|(p, d)| parse(p, d, Some(&base))).collect::<Result<Vec<_>, _>>()?;
+        let mut paths = vec![base_path.clone()];
+        paths.extend(a.modules.iter().cloned());
+        let (arena, ranges) = read_files(&paths)?;
+        let slice = |i: usize| ranges.get(i).and_then(|r| arena.get(r.clone())).unwrap_or_default();
+        let base = parse(&base_path, slice(0), None)?;
+        let modules = a
+            .modules
+            .iter()
+            .enumerate()
+            .map(|(i, p)| parse(p, slice(i + 1), Some(&base)))
+            .collect::<Result<Vec<_>, _>>()?;
         let opts = MergeOptions { form: if a.split { Form::Split } else { Form::Flat }, ..a.opts };
         let merge_err = |e: MergeError| {
             let path = match e.input {
@@ -218,24 +228,37 @@ fn merge(a: MergeArgs) -> ExitCode {
             };
             Error::Btf { path, source: e.error }
         };
+        let mem = |source| Error::Io { path: PathBuf::from("<memory>"), source };
         let t1 = std::time::Instant::now();
         let need = Merge::scratch_len(&base, &modules, &opts).map_err(merge_err)?;
-        let (mut words, mut slots) = (vec![0u32; need.words], vec![0u64; need.slots]);
-        let plan = Merge::plan(&base, &modules, &opts, &mut words, &mut slots).map_err(merge_err)?;
+        let mut words = big_slice::<u32>(need.words).map_err(mem)?;
+        let mut slots = big_slice::<u64>(need.slots).map_err(mem)?;
+        let plan = Merge::plan(&base, &modules, &opts, words.as_mut_slice(), slots.as_mut_slice()).map_err(merge_err)?;
         let t2 = std::time::Instant::now();
         if let Some(map) = &a.map {
             write_map(map, &plan, &base, &modules, a.split)?;
         }
-        let mut out = vec![0u8; plan.len()];
-        plan.write(&mut out).map_err(merge_err)?;
+        let mut out = big_buffer(plan.len()).map_err(mem)?;
+        let n = plan.write(&mut out).map_err(merge_err)?;
         let t3 = std::time::Instant::now();
-        std::fs::write(&a.output, &out).map_err(|source| Error::Io { path: a.output.clone(), source })?;
-        if std::env::var_os("BTFKIT_TIMING").is_some() {
-            eprintln!("read+parse {:?} plan {:?} write {:?} output {:?}", t1 - t0, t2 - t1, t3 - t2, t3.elapsed());
+        std::fs::write(&a.output, out.get(..n).unwrap_or_default())
+            .map_err(|source| Error::Io { path: a.output.clone(), source })?;
+        if a.timings {
+            eprintln!(
+                "btfkit merge: read+parse {:.1} ms, plan {:.1} ms, write {:.1} ms, output {:.1} ms ({n} bytes)",
+                ms(t1 - t0),
+                ms(t2 - t1),
+                ms(t3 - t2),
+                ms(t3.elapsed())
+            );
         }
         Ok(ExitCode::SUCCESS)
     };
     run().unwrap_or_else(|e| fail(&e))
+}
+
+fn ms(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1e3
 }
 
 /// The id map as text: `layer old new`, layer 0 the base (standalone
@@ -269,9 +292,9 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Dump { file, base } => dump(file, base),
         Command::Validate { file, base, profile, kernel } => validate(file, base, profile, kernel),
-        Command::Merge { modules, base, output, split, map, reuse_base_strings, no_kernel_limits } => {
+        Command::Merge { modules, base, output, split, map, reuse_base_strings, no_kernel_limits, timings } => {
             let opts = MergeOptions { reuse_base_strings, kernel_limits: !no_kernel_limits, ..MergeOptions::default() };
-            merge(MergeArgs { modules, base, output, split, map, opts })
+            merge(MergeArgs { modules, base, output, split, map, opts, timings })
         }
     }
 }

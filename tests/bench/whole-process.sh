@@ -57,3 +57,15 @@ if [ "$(id -u)" = 0 ]; then
 else
   echo "validate  skipped: the kernel comparison needs root"
 fi
+
+# merge: vmlinux + every module of the corpus into one standalone BTF,
+# reading every file and writing the output (the issue's budget: 60 ms).
+corpus_dir=$(dirname "$file")
+if [ -f "$corpus_dir/.complete" ]; then
+  mapfile -t mods < <(find "$corpus_dir" -maxdepth 1 -type f ! -name vmlinux ! -name '.*' | sort)
+  out=$(mktemp)
+  ours=$(median_ms "$bin" merge --base "$corpus_dir/vmlinux" -o "$out" "${mods[@]}")
+  split=$(median_ms "$bin" merge --split --base "$corpus_dir/vmlinux" -o "$out" "${mods[@]}")
+  echo "merge     btfkit flat $ours   split $split   (vmlinux + ${#mods[@]} modules, $(stat -c %s "$out") bytes split; budget 60)"
+  rm -f "$out"
+fi
