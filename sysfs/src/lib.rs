@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 
 pub use btfkit;
 
+pub mod input;
+pub mod kernel;
+
 /// The default location of the running kernel's BTF.
 pub const SYSFS_BTF: &str = "/sys/kernel/btf";
 
@@ -33,6 +36,32 @@ pub enum Error {
         /// What is wrong, where.
         source: btfkit::Error,
     },
+    /// A file's BTF breaks a rule of the kernel's verifier.
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The rule, where.
+        source: btfkit::validate::ValidationError,
+    },
+    /// A file is not BTF, ELF or a compressed ELF, or has no `.BTF`.
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+    /// There is no BTF directory (and no vmlinux file to fall back to).
+    NoBtf {
+        /// The directory looked for.
+        dir: PathBuf,
+    },
+    /// No such module has BTF.
+    NoModule {
+        /// The module asked for.
+        name: String,
+        /// The directory looked in.
+        dir: PathBuf,
+    },
 }
 
 impl Error {
@@ -40,7 +69,12 @@ impl Error {
     #[must_use]
     pub fn path(&self) -> &Path {
         match self {
-            Error::Io { path, .. } | Error::Btf { path, .. } => path,
+            Error::Io { path, .. }
+            | Error::Btf { path, .. }
+            | Error::Invalid { path, .. }
+            | Error::Format { path, .. }
+            | Error::NoBtf { dir: path }
+            | Error::NoModule { dir: path, .. } => path,
         }
     }
 }
@@ -50,6 +84,18 @@ impl fmt::Display for Error {
         match self {
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
             Error::Btf { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::Invalid { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::Format { path, what } => write!(f, "{}: {what}", path.display()),
+            Error::NoBtf { dir } => write!(
+                f,
+                "no {}: the kernel lacks CONFIG_DEBUG_INFO_BTF (or the directory is wrong); pass --sysfs DIR or a FILE",
+                dir.display()
+            ),
+            Error::NoModule { name, dir } => write!(
+                f,
+                "no BTF for module {name:?} in {}: is it loaded? (`btfkit modules` lists those with BTF)",
+                dir.display()
+            ),
         }
     }
 }
@@ -59,6 +105,8 @@ impl std::error::Error for Error {
         match self {
             Error::Io { source, .. } => Some(source),
             Error::Btf { source, .. } => Some(source),
+            Error::Invalid { source, .. } => Some(source),
+            Error::Format { .. } | Error::NoBtf { .. } | Error::NoModule { .. } => None,
         }
     }
 }

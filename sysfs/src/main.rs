@@ -1,58 +1,119 @@
-//! `btfkit`: inspect, validate and merge kernel BTF.
+//! `btfkit`: find, inspect, validate and merge kernel BTF.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use btfkit::composite::Layer;
 use btfkit::merge::{Form, Input, Merge, MergeError, MergeOptions};
 use btfkit::validate::{KernelVersion, Profile, ValidateOptions};
-use btfkit::{Btf, ErrorKind};
+use btfkit::{Btf, ErrorKind, Kind, TypeId};
+use btfkit_sysfs::kernel::{KernelBtf, Options, ReadMode, Session, running_kernel};
 use btfkit_sysfs::{Error, IoSink, SYSFS_BTF, big_buffer, big_slice, read_file, read_files};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
-/// Inspect, validate and merge Linux BTF, including split module BTF.
+/// Find, inspect, validate and merge Linux BTF, including split module
+/// BTF. Module BTF is read only when a command names the modules
+/// (--module), the symbols that need them (--symbol), or all of them
+/// (--all-modules).
 #[derive(Parser, Debug)]
 #[command(name = "btfkit", version, about)]
 struct Cli {
+    #[command(flatten)]
+    global: Global,
     #[command(subcommand)]
     command: Command,
 }
 
+#[derive(Args, Debug, Clone)]
+struct Global {
+    /// The BTF directory: vmlinux and one file per module.
+    #[arg(long, global = true, value_name = "DIR", default_value = SYSFS_BTF)]
+    sysfs: PathBuf,
+    /// The symbol table for --symbol.
+    #[arg(long, global = true, value_name = "FILE", default_value = "/proc/kallsyms")]
+    kallsyms: PathBuf,
+    /// Skip modules that cannot be read or are invalid, with a warning for
+    /// each, instead of failing on the first.
+    #[arg(long, global = true)]
+    tolerant: bool,
+    /// Say on stderr which modules were read.
+    #[arg(long, short, global = true)]
+    verbose: bool,
+}
+
+/// Which modules a command may read.
+#[derive(Args, Debug, Clone, Default)]
+struct Modules {
+    /// A module by name (repeatable).
+    #[arg(long = "module", short = 'm', value_name = "M")]
+    modules: Vec<String>,
+    /// The modules that define these symbols, per the symbol table (repeatable).
+    #[arg(long = "symbol", value_name = "SYM")]
+    symbols: Vec<String>,
+    /// Every module with BTF.
+    #[arg(long)]
+    all_modules: bool,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Print raw BTF as text, identical to `bpftool btf dump file FILE [-B BASE]`.
+    /// Where a type is defined (vmlinux or a module, and its id), and its
+    /// definition. Searches vmlinux, then the modules given, in order, and
+    /// stops at the first definition unless --all.
+    Find {
+        /// The type's name.
+        name: String,
+        /// Only types of this kind (struct, union, enum, typedef, fwd, func, ...).
+        #[arg(long, short)]
+        kind: Option<String>,
+        /// Every definition in every layer searched, not just the first.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        modules: Modules,
+    },
+    /// Print BTF as text, identical to `bpftool btf dump file FILE [-B BASE]`.
     Dump {
-        /// The BTF file (default: the running kernel's vmlinux BTF).
+        /// A BTF file: raw, ELF (vmlinux, .ko) or compressed .ko (default:
+        /// the kernel's vmlinux).
         file: Option<PathBuf>,
         /// Base BTF, for a split (module) file.
         #[arg(long, short = 'B')]
         base: Option<PathBuf>,
+        /// A module of the BTF directory, over its vmlinux.
+        #[arg(long, short = 'm', conflicts_with_all = ["file", "base"])]
+        module: Option<String>,
     },
     /// Check BTF against the kernel verifier's rules: exit 0 when valid, 1
-    /// with one line (file, type id, byte offset, rule) when not.
+    /// with one line (file, type id, byte offset, rule) per invalid input.
     Validate {
-        /// The BTF file (default: the running kernel's vmlinux BTF).
+        /// A BTF file (default: the kernel's vmlinux).
         file: Option<PathBuf>,
         /// Base BTF, for a split (module) file.
         #[arg(long, short = 'B')]
         base: Option<PathBuf>,
-        /// Which load path's rules to apply.
-        #[arg(long, value_enum, default_value_t = ProfileArg::Strict)]
-        profile: ProfileArg,
+        /// Which load path's rules (default: strict; `module` for --module
+        /// and --all-modules).
+        #[arg(long, value_enum)]
+        profile: Option<ProfileArg>,
         /// Kernel version whose rules apply, e.g. 6.1 (default: the running kernel's).
         #[arg(long)]
         kernel: Option<String>,
+        #[command(flatten)]
+        modules: Modules,
     },
-    /// Merge a base and module BTF files into one standalone BTF (or, with
-    /// --split, one split BTF over the same base). Every type is kept;
-    /// module types are renumbered after the base's, module by module.
+    /// Merge a base and modules into one standalone BTF (or, with --split,
+    /// one split BTF over the same base). Every type is kept; module types
+    /// are renumbered after the base's, module by module.
     Merge {
-        /// Module (split) BTF files, split over the base.
-        #[arg(required = true)]
-        modules: Vec<PathBuf>,
-        /// The base BTF (default: the running kernel's vmlinux BTF).
+        /// Module (split) BTF files, over the base.
+        files: Vec<PathBuf>,
+        /// The base BTF (default: the kernel's vmlinux).
         #[arg(long, short = 'B')]
         base: Option<PathBuf>,
+        #[command(flatten)]
+        modules: Modules,
         /// Output file.
         #[arg(long, short = 'o')]
         output: PathBuf,
@@ -61,7 +122,7 @@ enum Command {
         split: bool,
         /// Write the id map here: one `layer old_id new_id` line per type
         /// (layer 0 is the base, listed for standalone output; then the
-        /// modules in the order given).
+        /// modules in order).
         #[arg(long)]
         map: Option<PathBuf>,
         /// Point module strings the base already has at the base's copy.
@@ -74,6 +135,20 @@ enum Command {
         /// Print the time of each phase to stderr.
         #[arg(long)]
         timings: bool,
+    },
+    /// Counts per kind, bytes, and types per module.
+    Stats {
+        /// JSON output.
+        #[arg(long, short)]
+        json: bool,
+        #[command(flatten)]
+        modules: Modules,
+    },
+    /// Each module with BTF, its BTF size and type count.
+    Modules {
+        /// JSON output.
+        #[arg(long, short)]
+        json: bool,
     },
 }
 
@@ -89,49 +164,29 @@ enum ProfileArg {
     Module,
 }
 
-/// The running kernel's version, or the newest we know.
-fn running_kernel() -> KernelVersion {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .ok()
-        .and_then(|r| KernelVersion::parse(&r))
-        .unwrap_or(KernelVersion::LATEST)
-}
-
-fn validate(file: Option<PathBuf>, base: Option<PathBuf>, profile: ProfileArg, kernel: Option<String>) -> ExitCode {
-    let kernel = match kernel.as_deref().map(KernelVersion::parse) {
-        None => running_kernel(),
-        Some(Some(k)) => k,
-        Some(None) => {
-            eprintln!("btfkit: --kernel wants MAJOR.MINOR, e.g. 6.1");
-            return ExitCode::from(2);
+impl ProfileArg {
+    fn profile(self) -> Profile {
+        match self {
+            ProfileArg::Strict => Profile::Strict,
+            ProfileArg::User => Profile::UserLoad,
+            ProfileArg::Vmlinux => Profile::Vmlinux,
+            ProfileArg::Module => Profile::Module,
         }
-    };
-    let profile = match profile {
-        ProfileArg::Strict => Profile::Strict,
-        ProfileArg::User => Profile::UserLoad,
-        ProfileArg::Vmlinux => Profile::Vmlinux,
-        ProfileArg::Module => Profile::Module,
-    };
-    let file = file.unwrap_or_else(|| Path::new(SYSFS_BTF).join("vmlinux"));
-    let opts = ValidateOptions::new(profile, kernel);
-    with_input(&file, base.as_deref(), |data, base| {
-        Ok(match btfkit::validate::validate_vec(data, base, &opts) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                println!("{}: invalid for {profile:?} on Linux {kernel}: {e}", file.display());
-                ExitCode::from(1)
-            }
-        })
-    })
+    }
 }
 
 /// Exit codes: 0 ok, 1 invalid or not found, 2 usage or I/O.
 fn fail(e: &Error) -> ExitCode {
     eprintln!("btfkit: {e}");
     match e {
-        Error::Io { .. } => ExitCode::from(2),
-        Error::Btf { .. } => ExitCode::from(1),
+        Error::Io { .. } | Error::NoBtf { .. } | Error::NoModule { .. } => ExitCode::from(2),
+        Error::Btf { .. } | Error::Invalid { .. } | Error::Format { .. } => ExitCode::from(1),
     }
+}
+
+fn usage(msg: &str) -> ExitCode {
+    eprintln!("btfkit: {msg}");
+    ExitCode::from(2)
 }
 
 fn parse<'a>(path: &Path, data: &'a [u8], base: Option<&'a Btf<'a>>) -> Result<Btf<'a>, Error> {
@@ -150,28 +205,163 @@ fn indexed<'a>(path: &Path, data: &'a [u8], base: Option<&'a Btf<'a>>, ix: &'a m
     btf.with_index(btfkit::IdIndex::from_built(&btf, ix)).map_err(btf_err)
 }
 
+/// A file's BTF: raw as is, else extracted from ELF or a compressed ELF.
+fn load_file(path: &Path) -> Result<Vec<u8>, Error> {
+    let data = read_file(path)?;
+    if data.starts_with(&[0x9f, 0xeb]) || data.starts_with(&[0xeb, 0x9f]) {
+        return Ok(data);
+    }
+    Ok(btfkit_sysfs::input::extract(path, &data)?.btf)
+}
+
 /// Reads `file` and, when given, reads, parses and indexes `base`; then
-/// runs `f` on the raw file bytes and the base.
+/// runs `f` on the file's BTF bytes and the base.
 fn with_input(
     file: &Path,
     base: Option<&Path>,
     f: impl FnOnce(&[u8], Option<&Btf<'_>>) -> Result<ExitCode, Error>,
-) -> ExitCode {
-    let run = || -> Result<ExitCode, Error> {
-        let base_data = base.map(read_file).transpose()?;
-        let data = read_file(file)?;
-        let mut base_ix = Vec::new();
-        let base_btf = match (base, &base_data) {
-            (Some(p), Some(d)) => Some(indexed(p, d, None, &mut base_ix)?),
-            _ => None,
-        };
-        f(&data, base_btf.as_ref())
+) -> Result<ExitCode, Error> {
+    let base_data = base.map(load_file).transpose()?;
+    let data = load_file(file)?;
+    let mut base_ix = Vec::new();
+    let base_btf = match (base, &base_data) {
+        (Some(p), Some(d)) => Some(indexed(p, d, None, &mut base_ix)?),
+        _ => None,
     };
-    run().unwrap_or_else(|e| fail(&e))
+    f(&data, base_btf.as_ref())
 }
 
-fn dump(file: Option<PathBuf>, base: Option<PathBuf>) -> ExitCode {
-    let file = file.unwrap_or_else(|| Path::new(SYSFS_BTF).join("vmlinux"));
+fn kernel(g: &Global, validate: bool) -> Result<KernelBtf, Error> {
+    KernelBtf::open(Options {
+        dir: g.sysfs.clone(),
+        kallsyms: g.kallsyms.clone(),
+        tolerant: g.tolerant,
+        validate: validate.then(running_kernel),
+        read: ReadMode::Auto,
+    })
+}
+
+/// The modules `m` selects, in order, each once: named ones, then the
+/// owners of the symbols, or all.
+fn selected(k: &KernelBtf, m: &Modules) -> Result<Vec<String>, Error> {
+    if m.all_modules {
+        return Ok(k.module_names().to_vec());
+    }
+    let mut out: Vec<String> = Vec::new();
+    for name in &m.modules {
+        if !out.contains(name) {
+            out.push(name.clone());
+        }
+    }
+    if !m.symbols.is_empty() {
+        let owners = k.symbol_owners(&m.symbols)?;
+        for s in &owners.unknown {
+            eprintln!("btfkit: warning: symbol {s:?} is not in {}", k.options().kallsyms.display());
+        }
+        for name in owners.all_modules() {
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reports what a session read and skipped; skipped modules are always
+/// reported, read ones with --verbose.
+fn report(s: &Session<'_>, g: &Global) {
+    if g.verbose {
+        for m in s.loaded() {
+            eprintln!("btfkit: read module {m}");
+        }
+    }
+    for sk in s.skipped().iter() {
+        eprintln!("btfkit: warning: skipped module {}: {}", sk.module, sk.error);
+    }
+}
+
+fn parse_kind(k: &str) -> Option<Kind> {
+    Kind::ALL
+        .iter()
+        .copied()
+        .find(|x| x.name().eq_ignore_ascii_case(k) || x.name().replace('_', "").eq_ignore_ascii_case(k))
+}
+
+fn find(g: &Global, name: &str, kind: Option<&str>, all: bool, m: &Modules) -> Result<ExitCode, Error> {
+    let kind = match kind.map(|k| parse_kind(k).ok_or(k)) {
+        None => None,
+        Some(Ok(k)) => Some(k),
+        Some(Err(k)) => return Ok(usage(&format!("unknown kind {k:?} (struct, union, enum, typedef, fwd, ...)"))),
+    };
+    let k = kernel(g, true)?;
+    let wanted = selected(&k, m)?;
+    let s = k.session()?;
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let mut definitions: Vec<String> = Vec::new();
+    let mut fwds: Vec<String> = Vec::new();
+    let show = |label: &str, layer: &Layer<'_>, out: &mut dyn Write| -> Result<Vec<(String, bool)>, Error> {
+        let mut found = Vec::new();
+        for t in layer.names.find(&layer.btf, name.as_bytes(), kind) {
+            let mut text = Vec::new();
+            btfkit::dump::dump_type(&layer.btf, &t, &mut text)
+                .map_err(|source| Error::Btf { path: PathBuf::from(label), source })?;
+            let _ = write!(out, "{label}: ");
+            let _ = out.write_all(&text);
+            found.push((format!("{label} [{}]", t.id().0), t.kind() == Some(Kind::Fwd)));
+        }
+        Ok(found)
+    };
+    fn sort(found: Vec<(String, bool)>, definitions: &mut Vec<String>, fwds: &mut Vec<String>) {
+        for (at, is_fwd) in found {
+            if is_fwd { fwds.push(at) } else { definitions.push(at) }
+        }
+    }
+    sort(show("vmlinux", &s.base_layer(), &mut out)?, &mut definitions, &mut fwds);
+    for module in &wanted {
+        if !all && !definitions.is_empty() {
+            break; // found: the remaining modules are not read
+        }
+        if let Some(layer) = s.module(module)? {
+            sort(show(module, &layer, &mut out)?, &mut definitions, &mut fwds);
+        }
+    }
+    let _ = out.flush();
+    report(&s, g);
+    if definitions.len() > 1 {
+        eprintln!(
+            "btfkit: note: {name:?} is defined in {} places ({}); a lookup by name alone is ambiguous",
+            definitions.len(),
+            definitions.join(", ")
+        );
+    }
+    if definitions.is_empty() {
+        let searched =
+            if wanted.is_empty() { "vmlinux".to_owned() } else { format!("vmlinux and {} module(s)", wanted.len()) };
+        match fwds.is_empty() {
+            true => eprintln!("btfkit: no type {name:?} in {searched}"),
+            false => eprintln!("btfkit: {name:?} is only declared (FWD) in {searched}: {}", fwds.join(", ")),
+        }
+        if !m.all_modules {
+            eprintln!("btfkit: hint: search modules too with --module M, --symbol SYM or --all-modules");
+        }
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn dump(g: &Global, file: Option<PathBuf>, base: Option<PathBuf>, module: Option<String>) -> Result<ExitCode, Error> {
+    if let Some(module) = module {
+        let k = kernel(g, false)?;
+        let s = k.session()?;
+        let layer = s.module(&module)?;
+        report(&s, g);
+        return Ok(match layer {
+            Some(l) => dump_to_stdout(&k.module_path(&module), &l.btf),
+            None => ExitCode::from(1),
+        });
+    }
+    let file = file.unwrap_or_else(|| g.sysfs.join("vmlinux"));
     with_input(&file, base.as_deref(), |data, base| {
         let mut ix = Vec::new();
         let btf = indexed(&file, data, base, &mut ix)?;
@@ -194,9 +384,80 @@ fn dump_to_stdout(file: &Path, btf: &Btf<'_>) -> ExitCode {
     }
 }
 
-struct MergeArgs {
-    modules: Vec<PathBuf>,
+fn kernel_version(kernel: Option<String>) -> Result<KernelVersion, ExitCode> {
+    match kernel.as_deref().map(KernelVersion::parse) {
+        None => Ok(running_kernel()),
+        Some(Some(k)) => Ok(k),
+        Some(None) => Err(usage("--kernel wants MAJOR.MINOR, e.g. 6.1")),
+    }
+}
+
+fn validate(
+    g: &Global,
+    file: Option<PathBuf>,
     base: Option<PathBuf>,
+    profile: Option<ProfileArg>,
+    kernel_arg: Option<String>,
+    m: &Modules,
+) -> Result<ExitCode, Error> {
+    let kv = match kernel_version(kernel_arg) {
+        Ok(k) => k,
+        Err(code) => return Ok(code),
+    };
+    let by_module = m.all_modules || !m.modules.is_empty() || !m.symbols.is_empty();
+    if by_module {
+        if file.is_some() || base.is_some() {
+            return Ok(usage("give a FILE or modules (--module, --symbol, --all-modules), not both"));
+        }
+        let profile = profile.unwrap_or(ProfileArg::Module).profile();
+        return validate_modules(g, profile, kv, m);
+    }
+    let profile = profile.unwrap_or(ProfileArg::Strict).profile();
+    let file = file.unwrap_or_else(|| g.sysfs.join("vmlinux"));
+    let opts = ValidateOptions::new(profile, kv);
+    with_input(&file, base.as_deref(), |data, base| {
+        Ok(match btfkit::validate::validate_vec(data, base, &opts) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                println!("{}: invalid for {profile:?} on Linux {kv}: {e}", file.display());
+                ExitCode::from(1)
+            }
+        })
+    })
+}
+
+/// Validates modules over the directory's vmlinux: every one is checked
+/// and every failure printed, one line each; exit 1 when any failed.
+fn validate_modules(g: &Global, profile: Profile, kv: KernelVersion, m: &Modules) -> Result<ExitCode, Error> {
+    let k = kernel(g, false)?;
+    let names = selected(&k, m)?;
+    let base = k.base()?;
+    let opts = ValidateOptions::new(profile, kv);
+    let paths: Vec<PathBuf> = names.iter().map(|n| k.module_path(n)).collect();
+    let (arena, ranges) = read_files(&paths)?;
+    let mut scratch: Vec<u32> = Vec::new();
+    let mut bad = 0usize;
+    for (path, r) in paths.iter().zip(&ranges) {
+        let data = arena.get(r.clone()).unwrap_or_default();
+        let need = btfkit::validate::scratch_len(data, Some(&base), &opts);
+        if scratch.len() < need {
+            scratch.resize(need, 0);
+        }
+        if let Err(e) = btfkit::validate::validate(data, Some(&base), &opts, &mut scratch) {
+            println!("{}: invalid for {profile:?} on Linux {kv}: {e}", path.display());
+            bad += 1;
+        }
+    }
+    if g.verbose {
+        eprintln!("btfkit: validated {} module(s), {bad} invalid", names.len());
+    }
+    Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+struct MergeArgs {
+    files: Vec<PathBuf>,
+    base: Option<PathBuf>,
+    modules: Modules,
     output: PathBuf,
     split: bool,
     map: Option<PathBuf>,
@@ -204,57 +465,65 @@ struct MergeArgs {
     timings: bool,
 }
 
-fn merge(a: MergeArgs) -> ExitCode {
-    let run = || -> Result<ExitCode, Error> {
-        let t0 = std::time::Instant::now();
-        let base_path = a.base.clone().unwrap_or_else(|| Path::new(SYSFS_BTF).join("vmlinux"));
-        let mut paths = vec![base_path.clone()];
-        paths.extend(a.modules.iter().cloned());
-        let (arena, ranges) = read_files(&paths)?;
-        let slice = |i: usize| ranges.get(i).and_then(|r| arena.get(r.clone())).unwrap_or_default();
-        let base = parse(&base_path, slice(0), None)?;
-        let modules = a
-            .modules
-            .iter()
-            .enumerate()
-            .map(|(i, p)| parse(p, slice(i + 1), Some(&base)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let opts = MergeOptions { form: if a.split { Form::Split } else { Form::Flat }, ..a.opts };
-        let merge_err = |e: MergeError| {
-            let path = match e.input {
-                Input::Base => base_path.clone(),
-                Input::Module(i) => a.modules.get(i).cloned().unwrap_or_default(),
-                Input::Output => a.output.clone(),
-            };
-            Error::Btf { path, source: e.error }
-        };
-        let mem = |source| Error::Io { path: PathBuf::from("<memory>"), source };
-        let t1 = std::time::Instant::now();
-        let need = Merge::scratch_len(&base, &modules, &opts).map_err(merge_err)?;
-        let mut words = big_slice::<u32>(need.words).map_err(mem)?;
-        let mut slots = big_slice::<u64>(need.slots).map_err(mem)?;
-        let plan = Merge::plan(&base, &modules, &opts, words.as_mut_slice(), slots.as_mut_slice()).map_err(merge_err)?;
-        let t2 = std::time::Instant::now();
-        if let Some(map) = &a.map {
-            write_map(map, &plan, &base, &modules, a.split)?;
+fn merge(g: &Global, a: MergeArgs) -> Result<ExitCode, Error> {
+    let t0 = std::time::Instant::now();
+    let by_module = a.modules.all_modules || !a.modules.modules.is_empty() || !a.modules.symbols.is_empty();
+    let (base_path, module_paths) = if by_module {
+        if !a.files.is_empty() || a.base.is_some() {
+            return Ok(usage("give module FILEs (with --base) or modules (--module, --all-modules), not both"));
         }
-        let mut out = big_buffer(plan.len()).map_err(mem)?;
-        let n = plan.write(&mut out).map_err(merge_err)?;
-        let t3 = std::time::Instant::now();
-        std::fs::write(&a.output, out.get(..n).unwrap_or_default())
-            .map_err(|source| Error::Io { path: a.output.clone(), source })?;
-        if a.timings {
-            eprintln!(
-                "btfkit merge: read+parse {:.1} ms, plan {:.1} ms, write {:.1} ms, output {:.1} ms ({n} bytes)",
-                ms(t1 - t0),
-                ms(t2 - t1),
-                ms(t3 - t2),
-                ms(t3.elapsed())
-            );
-        }
-        Ok(ExitCode::SUCCESS)
+        let k = kernel(g, false)?;
+        let names = selected(&k, &a.modules)?;
+        (k.vmlinux_path().to_owned(), names.iter().map(|n| k.module_path(n)).collect())
+    } else if a.files.is_empty() {
+        return Ok(usage("nothing to merge: give module FILEs, --module M or --all-modules"));
+    } else {
+        (a.base.clone().unwrap_or_else(|| g.sysfs.join("vmlinux")), a.files.clone())
     };
-    run().unwrap_or_else(|e| fail(&e))
+    let mut paths = vec![base_path.clone()];
+    paths.extend(module_paths.iter().cloned());
+    let (arena, ranges) = read_files(&paths)?;
+    let slice = |i: usize| ranges.get(i).and_then(|r| arena.get(r.clone())).unwrap_or_default();
+    let base = parse(&base_path, slice(0), None)?;
+    let modules = module_paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| parse(p, slice(i + 1), Some(&base)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let opts = MergeOptions { form: if a.split { Form::Split } else { Form::Flat }, ..a.opts };
+    let merge_err = |e: MergeError| {
+        let path = match e.input {
+            Input::Base => base_path.clone(),
+            Input::Module(i) => module_paths.get(i).cloned().unwrap_or_default(),
+            Input::Output => a.output.clone(),
+        };
+        Error::Btf { path, source: e.error }
+    };
+    let mem = |source| Error::Io { path: PathBuf::from("<memory>"), source };
+    let t1 = std::time::Instant::now();
+    let need = Merge::scratch_len(&base, &modules, &opts).map_err(merge_err)?;
+    let mut words = big_slice::<u32>(need.words).map_err(mem)?;
+    let mut slots = big_slice::<u64>(need.slots).map_err(mem)?;
+    let plan = Merge::plan(&base, &modules, &opts, words.as_mut_slice(), slots.as_mut_slice()).map_err(merge_err)?;
+    let t2 = std::time::Instant::now();
+    if let Some(map) = &a.map {
+        write_map(map, &plan, &base, &modules, a.split)?;
+    }
+    let mut out = big_buffer(plan.len()).map_err(mem)?;
+    let n = plan.write(&mut out).map_err(merge_err)?;
+    let t3 = std::time::Instant::now();
+    std::fs::write(&a.output, out.get(..n).unwrap_or_default())
+        .map_err(|source| Error::Io { path: a.output.clone(), source })?;
+    if a.timings {
+        eprintln!(
+            "btfkit merge: read+parse {:.1} ms, plan {:.1} ms, write {:.1} ms, output {:.1} ms ({n} bytes)",
+            ms(t1 - t0),
+            ms(t2 - t1),
+            ms(t3 - t2),
+            ms(t3.elapsed())
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn ms(d: std::time::Duration) -> f64 {
@@ -280,21 +549,133 @@ fn write_map(
     }
     for (i, m) in modules.iter().enumerate() {
         for old in m.start_id().0..m.type_count() {
-            let new = plan.new_id(Some(i), btfkit::TypeId(old)).map_or(0, |t| t.0);
+            let new = plan.new_id(Some(i), TypeId(old)).map_or(0, |t| t.0);
             writeln!(w, "{} {old} {new}", i + 1).map_err(io_err)?;
         }
     }
     w.flush().map_err(io_err)
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Dump { file, base } => dump(file, base),
-        Command::Validate { file, base, profile, kernel } => validate(file, base, profile, kernel),
-        Command::Merge { modules, base, output, split, map, reuse_base_strings, no_kernel_limits, timings } => {
-            let opts = MergeOptions { reuse_base_strings, kernel_limits: !no_kernel_limits, ..MergeOptions::default() };
-            merge(MergeArgs { modules, base, output, split, map, opts, timings })
+/// Per-kind counts and bytes of one blob.
+fn counts(btf: &Btf<'_>) -> Result<[u64; 20], btfkit::Error> {
+    let mut c = [0u64; 20];
+    for t in btf.types() {
+        if let Some(slot) = c.get_mut(usize::from(t?.kind_raw())) {
+            *slot += 1;
         }
     }
+    Ok(c)
+}
+
+fn stats(g: &Global, json: bool, m: &Modules) -> Result<ExitCode, Error> {
+    let k = kernel(g, true)?;
+    let names = selected(&k, m)?;
+    let s = k.session()?;
+    let mut rows: Vec<(String, u64, u64, u64, [u64; 20])> = Vec::new();
+    let row = |label: &str, btf: &Btf<'_>| -> Result<(String, u64, u64, u64, [u64; 20]), Error> {
+        let c = counts(btf).map_err(|source| Error::Btf { path: PathBuf::from(label), source })?;
+        let h = btf.header();
+        Ok((label.to_owned(), btf.data().len() as u64, u64::from(h.type_len), u64::from(h.str_len), c))
+    };
+    rows.push(row("vmlinux", s.base())?);
+    for n in &names {
+        if let Some(l) = s.module(n)? {
+            rows.push(row(n, &l.btf)?);
+        }
+    }
+    report(&s, g);
+    let mut total = [0u64; 20];
+    for r in &rows {
+        for (t, c) in total.iter_mut().zip(r.4) {
+            *t += c;
+        }
+    }
+    let kinds: Vec<(&str, u64)> =
+        Kind::ALL.iter().map(|k| (k.name(), total.get(*k as usize).copied().unwrap_or(0))).collect();
+    let mut out = io::stdout().lock();
+    if json {
+        let per_kind: Vec<String> = kinds.iter().map(|(n, c)| format!("\"{n}\":{c}")).collect();
+        let layers: Vec<String> = rows
+            .iter()
+            .map(|(n, bytes, tl, sl, c)| {
+                format!(
+                    "{{\"name\":\"{}\",\"bytes\":{bytes},\"type_bytes\":{tl},\"string_bytes\":{sl},\"types\":{}}}",
+                    n.escape_default(),
+                    c.iter().sum::<u64>()
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "{{\"types\":{},\"kinds\":{{{}}},\"layers\":[{}]}}",
+            total.iter().sum::<u64>(),
+            per_kind.join(","),
+            layers.join(",")
+        );
+    } else {
+        let _ = writeln!(out, "types: {}", total.iter().sum::<u64>());
+        for (n, c) in kinds.iter().filter(|(_, c)| *c > 0) {
+            let _ = writeln!(out, "  {n:<11} {c}");
+        }
+        let _ = writeln!(out, "{:<24} {:>10} {:>10} {:>10} {:>8}", "layer", "bytes", "types(B)", "strings(B)", "types");
+        for (n, bytes, tl, sl, c) in &rows {
+            let _ = writeln!(out, "{n:<24} {bytes:>10} {tl:>10} {sl:>10} {:>8}", c.iter().sum::<u64>());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn modules(g: &Global, json: bool) -> Result<ExitCode, Error> {
+    let k = kernel(g, false)?;
+    let base = k.base()?;
+    let mut out = io::stdout().lock();
+    let mut rows = Vec::new();
+    let mut failed = false;
+    for name in k.module_names() {
+        let path = k.module_path(name);
+        let counted = load_file(&path).and_then(|d| {
+            let b = parse(&path, &d, Some(&base))?;
+            Ok((d.len(), b.own_type_count()))
+        });
+        match counted {
+            Ok((bytes, types)) => rows.push((name.clone(), bytes, types)),
+            Err(e) if g.tolerant => eprintln!("btfkit: warning: skipped module {name}: {e}"),
+            Err(e) => {
+                failed = true;
+                eprintln!("btfkit: {e}");
+                break;
+            }
+        }
+    }
+    if json {
+        let items: Vec<String> = rows
+            .iter()
+            .map(|(n, b, t)| format!("{{\"name\":\"{}\",\"bytes\":{b},\"types\":{t}}}", n.escape_default()))
+            .collect();
+        let _ = writeln!(out, "[{}]", items.join(","));
+    } else {
+        for (n, b, t) in &rows {
+            let _ = writeln!(out, "{n:<24} {b:>9} bytes {t:>7} types");
+        }
+    }
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let g = &cli.global;
+    let r = match cli.command {
+        Command::Find { name, kind, all, modules } => find(g, &name, kind.as_deref(), all, &modules),
+        Command::Dump { file, base, module } => dump(g, file, base, module),
+        Command::Validate { file, base, profile, kernel, modules } => {
+            validate(g, file, base, profile, kernel, &modules)
+        }
+        Command::Merge { files, base, modules, output, split, map, reuse_base_strings, no_kernel_limits, timings } => {
+            let opts = MergeOptions { reuse_base_strings, kernel_limits: !no_kernel_limits, ..MergeOptions::default() };
+            merge(g, MergeArgs { files, base, modules, output, split, map, opts, timings })
+        }
+        Command::Stats { json, modules } => stats(g, json, &modules),
+        Command::Modules { json } => modules(g, json),
+    };
+    r.unwrap_or_else(|e| fail(&e))
 }

@@ -128,3 +128,19 @@ pub fn first_diff(ours: &[u8], theirs: &[u8]) -> String {
     }
     format!("line counts differ: ours {} vs bpftool {}", a.len(), b.len())
 }
+
+/// The `btfkit` binary, built now (a no-op when up to date) so that a
+/// stale one is never tested.
+///
+/// # Panics
+/// When the build fails.
+#[must_use]
+pub fn cli() -> PathBuf {
+    let st = Command::new(env!("CARGO"))
+        .args(["build", "-q", "--bin", "btfkit"])
+        .current_dir(workspace())
+        .status()
+        .expect("cargo runs");
+    assert!(st.success(), "building btfkit failed");
+    workspace().join("target/debug/btfkit")
+}

@@ -5,4 +5,5 @@ mod differential;
 mod fixtures;
 mod golden;
 mod merge;
+mod sysfs;
 mod validation;

@@ -205,7 +205,7 @@ fn seed_scenario_btrfs_inode_through_merge_library_and_cli() {
     let tmp = std::env::temp_dir().join(format!("btfkit-seed-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     let (o, m) = (tmp.join("out.btf"), tmp.join("map.txt"));
-    let bin = build_cli();
+    let bin = btfkit_tests::cli();
     let st = std::process::Command::new(&bin)
         .args(["merge", "--base"])
         .arg(&l.vmlinux)
@@ -226,16 +226,4 @@ fn seed_scenario_btrfs_inode_through_merge_library_and_cli() {
     let text = String::from_utf8(dump.stdout).unwrap();
     assert!(text.contains(&format!("[{}] STRUCT 'btrfs_inode' size=", in_merged[0])));
     let _ = std::fs::remove_dir_all(&tmp);
-}
-
-/// The CLI binary, built now (a no-op when up to date) so that a stale
-/// one is never tested.
-fn build_cli() -> PathBuf {
-    let st = std::process::Command::new(env!("CARGO"))
-        .args(["build", "-q", "--bin", "btfkit"])
-        .current_dir(workspace())
-        .status()
-        .unwrap();
-    assert!(st.success());
-    workspace().join("target/debug/btfkit")
 }

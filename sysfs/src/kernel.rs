@@ -1,0 +1,451 @@
+//! The running kernel's BTF: `/sys/kernel/btf/vmlinux` and, only when
+//! asked, its modules' split BTF.
+//!
+//! Module BTF is never read because it exists. A [`Session`] reads a
+//! module the first time a lookup reaches it, validates it against the
+//! base with the kernel's module rules, and keeps it. Which modules a
+//! lookup may reach is the caller's choice: names, the owners of symbols
+//! (`/proc/kallsyms`), or all of them, explicitly.
+//!
+//! Strict by default: the first module that cannot be read or is invalid
+//! is an error naming its file and the rule. In tolerant mode the session
+//! skips it and records why ([`Session::skipped`]); nothing is dropped
+//! silently.
+
+use std::cell::{OnceCell, RefCell};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use btfkit::composite::Layer;
+use btfkit::names::NameIndex;
+use btfkit::validate::{KernelVersion, Profile, ValidateOptions};
+use btfkit::{Btf, IdIndex};
+
+use crate::{Error, SYSFS_BTF, read_file};
+
+/// How to bring a file into memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadMode {
+    /// Map sysfs's vmlinux read-only when the kernel allows it (6.16+),
+    /// else read it; read every other file. libbpf's choice: a regular
+    /// file may change under a private mapping.
+    #[default]
+    Auto,
+    /// Map read-only; fail when the kernel or file system refuses.
+    Mmap,
+    /// Read into memory.
+    Read,
+}
+
+/// Bytes of a file: mapped or read.
+#[derive(Debug)]
+pub enum Blob {
+    /// A read-only private mapping.
+    Mapped(memmap2::Mmap),
+    /// Read into memory.
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Blob {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Blob::Mapped(m) => m,
+            Blob::Owned(v) => v,
+        }
+    }
+}
+
+impl Blob {
+    /// Opens `path` as `mode` says.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the file.
+    pub fn open(path: &Path, mode: ReadMode) -> Result<Blob, Error> {
+        let on_sysfs = path.starts_with("/sys/");
+        match mode {
+            ReadMode::Read => read_file(path).map(Blob::Owned),
+            ReadMode::Mmap => map(path),
+            ReadMode::Auto if on_sysfs => map(path).or_else(|_| read_file(path).map(Blob::Owned)),
+            ReadMode::Auto => read_file(path).map(Blob::Owned),
+        }
+    }
+
+    /// Whether the bytes are a mapping.
+    #[must_use]
+    pub fn is_mapped(&self) -> bool {
+        matches!(self, Blob::Mapped(_))
+    }
+}
+
+#[allow(unsafe_code)]
+fn map(path: &Path) -> Result<Blob, Error> {
+    let io = |source| Error::Io { path: path.to_owned(), source };
+    let file = std::fs::File::open(path).map_err(io)?;
+    // SAFETY: the mapping is read-only and private. The file is sysfs's
+    // vmlinux BTF, which the kernel never changes while it runs, or a file
+    // the caller asked to map knowing that changes to it would show
+    // through (ReadMode::Mmap). No reference into it outlives the Blob.
+    // MAP_PRIVATE and PROT_READ: sysfs refuses a shared mapping (EACCES).
+    let m = unsafe { memmap2::MmapOptions::new().map_copy_read_only(&file) }.map_err(io)?;
+    Ok(Blob::Mapped(m))
+}
+
+/// Where to find things and how strict to be.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The BTF directory (`/sys/kernel/btf`, or a corpus shaped like it).
+    pub dir: PathBuf,
+    /// The symbol table (`/proc/kallsyms`).
+    pub kallsyms: PathBuf,
+    /// Skip broken modules (and report them) instead of failing.
+    pub tolerant: bool,
+    /// Validate each module when it is loaded, with the kernel's module
+    /// rules for this version.
+    pub validate: Option<KernelVersion>,
+    /// How to read vmlinux.
+    pub read: ReadMode,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            dir: PathBuf::from(SYSFS_BTF),
+            kallsyms: PathBuf::from("/proc/kallsyms"),
+            tolerant: false,
+            validate: Some(running_kernel()),
+            read: ReadMode::Auto,
+        }
+    }
+}
+
+/// The running kernel's version (`/proc/sys/kernel/osrelease`), or the
+/// newest this crate knows.
+#[must_use]
+pub fn running_kernel() -> KernelVersion {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .ok()
+        .and_then(|r| KernelVersion::parse(&r))
+        .unwrap_or(KernelVersion::LATEST)
+}
+
+/// The vmlinux ELF files libbpf falls back to when there is no sysfs
+/// BTF, for kernel release `rel`.
+#[must_use]
+pub fn vmlinux_fallbacks(rel: &str) -> Vec<PathBuf> {
+    [
+        format!("/boot/vmlinux-{rel}"),
+        format!("/lib/modules/{rel}/vmlinux-{rel}"),
+        format!("/lib/modules/{rel}/build/vmlinux"),
+        format!("/usr/lib/modules/{rel}/kernel/vmlinux"),
+        format!("/usr/lib/debug/boot/vmlinux-{rel}"),
+        format!("/usr/lib/debug/boot/vmlinux-{rel}.debug"),
+        format!("/usr/lib/debug/lib/modules/{rel}/vmlinux"),
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .collect()
+}
+
+/// The kernel's BTF: vmlinux read (or mapped), modules listed but not read.
+#[derive(Debug)]
+pub struct KernelBtf {
+    opts: Options,
+    vmlinux_path: PathBuf,
+    vmlinux: Blob,
+    modules: Vec<String>,
+    index: OnceCell<Vec<u32>>,
+    names: OnceCell<Vec<u64>>,
+}
+
+impl KernelBtf {
+    /// Opens `opts.dir/vmlinux` and lists the modules beside it. When the
+    /// default directory does not exist, falls back to a vmlinux ELF file
+    /// as libbpf does (then there are no modules).
+    ///
+    /// # Errors
+    /// [`Error::NoBtf`] when there is no BTF at all; I/O and format errors.
+    pub fn open(opts: Options) -> Result<Self, Error> {
+        let vmlinux_path = opts.dir.join("vmlinux");
+        if !opts.dir.is_dir() {
+            if opts.dir != Path::new(SYSFS_BTF) {
+                return Err(Error::NoBtf { dir: opts.dir.clone() });
+            }
+            let rel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+            for p in vmlinux_fallbacks(rel.trim()) {
+                if let Ok(data) = read_file(&p) {
+                    let e = crate::input::extract(&p, &data)?;
+                    let vmlinux = Blob::Owned(e.btf);
+                    return Ok(KernelBtf::new(opts, p, vmlinux, Vec::new()));
+                }
+            }
+            return Err(Error::NoBtf { dir: opts.dir.clone() });
+        }
+        let vmlinux = Blob::open(&vmlinux_path, opts.read)?;
+        let mut modules: Vec<String> = std::fs::read_dir(&opts.dir)
+            .map_err(|source| Error::Io { path: opts.dir.clone(), source })?
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| n != "vmlinux" && !n.starts_with('.'))
+            .collect();
+        modules.sort();
+        Ok(KernelBtf::new(opts, vmlinux_path, vmlinux, modules))
+    }
+
+    fn new(opts: Options, vmlinux_path: PathBuf, vmlinux: Blob, modules: Vec<String>) -> Self {
+        KernelBtf { opts, vmlinux_path, vmlinux, modules, index: OnceCell::new(), names: OnceCell::new() }
+    }
+
+    /// The options.
+    #[must_use]
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    /// vmlinux's BTF bytes.
+    #[must_use]
+    pub fn vmlinux_bytes(&self) -> &[u8] {
+        &self.vmlinux
+    }
+
+    /// Whether vmlinux is mapped rather than read.
+    #[must_use]
+    pub fn vmlinux_is_mapped(&self) -> bool {
+        self.vmlinux.is_mapped()
+    }
+
+    /// Where vmlinux came from.
+    #[must_use]
+    pub fn vmlinux_path(&self) -> &Path {
+        &self.vmlinux_path
+    }
+
+    /// The modules that have BTF, by name, sorted. Nothing is read.
+    #[must_use]
+    pub fn module_names(&self) -> &[String] {
+        &self.modules
+    }
+
+    /// A module's file.
+    #[must_use]
+    pub fn module_path(&self, name: &str) -> PathBuf {
+        self.opts.dir.join(name)
+    }
+
+    /// vmlinux, parsed, with its id index (built once).
+    ///
+    /// # Errors
+    /// [`Error::Btf`] naming vmlinux.
+    pub fn base(&self) -> Result<Btf<'_>, Error> {
+        let err = |source| Error::Btf { path: self.vmlinux_path.clone(), source };
+        let btf = Btf::parse(&self.vmlinux).map_err(err)?;
+        if self.index.get().is_none() {
+            let _ = self.index.set(btf.build_index_vec().map_err(err)?);
+        }
+        let ix = self.index.get().map(Vec::as_slice).unwrap_or_default();
+        btf.with_index(IdIndex::from_built(&btf, ix)).map_err(err)
+    }
+
+    /// vmlinux's name index (built once).
+    ///
+    /// # Errors
+    /// [`Error::Btf`] naming vmlinux.
+    pub fn base_names(&self) -> Result<NameIndex<'_>, Error> {
+        if self.names.get().is_none() {
+            let b = self.base()?;
+            let v =
+                b.build_name_index_vec().map_err(|source| Error::Btf { path: self.vmlinux_path.clone(), source })?;
+            let _ = self.names.set(v);
+        }
+        Ok(NameIndex::from_built(self.names.get().map(Vec::as_slice).unwrap_or_default()))
+    }
+
+    /// The modules that own `symbols`, from the symbol table: each symbol
+    /// maps to the `[module]` column of its lines, or to vmlinux.
+    ///
+    /// # Errors
+    /// [`Error::Io`] for the symbol table.
+    pub fn symbol_owners(&self, symbols: &[String]) -> Result<SymbolOwners, Error> {
+        let text = std::fs::read_to_string(&self.opts.kallsyms)
+            .map_err(|source| Error::Io { path: self.opts.kallsyms.clone(), source })?;
+        Ok(SymbolOwners::parse(&text, symbols))
+    }
+
+    /// A session over vmlinux in which modules load on first use.
+    ///
+    /// # Errors
+    /// [`Error::Btf`] naming vmlinux.
+    pub fn session(&self) -> Result<Session<'_>, Error> {
+        Ok(Session {
+            kernel: self,
+            base: self.base()?,
+            base_names: self.base_names()?,
+            slots: self.modules.iter().map(|_| OnceCell::new()).collect(),
+            loads: RefCell::new(Vec::new()),
+            skipped: RefCell::new(Vec::new()),
+        })
+    }
+}
+
+/// Where each symbol lives, per the symbol table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SymbolOwners {
+    /// Symbol → the modules that define it (several for static names).
+    pub modules: BTreeMap<String, BTreeSet<String>>,
+    /// Symbols found in vmlinux itself.
+    pub vmlinux: BTreeSet<String>,
+    /// Symbols found nowhere.
+    pub unknown: Vec<String>,
+}
+
+impl SymbolOwners {
+    /// Reads `/proc/kallsyms` text (`ADDR TYPE NAME [MODULE]` lines) for
+    /// the given symbols.
+    #[must_use]
+    pub fn parse(text: &str, symbols: &[String]) -> Self {
+        let wanted: BTreeSet<&str> = symbols.iter().map(String::as_str).collect();
+        let mut out = SymbolOwners::default();
+        for line in text.lines() {
+            let mut f = line.split_whitespace();
+            let (Some(_addr), Some(_ty), Some(name)) = (f.next(), f.next(), f.next()) else { continue };
+            if !wanted.contains(name) {
+                continue;
+            }
+            match f.next().and_then(|m| m.strip_prefix('[')).and_then(|m| m.strip_suffix(']')) {
+                Some(module) => {
+                    out.modules.entry(name.to_owned()).or_default().insert(module.to_owned());
+                }
+                None => {
+                    out.vmlinux.insert(name.to_owned());
+                }
+            }
+        }
+        out.unknown = symbols
+            .iter()
+            .filter(|s| !out.vmlinux.contains(s.as_str()) && !out.modules.contains_key(s.as_str()))
+            .cloned()
+            .collect();
+        out
+    }
+
+    /// Every owning module, once, sorted.
+    #[must_use]
+    pub fn all_modules(&self) -> Vec<String> {
+        let set: BTreeSet<&String> = self.modules.values().flatten().collect();
+        set.into_iter().cloned().collect()
+    }
+}
+
+/// A module skipped in tolerant mode, and why.
+#[derive(Debug)]
+pub struct Skipped {
+    /// The module.
+    pub module: String,
+    /// Why.
+    pub error: Error,
+}
+
+/// A loaded module: its bytes and indexes.
+#[derive(Debug)]
+struct Loaded {
+    data: Box<[u8]>,
+    ids: Vec<u32>,
+    names: Vec<u64>,
+}
+
+/// vmlinux plus the modules loaded so far; see the [module docs](self).
+#[derive(Debug)]
+pub struct Session<'k> {
+    kernel: &'k KernelBtf,
+    base: Btf<'k>,
+    base_names: NameIndex<'k>,
+    /// Per module of the kernel's list: empty until loaded; `None` when
+    /// skipped.
+    slots: Vec<OnceCell<Option<Loaded>>>,
+    loads: RefCell<Vec<String>>,
+    skipped: RefCell<Vec<Skipped>>,
+}
+
+impl<'k> Session<'k> {
+    /// vmlinux.
+    #[must_use]
+    pub fn base(&self) -> &Btf<'k> {
+        &self.base
+    }
+
+    /// vmlinux as a composite layer.
+    #[must_use]
+    pub fn base_layer(&self) -> Layer<'k> {
+        Layer::new(self.base, self.base_names)
+    }
+
+    /// The kernel this session is over.
+    #[must_use]
+    pub fn kernel(&self) -> &'k KernelBtf {
+        self.kernel
+    }
+
+    /// Modules read so far, in order.
+    #[must_use]
+    pub fn loaded(&self) -> Vec<String> {
+        self.loads.borrow().clone()
+    }
+
+    /// Modules skipped (tolerant mode), with why.
+    #[must_use]
+    pub fn skipped(&self) -> std::cell::Ref<'_, Vec<Skipped>> {
+        self.skipped.borrow()
+    }
+
+    /// Module `name` as a layer over vmlinux, read and validated on first
+    /// use. `Ok(None)` when it was skipped (tolerant mode).
+    ///
+    /// # Errors
+    /// [`Error::NoModule`]; in strict mode, the module's I/O, format or
+    /// validation error.
+    pub fn module(&self, name: &str) -> Result<Option<Layer<'_>>, Error> {
+        let i = self
+            .kernel
+            .modules
+            .binary_search_by(|m| m.as_str().cmp(name))
+            .map_err(|_| Error::NoModule { name: name.to_owned(), dir: self.kernel.opts.dir.clone() })?;
+        let slot = self
+            .slots
+            .get(i)
+            .ok_or_else(|| Error::NoModule { name: name.to_owned(), dir: self.kernel.opts.dir.clone() })?;
+        if slot.get().is_none() {
+            let loaded = match self.load(name) {
+                Ok(l) => Some(l),
+                Err(e) if self.kernel.opts.tolerant => {
+                    self.skipped.borrow_mut().push(Skipped { module: name.to_owned(), error: e });
+                    None
+                }
+                Err(e) => return Err(e),
+            };
+            let _ = slot.set(loaded);
+        }
+        let Some(Some(l)) = slot.get() else { return Ok(None) };
+        let path = self.kernel.module_path(name);
+        let err = |source| Error::Btf { path: path.clone(), source };
+        let btf = Btf::parse_split(&l.data, &self.base).map_err(err)?;
+        let btf = btf.with_index(IdIndex::from_built(&btf, &l.ids)).map_err(err)?;
+        Ok(Some(Layer::new(btf, NameIndex::from_built(&l.names))))
+    }
+
+    fn load(&self, name: &str) -> Result<Loaded, Error> {
+        let path = self.kernel.module_path(name);
+        self.loads.borrow_mut().push(name.to_owned());
+        let raw = read_file(&path)?;
+        let data = crate::input::extract(&path, &raw)?.btf.into_boxed_slice();
+        if let Some(k) = self.kernel.opts.validate {
+            let opts = ValidateOptions::new(Profile::Module, k);
+            btfkit::validate::validate_vec(&data, Some(&self.base), &opts)
+                .map_err(|source| Error::Invalid { path: path.clone(), source })?;
+        }
+        let err = |source| Error::Btf { path: path.clone(), source };
+        let btf = Btf::parse_split(&data, &self.base).map_err(err)?;
+        let ids = btf.build_index_vec().map_err(err)?;
+        let names = btf.build_name_index_vec().map_err(err)?;
+        Ok(Loaded { data, ids, names })
+    }
+}
