@@ -44,6 +44,8 @@ pub enum Blob {
     Mapped(memmap2::Mmap),
     /// Read into memory.
     Owned(Vec<u8>),
+    /// Read into a huge-page buffer ([`crate::big_buffer`]).
+    Read(memmap2::MmapMut, usize),
 }
 
 impl std::ops::Deref for Blob {
@@ -52,6 +54,7 @@ impl std::ops::Deref for Blob {
         match self {
             Blob::Mapped(m) => m,
             Blob::Owned(v) => v,
+            Blob::Read(m, n) => m.get(..*n).unwrap_or_default(),
         }
     }
 }
@@ -64,10 +67,10 @@ impl Blob {
     pub fn open(path: &Path, mode: ReadMode) -> Result<Blob, Error> {
         let on_sysfs = path.starts_with("/sys/");
         match mode {
-            ReadMode::Read => read_file(path).map(Blob::Owned),
+            ReadMode::Read => read_big(path),
             ReadMode::Mmap => map(path),
-            ReadMode::Auto if on_sysfs => map(path).or_else(|_| read_file(path).map(Blob::Owned)),
-            ReadMode::Auto => read_file(path).map(Blob::Owned),
+            ReadMode::Auto if on_sysfs => map(path).or_else(|_| read_big(path)),
+            ReadMode::Auto => read_big(path),
         }
     }
 
@@ -76,6 +79,14 @@ impl Blob {
     pub fn is_mapped(&self) -> bool {
         matches!(self, Blob::Mapped(_))
     }
+}
+
+/// Reads a whole file into a [`crate::big_buffer`]: a few page faults for
+/// a 4 MB vmlinux instead of a thousand.
+fn read_big(path: &Path) -> Result<Blob, Error> {
+    let (buf, ranges) = crate::read_files(&[path.to_owned()])?;
+    let n = ranges.first().map_or(0, |r| r.end);
+    Ok(Blob::Read(buf, n))
 }
 
 #[allow(unsafe_code)]
@@ -154,8 +165,8 @@ pub struct KernelBtf {
     vmlinux_path: PathBuf,
     vmlinux: Blob,
     modules: Vec<String>,
-    index: OnceCell<Vec<u32>>,
-    names: OnceCell<Vec<u64>>,
+    index: std::sync::OnceLock<Vec<u32>>,
+    names: std::sync::OnceLock<Vec<u64>>,
 }
 
 impl KernelBtf {
@@ -193,7 +204,14 @@ impl KernelBtf {
     }
 
     fn new(opts: Options, vmlinux_path: PathBuf, vmlinux: Blob, modules: Vec<String>) -> Self {
-        KernelBtf { opts, vmlinux_path, vmlinux, modules, index: OnceCell::new(), names: OnceCell::new() }
+        KernelBtf {
+            opts,
+            vmlinux_path,
+            vmlinux,
+            modules,
+            index: std::sync::OnceLock::new(),
+            names: std::sync::OnceLock::new(),
+        }
     }
 
     /// The options.

@@ -431,21 +431,63 @@ fn validate(
 fn validate_modules(g: &Global, profile: Profile, kv: KernelVersion, m: &Modules) -> Result<ExitCode, Error> {
     let k = kernel(g, false)?;
     let names = selected(&k, m)?;
+    // Indexed: even the module rules look base types up by id (type tags).
     let base = k.base()?;
     let opts = ValidateOptions::new(profile, kv);
-    let paths: Vec<PathBuf> = names.iter().map(|n| k.module_path(n)).collect();
-    let (arena, ranges) = read_files(&paths)?;
-    let mut scratch: Vec<u32> = Vec::new();
+    // Each worker takes one module at a time into one reused buffer:
+    // memory stays at vmlinux plus a module per worker, however many
+    // modules there are. Results are printed in module order.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+    let results: Vec<(usize, Result<Option<String>, Error>)> = std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                sc.spawn(|| {
+                    let mut done = Vec::new();
+                    let mut data: Vec<u8> = Vec::new();
+                    let mut scratch: Vec<u32> = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(name) = names.get(i) else { break };
+                        let path = k.module_path(name);
+                        data.clear();
+                        let r = (|| -> Result<Option<String>, Error> {
+                            std::fs::File::open(&path)
+                                .and_then(|mut f| io::Read::read_to_end(&mut f, &mut data))
+                                .map_err(|source| Error::Io { path: path.clone(), source })?;
+                            if !(data.starts_with(&[0x9f, 0xeb]) || data.starts_with(&[0xeb, 0x9f])) {
+                                data = btfkit_sysfs::input::extract(&path, &data)?.btf;
+                            }
+                            let need = btfkit::validate::scratch_len(&data, Some(&base), &opts);
+                            if scratch.len() < need {
+                                scratch.resize(need, 0);
+                            }
+                            Ok(btfkit::validate::validate(&data, Some(&base), &opts, &mut scratch)
+                                .err()
+                                .map(|e| format!("{}: invalid for {profile:?} on Linux {kv}: {e}", path.display())))
+                        })();
+                        done.push((i, r));
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    });
+    let mut results = results;
+    results.sort_by_key(|(i, _)| *i);
     let mut bad = 0usize;
-    for (path, r) in paths.iter().zip(&ranges) {
-        let data = arena.get(r.clone()).unwrap_or_default();
-        let need = btfkit::validate::scratch_len(data, Some(&base), &opts);
-        if scratch.len() < need {
-            scratch.resize(need, 0);
-        }
-        if let Err(e) = btfkit::validate::validate(data, Some(&base), &opts, &mut scratch) {
-            println!("{}: invalid for {profile:?} on Linux {kv}: {e}", path.display());
-            bad += 1;
+    for (i, r) in results {
+        match r {
+            Ok(None) => {}
+            Ok(Some(line)) => {
+                println!("{line}");
+                bad += 1;
+            }
+            Err(e) if g.tolerant => {
+                eprintln!("btfkit: warning: skipped module {}: {e}", names.get(i).map_or("?", String::as_str));
+            }
+            Err(e) => return Err(e),
         }
     }
     if g.verbose {

@@ -69,3 +69,19 @@ if [ -f "$corpus_dir/.complete" ]; then
   echo "merge     btfkit flat $ours   split $split   (vmlinux + ${#mods[@]} modules, $(stat -c %s "$out") bytes split; budget 60)"
   rm -f "$out"
 fi
+
+# validate --all-modules vs a libbpf loader taking in the same directory
+# (btf__parse + btf__parse_split per module, tests/bench/libbpf-parse-all.c,
+# Debian's libbpf-dev). Time ratio budget 0.7; peak RSS no higher.
+if [ -f "$corpus_dir/.complete" ] && [ -f /usr/include/bpf/btf.h ]; then
+  harness=$repo/target/libbpf-parse-all
+  cc -O2 -o "$harness" "$here/libbpf-parse-all.c" -lbpf
+  ours=$(median_ms "$bin" validate --all-modules --sysfs "$corpus_dir")
+  theirs=$(median_ms "$harness" "$corpus_dir")
+  rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+  ours_rss=$(for _ in 1 2 3 4 5; do rss "$bin" validate --all-modules --sysfs "$corpus_dir"; done | sort -n | sed -n 3p)
+  theirs_rss=$(for _ in 1 2 3 4 5; do rss "$harness" "$corpus_dir"; done | sort -n | sed -n 3p)
+  echo "modules   btfkit validate --all-modules $ours   libbpf parse-all $theirs   ratio $(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.3f", a / b }') (budget 0.7); peak RSS KB btfkit $ours_rss libbpf $theirs_rss"
+else
+  echo "modules   skipped: needs the corpus and libbpf-dev"
+fi
