@@ -19,6 +19,12 @@
 //! - Lookups by name ([`names`]) through a sorted hash index in caller
 //!   storage (8 bytes a named type), and a [`composite`] of one base and N
 //!   modules, addressed as (layer, id), with FWD resolution across layers.
+//! - Writing ([`mod@write`]): a builder for every kind, in either byte order,
+//!   with interned strings, in storage the caller chooses; ask for the exact
+//!   size, then write into a caller buffer.
+//! - Rebase and merge ([`merge`]): a module rebased onto another layer, and
+//!   vmlinux + N modules merged into one standalone or one split blob, into
+//!   caller buffers, with the id map and the kernel's limits checked.
 //!
 //! ```
 //! # fn main() -> Result<(), btfkit::Error> {
@@ -58,8 +64,9 @@
 //!
 //! - *(none, the default)*: everything above, with no allocator.
 //! - `alloc`: owned conveniences such as `Btf::build_index_vec`,
-//!   `Btf::build_name_index_vec` and `validate::validate_vec`; enables
-//!   `hashbrown` (reserved for the merge's string interning, not used yet).
+//!   `Btf::build_name_index_vec`, `validate::validate_vec`,
+//!   `write::VecBuilder`, and `write::HashIndex`, the writer's string
+//!   interning in a `hashbrown` table.
 //! - `log`: debug logging through the `log` crate.
 //! - `defmt`: debug logging through `defmt`, and `defmt::Format` for every
 //!   public type. `log` and `defmt` are mutually exclusive.
@@ -74,6 +81,8 @@
 //!
 //! Parsing checks *structure* (what reading relies on). Whether the kernel
 //! would accept a blob is a separate question, answered by validation.
+//! Merging checks every reference of every module before writing a byte,
+//! and refuses outputs beyond the kernel's limits unless told otherwise.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]

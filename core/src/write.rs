@@ -6,7 +6,7 @@
 //! slice ([`SliceStorage`]), a `heapless::Vec`, or a `Vec` under `alloc`.
 //! Strings are interned through an index that is also the caller's choice:
 //! [`SlotIndex`], an open-addressing table over a caller slice, or
-//! [`HashIndex`] (hashbrown) under `alloc`. Records are stored in the byte
+//! `HashIndex` (hashbrown) under `alloc`. Records are stored in the byte
 //! order of the output, so [`Builder::write`] is three copies.
 //!
 //! ```
