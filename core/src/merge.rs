@@ -593,6 +593,32 @@ impl<'m, 'a, 's> Merge<'m, 'a, 's> {
         old.0.checked_add(before).map(TypeId)
     }
 
+    /// Fills a caller map for module `module`: `map[old]` is the output id
+    /// of its type `old`, for every id it can refer to (`0..type_count`,
+    /// base ids included, which map to themselves).
+    ///
+    /// # Errors
+    /// [`ErrorKind::BufferTooSmall`] when `map` is shorter than the
+    /// module's [`Btf::type_count`]; [`ErrorKind::TypeIdOutOfRange`] for a
+    /// module index past the list.
+    pub fn fill_id_map(&self, module: usize, map: &mut [u32]) -> Result<(), MergeError> {
+        let m = self.modules.get(module).ok_or(out_err(ErrorKind::TypeIdOutOfRange(0)))?;
+        let n = m.type_count();
+        let map = map.get_mut(..n as usize).ok_or(out_err(ErrorKind::BufferTooSmall { needed: n }))?;
+        let before = self
+            .modules
+            .get(..module)
+            .unwrap_or_default()
+            .iter()
+            .map(Btf::own_type_count)
+            .fold(0u32, u32::saturating_add);
+        let start = m.start_id().0;
+        for (old, slot) in (0u32..).zip(map.iter_mut()) {
+            *slot = if old < start { old } else { old.saturating_add(before) };
+        }
+        Ok(())
+    }
+
     /// Writes the output into the start of `out` and returns its length,
     /// [`Merge::len`]. The plan's scratch is reused, so a plan writes once;
     /// plan again for another copy.

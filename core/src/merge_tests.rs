@@ -33,7 +33,14 @@ fn new_ids(base: &Btf<'_>, modules: &[Btf<'_>], opts: &MergeOptions) -> Vec<Vec<
         .iter()
         .enumerate()
         .map(|(i, md)| {
-            (0..md.type_count() + 2).map(|t| (t, m.new_id(Some(i), TypeId(t)).map_or(u32::MAX, |x| x.0))).collect()
+            let ids: Vec<(u32, u32)> =
+                (0..md.type_count() + 2).map(|t| (t, m.new_id(Some(i), TypeId(t)).map_or(u32::MAX, |x| x.0))).collect();
+            // The caller-map form agrees with new_id.
+            let mut map = std::vec![0u32; md.type_count() as usize];
+            m.fill_id_map(i, &mut map).unwrap();
+            assert_eq!(map, ids[..md.type_count() as usize].iter().map(|p| p.1).collect::<Vec<_>>());
+            assert!(m.fill_id_map(i, &mut map[..1]).is_err());
+            ids
         })
         .collect()
 }

@@ -193,41 +193,14 @@ impl<'a> Btf<'a> {
     /// is written then), or a name that cannot be read.
     pub fn build_name_index<'s>(&self, storage: &'s mut [u64]) -> Result<NameIndex<'s>> {
         let mut n = 0usize;
-        let mut id = self.start_id().0;
-        let mut failed: Option<Error> = None;
         let mut short = false;
-        // The record walker hands over offsets only; the name offset is the
-        // record's first word. No type view is built.
-        self.walk(|off| {
-            let this = id;
-            id = id.wrapping_add(1);
-            if failed.is_some() || short {
-                return;
-            }
-            let name_off = self.u32_at(off);
-            if name_off == 0 {
-                return;
-            }
-            let h = match self.str_tail(crate::StrOffset(name_off)).map(essential_hash) {
-                Ok(Some(h)) => h,
-                Ok(None) => {
-                    failed = Some(Error::at_type(ErrorKind::StringNotTerminated(name_off), off, TypeId(this)));
-                    return;
-                }
-                Err(e) => {
-                    failed = Some(Error::at_type(e.kind(), off, TypeId(this)));
-                    return;
-                }
-            };
+        self.for_each_name_hash(|h, id| {
             match storage.get_mut(n) {
-                Some(slot) => *slot = (u64::from(h) << 32) | u64::from(this),
+                Some(slot) => *slot = (u64::from(h) << 32) | u64::from(id.0),
                 None => short = true,
             }
             n = n.saturating_add(1);
         })?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
         if short {
             let needed = u32::try_from(n).unwrap_or(u32::MAX);
             return Err(Error::new(ErrorKind::BufferTooSmall { needed }, 0));
@@ -235,6 +208,32 @@ impl<'a> Btf<'a> {
         let entries = storage.get_mut(..n).unwrap_or(&mut []);
         entries.sort_unstable();
         Ok(NameIndex { entries })
+    }
+
+    /// Calls `f(essential-name hash, id)` for each named type of this
+    /// layer, from the record walker (no type view is built).
+    fn for_each_name_hash(&self, mut f: impl FnMut(u32, TypeId)) -> Result<()> {
+        let mut id = self.start_id().0;
+        let mut failed: Option<Error> = None;
+        self.walk(|off| {
+            let this = id;
+            id = id.wrapping_add(1);
+            if failed.is_some() {
+                return;
+            }
+            let name_off = self.u32_at(off);
+            if name_off == 0 {
+                return;
+            }
+            match self.str_tail(crate::StrOffset(name_off)).map(essential_hash) {
+                Ok(Some(h)) => f(h, TypeId(this)),
+                Ok(None) => {
+                    failed = Some(Error::at_type(ErrorKind::StringNotTerminated(name_off), off, TypeId(this)));
+                }
+                Err(e) => failed = Some(Error::at_type(e.kind(), off, TypeId(this))),
+            }
+        })?;
+        failed.map_or(Ok(()), Err)
     }
 
     /// The name index in a `Vec`.
@@ -250,9 +249,111 @@ impl<'a> Btf<'a> {
     }
 }
 
+/// The hashbrown form of [`NameIndex`] (feature `alloc`): the same
+/// essential-name hashes in a `hashbrown::HashTable`, so building needs no
+/// sort and a lookup no binary search. Results are the same, in id order.
+#[cfg(feature = "alloc")]
+#[derive(Debug, Clone, Default)]
+pub struct HashNameIndex {
+    table: hashbrown::HashTable<(u32, TypeId)>,
+}
+
+#[cfg(feature = "alloc")]
+impl HashNameIndex {
+    /// Spreads a 32-bit name hash over the table's 64-bit hash space.
+    fn mix(h: u32) -> u64 {
+        u64::from(h).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+
+    /// Indexes the named types of `btf` (its own layer).
+    ///
+    /// # Errors
+    /// A structural error, or a name that cannot be read.
+    pub fn build(btf: &Btf<'_>) -> Result<Self> {
+        let n = btf.name_index_len()?;
+        let mut table = hashbrown::HashTable::with_capacity(n);
+        btf.for_each_name_hash(|h, id| {
+            table.insert_unique(Self::mix(h), (h, id), |&(h, _)| Self::mix(h));
+        })?;
+        Ok(HashNameIndex { table })
+    }
+
+    /// Number of indexed (named) types.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether no type is indexed.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// As [`NameIndex::find`].
+    #[must_use]
+    pub fn find<'a>(&self, btf: &Btf<'a>, name: &[u8], kind: Option<Kind>) -> alloc::vec::Vec<Type<'a>> {
+        self.matching(btf, name, kind, false)
+    }
+
+    /// As [`NameIndex::find_essential`].
+    #[must_use]
+    pub fn find_essential<'a>(&self, btf: &Btf<'a>, name: &[u8], kind: Option<Kind>) -> alloc::vec::Vec<Type<'a>> {
+        self.matching(btf, name, kind, true)
+    }
+
+    fn matching<'a>(
+        &self,
+        btf: &Btf<'a>,
+        name: &[u8],
+        kind: Option<Kind>,
+        by_essential: bool,
+    ) -> alloc::vec::Vec<Type<'a>> {
+        let h = hash(essential(name));
+        let want = if by_essential { essential(name) } else { name };
+        let mut out: alloc::vec::Vec<Type<'a>> = self
+            .table
+            .iter_hash(Self::mix(h))
+            .filter(|&&(hh, _)| hh == h)
+            .filter_map(|&(_, id)| {
+                let t = btf.type_by_id(id).ok()?;
+                let n = btf.name(&t).ok()?;
+                let n = if by_essential { essential(n) } else { n };
+                (kind.is_none_or(|k| t.kind() == Some(k)) && n == want).then_some(t)
+            })
+            .collect();
+        out.sort_unstable_by_key(Type::id);
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[cfg(feature = "alloc")]
+    extern crate alloc;
     use super::{essential, essential_hash, hash};
+
+    #[test]
+    #[cfg(feature = "alloc")]
+    fn hash_form_finds_what_the_sorted_form_finds() {
+        use super::{HashNameIndex, NameIndex};
+        let (b, sp) = crate::doc_example_split();
+        let base = crate::Btf::parse(&b).unwrap();
+        let split = crate::Btf::parse_split(&sp, &base).unwrap();
+        for btf in [base, split] {
+            let v = btf.build_name_index_vec().unwrap();
+            let sorted = NameIndex::from_built(&v);
+            let hashed = HashNameIndex::build(&btf).unwrap();
+            assert_eq!(hashed.len(), sorted.len());
+            for name in [&b"int"[..], b"point", b"line", b"x", b"nope"] {
+                for kind in [None, Some(crate::Kind::Struct), Some(crate::Kind::Int)] {
+                    let a: alloc::vec::Vec<_> = sorted.find(&btf, name, kind).map(|t| t.id()).collect();
+                    let h: alloc::vec::Vec<_> = hashed.find(&btf, name, kind).iter().map(|t| t.id()).collect();
+                    assert_eq!(a, h);
+                }
+            }
+        }
+    }
 
     #[test]
     fn one_pass_hash_equals_hash_of_essential_name() {

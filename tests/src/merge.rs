@@ -196,6 +196,11 @@ fn seed_scenario_btrfs_inode_through_merge_library_and_cli() {
         names.find(btf, b"btrfs_inode", Some(Kind::Struct)).map(|t| t.id().0).collect()
     };
     assert!(find(&base).is_empty(), "vmlinux does not define struct btrfs_inode");
+    // The hashbrown form of the name index agrees.
+    let hashed = btfkit::names::HashNameIndex::build(&modules[0]).unwrap();
+    let hashed: Vec<u32> =
+        hashed.find(&modules[0], b"btrfs_inode", Some(Kind::Struct)).iter().map(|t| t.id().0).collect();
+    assert_eq!(hashed, find(&modules[0]));
     let in_module = find(&modules[0]);
     assert_eq!(in_module.len(), 1);
     let in_merged = find(&out);
