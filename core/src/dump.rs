@@ -74,24 +74,24 @@ pub fn dump_all<S: Sink + ?Sized>(btf: &Btf<'_>, out: &mut S) -> Result<()> {
     Ok(())
 }
 
-struct W<'s, S: ?Sized> {
-    out: &'s mut S,
-    offset: u32,
+pub(crate) struct W<'s, S: ?Sized> {
+    pub(crate) out: &'s mut S,
+    pub(crate) offset: u32,
 }
 
 impl<S: Sink + ?Sized> W<'_, S> {
     #[inline]
-    fn s(&mut self, b: &[u8]) -> Result<()> {
+    pub(crate) fn s(&mut self, b: &[u8]) -> Result<()> {
         self.out.write(b).map_err(|_| Error::new(ErrorKind::Sink, self.offset))
     }
     #[inline]
-    fn u(&mut self, v: u64) -> Result<()> {
+    pub(crate) fn u(&mut self, v: u64) -> Result<()> {
         let mut buf = [0u8; 20];
         let n = fmt_u64(v, &mut buf);
         self.s(buf.get(n..).unwrap_or(&[]))
     }
     #[inline]
-    fn i(&mut self, v: i64) -> Result<()> {
+    pub(crate) fn i(&mut self, v: i64) -> Result<()> {
         if v < 0 {
             self.s(b"-")?;
         }
@@ -131,7 +131,7 @@ fn fmt_u64(mut v: u64, buf: &mut [u8; 20]) -> usize {
     }
 }
 
-fn int_encoding(enc: u8) -> &'static [u8] {
+pub(crate) fn int_encoding(enc: u8) -> &'static [u8] {
     match enc {
         0 => b"(none)",
         raw::BTF_INT_SIGNED => b"SIGNED",
@@ -141,7 +141,7 @@ fn int_encoding(enc: u8) -> &'static [u8] {
     }
 }
 
-fn linkage_func(l: u32) -> &'static [u8] {
+pub(crate) fn linkage_func(l: u32) -> &'static [u8] {
     match l {
         raw::BTF_FUNC_STATIC => b"static",
         raw::BTF_FUNC_GLOBAL => b"global",
@@ -150,7 +150,7 @@ fn linkage_func(l: u32) -> &'static [u8] {
     }
 }
 
-fn linkage_var(l: u32) -> &'static [u8] {
+pub(crate) fn linkage_var(l: u32) -> &'static [u8] {
     match l {
         raw::BTF_VAR_STATIC => b"static",
         raw::BTF_VAR_GLOBAL_ALLOCATED => b"global",

@@ -13,7 +13,8 @@
 //!   string offsets continue from the base, which is never copied or mutated,
 //!   so many modules can share one vmlinux.
 //! - Typed views of all 19 kinds ([`TypeView`]) with their flags decoded.
-//! - A bpftool-compatible text dump ([`dump`]) into any byte [`dump::Sink`].
+//! - A bpftool-compatible text dump ([`dump`]) and JSON dump ([`json`]) into
+//!   any byte [`dump::Sink`].
 //! - Kernel-faithful validation ([`validate`]): would a given kernel accept
 //!   this BTF, through which load path? Scratch memory comes from the caller.
 //! - Lookups by name ([`names`]) through a sorted hash index in caller
@@ -106,6 +107,7 @@ pub mod dump;
 mod endian;
 mod error;
 mod header;
+pub mod json;
 mod kind;
 mod log;
 pub mod merge;

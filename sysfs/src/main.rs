@@ -84,6 +84,9 @@ enum Command {
         /// A module of the BTF directory, over its vmlinux.
         #[arg(long, short = 'm', conflicts_with_all = ["file", "base"])]
         module: Option<String>,
+        /// JSON, identical to `bpftool -j btf dump file`.
+        #[arg(long, short)]
+        json: bool,
     },
     /// Check BTF against the kernel verifier's rules: exit 0 when valid, 1
     /// with one line (file, type id, byte offset, rule) per invalid input.
@@ -350,14 +353,20 @@ fn find(g: &Global, name: &str, kind: Option<&str>, all: bool, m: &Modules) -> R
     Ok(ExitCode::SUCCESS)
 }
 
-fn dump(g: &Global, file: Option<PathBuf>, base: Option<PathBuf>, module: Option<String>) -> Result<ExitCode, Error> {
+fn dump(
+    g: &Global,
+    file: Option<PathBuf>,
+    base: Option<PathBuf>,
+    module: Option<String>,
+    json: bool,
+) -> Result<ExitCode, Error> {
     if let Some(module) = module {
         let k = kernel(g, false)?;
         let s = k.session()?;
         let layer = s.module(&module)?;
         report(&s, g);
         return Ok(match layer {
-            Some(l) => dump_to_stdout(&k.module_path(&module), &l.btf),
+            Some(l) => dump_to_stdout(&k.module_path(&module), &l.btf, json),
             None => ExitCode::from(1),
         });
     }
@@ -365,14 +374,14 @@ fn dump(g: &Global, file: Option<PathBuf>, base: Option<PathBuf>, module: Option
     with_input(&file, base.as_deref(), |data, base| {
         let mut ix = Vec::new();
         let btf = indexed(&file, data, base, &mut ix)?;
-        Ok(dump_to_stdout(&file, &btf))
+        Ok(dump_to_stdout(&file, &btf, json))
     })
 }
 
-fn dump_to_stdout(file: &Path, btf: &Btf<'_>) -> ExitCode {
+fn dump_to_stdout(file: &Path, btf: &Btf<'_>, json: bool) -> ExitCode {
     let stdout = io::stdout().lock();
     let mut sink = IoSink::new(io::BufWriter::with_capacity(1 << 16, stdout));
-    let r = btfkit::dump::dump_all(btf, &mut sink);
+    let r = if json { btfkit::json::dump_all(btf, &mut sink) } else { btfkit::dump::dump_all(btf, &mut sink) };
     let flushed = sink.finish().and_then(|mut w| w.flush());
     match (r, flushed) {
         // A closed pipe (`| head`) is the reader's choice, not an error.
@@ -708,7 +717,7 @@ fn main() -> ExitCode {
     let g = &cli.global;
     let r = match cli.command {
         Command::Find { name, kind, all, modules } => find(g, &name, kind.as_deref(), all, &modules),
-        Command::Dump { file, base, module } => dump(g, file, base, module),
+        Command::Dump { file, base, module, json } => dump(g, file, base, module, json),
         Command::Validate { file, base, profile, kernel, modules } => {
             validate(g, file, base, profile, kernel, &modules)
         }

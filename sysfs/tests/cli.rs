@@ -82,3 +82,17 @@ fn validate_names_the_type_and_offset_of_a_broken_type() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("[2] Invalid name at byte 0x28"), "{text}");
 }
+
+#[test]
+fn dump_json_is_bpftools_json() {
+    let f = fixtures();
+    let file = f.join("standalone.btf");
+    let out = btfkit(&["dump", "-j", file.to_str().unwrap()]);
+    assert!(out.status.success());
+    // bpftool's own output when it is installed; the library's otherwise
+    // (tests/src/json.rs holds the library to bpftool on the whole corpus).
+    match Command::new("bpftool").args(["-j", "btf", "dump", "file"]).arg(&file).output() {
+        Ok(b) if b.status.success() => assert_eq!(out.stdout, b.stdout),
+        _ => assert!(out.stdout.starts_with(br#"{"types":[{"id":1,"#)),
+    }
+}
