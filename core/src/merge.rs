@@ -387,6 +387,13 @@ impl<'m, 'a, 's> Merge<'m, 'a, 's> {
         if opts.form == Form::Flat && base.is_split() {
             return Err(MergeError { input: Input::Base, error: Error::new(ErrorKind::NotOverBase, 0) });
         }
+        // A base string section that does not end in NUL would let its last
+        // string run on into the module strings that follow it in the output.
+        let bs = base.own_strings();
+        if bs.last().is_some_and(|&b| b != 0) {
+            let end = base.start_str_off().0.saturating_add(u32::try_from(bs.len()).unwrap_or(u32::MAX));
+            return Err(MergeError { input: Input::Base, error: Error::new(ErrorKind::StringNotTerminated(end), 0) });
+        }
         let mut widest = 0usize;
         for (i, m) in modules.iter().enumerate() {
             check_over(base, m, i)?;
@@ -685,7 +692,11 @@ impl<'m, 'a, 's> Merge<'m, 'a, 's> {
                 if let Some(d) = dense.get_mut(off as usize) {
                     *d = u64::from(o);
                 }
-                if o == out_start.wrapping_add(written) && !(o == 0 && s.is_empty()) {
+                // New strings were numbered in this order, so a string is the
+                // first of its text exactly when its offset is the next one.
+                // ("" mapped to the base's offset 0 cannot match: a base
+                // with that string has out_start >= 1.)
+                if o == out_start.wrapping_add(written) {
                     let w = written as usize;
                     if let Some(d) = snew.get_mut(w..w.saturating_add(s.len())) {
                         d.copy_from_slice(s);

@@ -422,3 +422,30 @@ fn property_merge_keeps_every_type_and_every_lookup() {
         }
     }
 }
+
+#[test]
+fn a_base_without_strings_and_empty_module_strings() {
+    // Found by the merge fuzz target: with a base that has no strings,
+    // the first new string ("") lands at offset 0 and must still be
+    // written, with everything after it.
+    let mut base = crate::test_util::Builder::new(Endian::Little);
+    base.strs.clear();
+    let base_bytes = base.build();
+    let base = Btf::parse(&base_bytes).unwrap();
+    let mut m = crate::test_util::Builder::split(Endian::Little, 0);
+    m.strs.extend_from_slice(b"\0\0\0\x04\x03\0\0");
+    m.u32(4).u32(0x0400_0000).u32(0); // STRUCT named by a reference into the middle of "\x04\x03"
+    let m_bytes = m.build();
+    let m = Btf::parse_split(&m_bytes, &base).unwrap();
+    let out = merge(&base, &[m], &MergeOptions::default()).unwrap();
+    let flat = Btf::parse(&out).unwrap();
+    let t = flat.type_by_id(TypeId(1)).unwrap();
+    assert_eq!(flat.name(&t).unwrap(), b"\x03");
+    // A base whose strings do not end in NUL is refused.
+    let mut bad = crate::test_util::Builder::new(Endian::Little);
+    bad.strs = std::vec![0, b'x'];
+    let bad_bytes = bad.build();
+    let bad = Btf::parse(&bad_bytes).unwrap();
+    let e = merge(&bad, &[], &MergeOptions::default()).unwrap_err();
+    assert_eq!((e.input, e.error.kind()), (Input::Base, ErrorKind::StringNotTerminated(2)));
+}

@@ -958,7 +958,11 @@ impl<'l, T: Storage, S: Storage, I: StrIndex> Builder<'l, T, S, I> {
             return Err(Error::at_type(ErrorKind::UnknownKind(ty.kind_raw()), ty.offset, ty.id));
         }
         let vlen = ty.vlen();
-        let info = self.opts.vlen.encode(ty.kind_raw(), vlen, ty.kind_flag());
+        // The raw info word when it reads the same under the output's
+        // vlen encoding, so that bits no field uses survive the copy;
+        // else re-encoded.
+        let same = self.opts.vlen.decode(ty.info()) == (ty.kind_raw(), vlen, ty.kind_flag());
+        let info = if same { ty.info() } else { self.opts.vlen.encode(ty.kind_raw(), vlen, ty.kind_flag()) };
         let (got_kind, got_vlen, _) = self.opts.vlen.decode(info);
         if got_kind != ty.kind_raw() || got_vlen != vlen {
             return Err(Error::at_type(ErrorKind::VlenOverflow, ty.offset, ty.id));

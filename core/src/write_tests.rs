@@ -286,3 +286,17 @@ fn add_type_mapped_moves_records() {
     assert_eq!(e.type_id(), Some(TypeId(4)));
     assert_eq!(b.len(), before);
 }
+
+#[test]
+fn unused_info_bits_survive_the_round_trip() {
+    // Found by the merge fuzz target: a FLOAT whose info word has bits no
+    // field uses (29, and vlen bits for a kind without elements). Parsing
+    // accepts it (validation does not); the copy must keep it as it is.
+    let mut r = Reference::new(Endian::Little);
+    r.u32(0).u32(0x30e4_6200 | (16 << 24)).u32(8);
+    let blob = r.build();
+    let btf = Btf::parse(&blob).unwrap();
+    assert_eq!(btf.types().next().unwrap().unwrap().kind(), Some(Kind::Float));
+    assert_eq!(rewrite(&blob, Endian::Little), blob);
+    assert_eq!(rewrite(&rewrite(&blob, Endian::Big), Endian::Little), blob);
+}

@@ -4,6 +4,7 @@
 //! Each module exports `run(&[u8])`; `fuzz_targets/<name>.rs` is a thin
 //! libFuzzer wrapper, built only under `cargo fuzz` (`cfg(fuzzing)`).
 
+pub mod merge;
 pub mod parse;
 pub mod validate;
 
