@@ -87,7 +87,7 @@ pub fn run(data: &[u8]) {
         }
     }
     for form in [Form::Flat, Form::Split] {
-        let opts = MergeOptions { form, reuse_base_strings: data.len() % 2 == 0, kernel_limits: true };
+        let opts = MergeOptions { form, reuse_base_strings: data.len().is_multiple_of(2), kernel_limits: true };
         let Ok(need) = Merge::scratch_len(&base, &modules, &opts) else { continue };
         let (mut words, mut slots) = (vec![0u32; need.words], vec![0u64; need.slots]);
         let Ok(plan) = Merge::plan(&base, &modules, &opts, &mut words, &mut slots) else { continue };
