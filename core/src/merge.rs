@@ -180,34 +180,33 @@ fn check_over(base: &Btf<'_>, m: &Btf<'_>, i: usize) -> Result<(), MergeError> {
     Ok(())
 }
 
-/// Visits every record of `m`'s own type section (as found in `types`, a
-/// copy or the original) with its id, kind and bytes.
-fn for_each_record<O: ByteOrder>(
+/// Visits every record of `m`'s own type section: its id, absolute byte
+/// offset, kind, and byte range within the section. Callers read or patch
+/// that range of the section or of a copy of it.
+fn each_record<O: ByteOrder>(
     m: &Btf<'_>,
-    types: &mut [u8],
-    mut f: impl FnMut(TypeId, u32, Kind, &mut [u8]) -> Result<(), Error>,
+    mut f: impl FnMut(TypeId, u32, Kind, core::ops::Range<usize>) -> Result<(), Error>,
 ) -> Result<(), Error> {
+    let (t0, _) = type_range(m);
+    let section = m.own_types_section();
     let vlen_enc = m.options().vlen;
     let mut pos = 0usize;
     let mut id = m.start_id().0;
-    let start = m.header().hdr_len.saturating_add(m.header().type_off);
-    while pos < types.len() {
-        let off = start.saturating_add(pos as u32);
-        let rest = types.get_mut(pos..).unwrap_or_default();
+    while let Some(rest) = section.get(pos..).filter(|r| !r.is_empty()) {
+        let off = (t0 as u32).saturating_add(pos as u32);
+        let here = |k: ErrorKind| Error::at_type(k, off, TypeId(id));
         let info = rest.get(4..8).and_then(|w| U32::<O>::read_from_bytes(w).ok()).map(|v| v.get());
-        let info = info.ok_or(Error::at_type(ErrorKind::TypeTruncated, off, TypeId(id)))?;
-        let (k, vlen, _) = vlen_enc.decode(info);
-        let kind = Kind::from_u8(k).ok_or(Error::at_type(ErrorKind::UnknownKind(k), off, TypeId(id)))?;
-        let len = 12u64
-            .saturating_add(u64::from(kind.info_size()))
-            .saturating_add(u64::from(vlen).saturating_mul(u64::from(kind.elem_size())));
-        let rec = usize::try_from(len).ok().and_then(|l| rest.get_mut(..l)).ok_or(Error::at_type(
-            ErrorKind::TypeTruncated,
-            off,
-            TypeId(id),
-        ))?;
-        f(TypeId(id), off, kind, rec)?;
-        pos = pos.saturating_add(rec.len());
+        let (k, vlen, _) = vlen_enc.decode(info.ok_or_else(|| here(ErrorKind::TypeTruncated))?);
+        let kind = Kind::from_u8(k).ok_or_else(|| here(ErrorKind::UnknownKind(k)))?;
+        let len = 12usize
+            .saturating_add(kind.info_size() as usize)
+            .saturating_add((vlen as usize).saturating_mul(kind.elem_size() as usize));
+        if len > rest.len() {
+            return Err(here(ErrorKind::TypeTruncated));
+        }
+        let end = pos.saturating_add(len);
+        f(TypeId(id), off, kind, pos..end)?;
+        pos = end;
         id = id.saturating_add(1);
     }
     Ok(())
@@ -282,7 +281,8 @@ pub fn rebase(split: &Btf<'_>, onto: &Btf<'_>, out: &mut [u8], kernel_limits: bo
         out.copy_from_slice(data);
         let (t0, t1) = type_range(split);
         let types = out.get_mut(t0..t1).unwrap_or_default();
-        for_each_record::<O>(split, types, |id, off, kind, rec| {
+        each_record::<O>(split, |id, off, kind, r| {
+            let rec = types.get_mut(r).unwrap_or_default();
             refs::patch::<O, Error>(rec, kind, &ty, &st).map_err(|e| Error::at_type(e.kind(), off, id))
         })
         .map_err(at(input))?;
@@ -300,30 +300,18 @@ fn type_range(b: &Btf<'_>) -> (usize, usize) {
 /// Checks that every type id of `m`'s own records is below `ty_end` and
 /// every string offset below `str_end`, without writing.
 fn check_refs<O: ByteOrder>(m: &Btf<'_>, ty_end: u32, str_end: u32) -> Result<(), Error> {
-    let (t0, t1) = type_range(m);
-    let section = m.data().get(t0..t1).unwrap_or_default();
-    let mut pos = 0usize;
-    let mut id = m.start_id().0;
-    let vlen_enc = m.options().vlen;
-    while let Some(rest) = section.get(pos..).filter(|r| !r.is_empty()) {
-        let here = |k: ErrorKind| Error::at_type(k, (t0 as u32).saturating_add(pos as u32), TypeId(id));
-        let info = rest.get(4..8).and_then(|w| U32::<O>::read_from_bytes(w).ok()).map(|v| v.get());
-        let (k, vlen, _) = vlen_enc.decode(info.ok_or_else(|| here(ErrorKind::TypeTruncated))?);
-        let kind = Kind::from_u8(k).ok_or_else(|| here(ErrorKind::UnknownKind(k)))?;
-        let len = 12usize
-            .saturating_add(kind.info_size() as usize)
-            .saturating_add((vlen as usize).saturating_mul(kind.elem_size() as usize));
-        let rec = rest.get(..len).ok_or_else(|| here(ErrorKind::TypeTruncated))?;
-        let bounded = |end: u32| move |v: u32| if v < end { Ok(()) } else { Err(v) };
+    let section = m.own_types_section();
+    let bounded = |end: u32| move |v: u32| if v < end { Ok(()) } else { Err(v) };
+    each_record::<O>(m, |id, off, kind, r| {
+        let rec = section.get(r).unwrap_or_default();
         refs::check::<O, u32>(rec, kind, bounded(ty_end), bounded(str_end)).map_err(|v| {
             // Which of the two failed: re-check with the roles apart.
             let bad_type = refs::check::<O, ()>(rec, kind, |t| if t < ty_end { Ok(()) } else { Err(()) }, |_| Ok(()));
-            here(if bad_type.is_err() { ErrorKind::TypeIdOutOfRange(v) } else { ErrorKind::StringOffsetOutOfRange(v) })
-        })?;
-        pos = pos.saturating_add(len);
-        id = id.saturating_add(1);
-    }
-    Ok(())
+            let k =
+                if bad_type.is_err() { ErrorKind::TypeIdOutOfRange(v) } else { ErrorKind::StringOffsetOutOfRange(v) };
+            Error::at_type(k, off, id)
+        })
+    })
 }
 
 /// A planned merge of one base and N modules: the output's exact size is
@@ -573,11 +561,9 @@ impl<'m, 'a, 's> Merge<'m, 'a, 's> {
     /// [`Btf::type_count`] counts them).
     #[must_use]
     pub fn type_count(&self) -> u32 {
+        // The same in both forms: split ids continue from the base.
         let own = self.modules.iter().map(Btf::own_type_count).fold(0u32, u32::saturating_add);
-        match self.opts.form {
-            Form::Flat => self.base.type_count().saturating_add(own),
-            Form::Split => self.base.type_count().saturating_add(own),
-        }
+        self.base.type_count().saturating_add(own)
     }
 
     /// The output's id of type `old` of an input: `None` for the base's
@@ -732,7 +718,8 @@ impl<'m, 'a, 's> Merge<'m, 'a, 's> {
                     .and_then(|v| v.checked_add(rel.wrapping_sub(begin as u32)))
                     .ok_or(Error::new(ErrorKind::StringOffsetOutOfRange(s), 0))
             };
-            for_each_record::<O>(m, dst, |id, off, kind, rec| {
+            each_record::<O>(m, |id, off, kind, r| {
+                let rec = dst.get_mut(r).unwrap_or_default();
                 refs::patch::<O, Error>(rec, kind, &ty, &st).map_err(|e| Error::at_type(e.kind(), off, id))
             })
             .map_err(at(Input::Module(i)))?;
