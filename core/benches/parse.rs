@@ -4,8 +4,12 @@
 //!
 //! Groups: `parse` (header + tiling walk), `index` (parse + id index),
 //! `walk` (parse + index + decode every type's view and members), `dump`
-//! (bpftool-format text into a counting sink), and `validate-*` (full
-//! validation per profile, with reused scratch).
+//! (bpftool-format text into a counting sink), `validate-*` (full
+//! validation per profile, with reused scratch), and `kernel-btf-load`: the
+//! running kernel's own `bpf(BPF_BTF_LOAD)` of the same bytes (load, then
+//! close the fd), so that ours and the kernel's time come from one run. It
+//! needs root (or CAP_BPF); without it a loud note is printed and that
+//! bench is skipped.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -83,6 +87,24 @@ fn bench(c: &mut Criterion) {
         let opts = ValidateOptions::new(profile, KernelVersion::new(6, 18));
         let mut scratch = vec![0u32; scratch_len(&data, None, &opts)];
         g.bench_function(name, |b| b.iter(|| validate(black_box(&data), None, &opts, &mut scratch).unwrap()));
+    }
+    // The kernel's verdict and time on the same bytes. `btf_load` is one
+    // bpf(BPF_BTF_LOAD = 18) syscall and the close of the new fd on success.
+    match btfkit_tests::kernel::btf_load(&data) {
+        Ok(()) => {
+            g.bench_function("kernel-btf-load", |b| {
+                b.iter(|| btfkit_tests::kernel::btf_load(black_box(&data)).unwrap())
+            });
+        }
+        Err(e) => {
+            let why = btfkit_tests::kernel::availability().err().unwrap_or_else(|| format!("errno {}", e.errno));
+            eprintln!();
+            eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
+            eprintln!("!!! vmlinux/kernel-btf-load SKIPPED: bpf(BPF_BTF_LOAD) failed: {why}");
+            eprintln!("!!! (kernel {}); run as root to compare with the kernel.", btfkit_tests::kernel::release());
+            eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
+            eprintln!();
+        }
     }
     g.finish();
 }
