@@ -240,8 +240,8 @@ pub fn validate_vec(data: &[u8], base: Option<&Btf<'_>>, opts: &ValidateOptions)
 
 /// Validates `data`, split over `base` when given.
 ///
-/// `scratch` needs [`scratch_len`] words; it is only touched by the resolve
-/// pass and can be reused across calls.
+/// `scratch` needs [`scratch_len`] words; each call overwrites what it
+/// uses (nothing carries over), so it can be reused across calls.
 ///
 /// # Errors
 /// The first rule broken, in the kernel's order; a too-small scratch is
@@ -264,12 +264,36 @@ pub fn validate<'a>(
         return Err(ValidationError::new(Rule::TooLarge, 0));
     }
     let hdr = check_header(data, base, &rules)?;
-    let endian = hdr.endian;
+    if let Some(b) = base
+        && b.endian() != hdr.endian
+    {
+        return Err(ValidationError::new(Rule::InvalidMagic, 0));
+    }
+    // One copy of the passes per byte order: record reads are plain loads.
+    match hdr.endian {
+        Endian::Little => run::<Le>(data, base, rules, hdr, scratch),
+        Endian::Big => run::<Be>(data, base, rules, hdr, scratch),
+    }
+}
+
+fn run<'a, E: Order>(
+    data: &'a [u8],
+    base: Option<&'a Btf<'a>>,
+    rules: Rules,
+    hdr: Hdr,
+    scratch: &mut [u32],
+) -> Result<(), ValidationError> {
+    let (names_ok, scratch) = scratch.split_at_mut(bitmap_words(hdr.str_len as usize).min(scratch.len()));
+    // The name cache is per blob and per rule set: a reused scratch holds
+    // the last call's verdicts.
+    names_ok.fill(0);
+    let names_ok = Cell::from_mut(names_ok).as_slice_of_cells();
     let scratch = Cell::from_mut(scratch).as_slice_of_cells();
-    let (names_ok, scratch) = scratch.split_at(bitmap_words(hdr.str_len as usize).min(scratch.len()));
+    let s = hdr.hdr_len.wrapping_add(hdr.str_off) as usize;
     let mut v = V {
         data,
-        endian,
+        strs: data.get(s..s.wrapping_add(hdr.str_len as usize)).unwrap_or(&[]),
+        order: core::marker::PhantomData::<E>,
         rules,
         hdr,
         base,
@@ -281,11 +305,6 @@ pub fn validate<'a>(
         mode: Mode::Tbd,
         stack: heapless::Vec::new(),
     };
-    if let Some(b) = base
-        && b.endian() != endian
-    {
-        return Err(ValidationError::new(Rule::InvalidMagic, 0));
-    }
     v.check_strings()?;
     v.check_type_section()?;
     v.pass1()?;
@@ -293,6 +312,25 @@ pub fn validate<'a>(
         v.pass2()?;
     }
     v.check_type_tags()
+}
+
+/// A byte order, at compile time.
+trait Order {
+    fn u32(b: [u8; 4]) -> u32;
+}
+struct Le;
+struct Be;
+impl Order for Le {
+    #[inline(always)]
+    fn u32(b: [u8; 4]) -> u32 {
+        u32::from_le_bytes(b)
+    }
+}
+impl Order for Be {
+    #[inline(always)]
+    fn u32(b: [u8; 4]) -> u32 {
+        u32::from_be_bytes(b)
+    }
 }
 
 /// The rule set of one profile on one kernel.
@@ -655,9 +693,11 @@ const fn is_print(c: u8) -> bool {
     matches!(c, 0x20..=0x7e | 0xa0..=0xff)
 }
 
-struct V<'a, 's> {
+struct V<'a, 's, E> {
     data: &'a [u8],
-    endian: Endian,
+    /// Our own string section.
+    strs: &'a [u8],
+    order: core::marker::PhantomData<E>,
     rules: Rules,
     hdr: Hdr,
     base: Option<&'a Btf<'a>>,
@@ -700,20 +740,19 @@ struct Arr {
     nelems: u32,
 }
 
-impl<'a, 's> V<'a, 's> {
+impl<'a, 's, E: Order> V<'a, 's, E> {
     fn abs(&self, rel: u32) -> u32 {
         self.hdr.hdr_len.wrapping_add(rel)
     }
 
     fn own_strings(&self) -> &'a [u8] {
-        let s = self.abs(self.hdr.str_off) as usize;
-        self.data.get(s..s.wrapping_add(self.hdr.str_len as usize)).unwrap_or(&[])
+        self.strs
     }
 
     /// The `u32` at `at` in `b`, in the blob's byte order (0 past the end).
     #[inline(always)]
     fn rd(&self, b: &[u8], at: usize) -> u32 {
-        u32_at(b, at, self.endian)
+        b.get(at..at.wrapping_add(4)).and_then(|w| <[u8; 4]>::try_from(w).ok()).map_or(0, E::u32)
     }
 
     /// `btf_parse_str_sec`.
@@ -828,8 +867,20 @@ impl<'a, 's> V<'a, 's> {
         // names of up to KSYM_NAME_LEN characters pass. The first
         // character is one of them; a base string ends without its NUL.
         let scan = rest.get(..limit).unwrap_or(rest);
-        match scan.iter().position(|&c| CTYPE.get(usize::from(c)).is_none_or(|&k| k & rest_ok == 0)) {
-            Some(p) => scan.get(p) == Some(&0),
+        // Eight plain ASCII identifier bytes at a time, then byte by byte.
+        let mut from = 0usize;
+        if !printable {
+            for c in scan.chunks_exact(8) {
+                let Ok(c) = <[u8; 8]>::try_from(c) else { break };
+                if !ascii_ident8(u64::from_le_bytes(c), dot) {
+                    break;
+                }
+                from = from.wrapping_add(8);
+            }
+        }
+        let tail = scan.get(from..).unwrap_or(&[]);
+        match tail.iter().position(|&c| CTYPE.get(usize::from(c)).is_none_or(|&k| k & rest_ok == 0)) {
+            Some(p) => tail.get(p) == Some(&0),
             None => rest.len() < limit,
         }
     }
@@ -1909,6 +1960,28 @@ struct Strukt {
     id: u32,
     size: u32,
     kflag: bool,
+}
+
+/// Whether all eight bytes are ASCII letters, digits or `_` (or `.` with
+/// `dot`): a NUL or any other byte says no.
+#[inline]
+fn ascii_ident8(x: u64, dot: bool) -> bool {
+    const L: u64 = 0x0101_0101_0101_0101;
+    const H: u64 = 0x8080_8080_8080_8080;
+    if x & H != 0 {
+        return false;
+    }
+    // Per byte b < 0x80 and n <= 0x80: (b | 0x80) - n keeps its top bit
+    // iff b >= n, and never borrows from the next byte.
+    let ge = |v: u64, n: u8| (v | H).wrapping_sub(u64::from(n).wrapping_mul(L)) & H;
+    // Per byte: top bit set iff the byte is zero.
+    let zero = |v: u64| !(((v & !H).wrapping_add(!H)) | v) & H;
+    let lower = x | L.wrapping_mul(0x20);
+    let alpha = ge(lower, b'a') & !ge(lower, b'z' + 1);
+    let digit = ge(x, b'0') & !ge(x, b'9' + 1);
+    let under = zero(x ^ L.wrapping_mul(u64::from(b'_')));
+    let dots = if dot { zero(x ^ L.wrapping_mul(u64::from(b'.'))) } else { 0 };
+    alpha | digit | under | dots == H
 }
 
 fn kb_raw(k: u32) -> u32 {
