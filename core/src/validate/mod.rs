@@ -866,23 +866,33 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         // The kernel scans KSYM_NAME_LEN bytes and then wants the NUL:
         // names of up to KSYM_NAME_LEN characters pass. The first
         // character is one of them; a base string ends without its NUL.
-        let scan = rest.get(..limit).unwrap_or(rest);
-        // Eight plain ASCII identifier bytes at a time, then byte by byte.
-        let mut from = 0usize;
-        if !printable {
-            for c in scan.chunks_exact(8) {
-                let Ok(c) = <[u8; 8]>::try_from(c) else { break };
-                if !ascii_ident8(u64::from_le_bytes(c), dot) {
-                    break;
+        if printable {
+            return scan_bytes(rest, 0, limit, rest_ok);
+        }
+        // Eight bytes at a time: the first that is not a plain ASCII
+        // identifier byte ends the scan (one unpredictable branch a name).
+        let mut i = 0usize;
+        while let Some(c) = rest.get(i..i.wrapping_add(8)).and_then(|c| <[u8; 8]>::try_from(c).ok()) {
+            let bad = ascii_bad8(u64::from_le_bytes(c), dot);
+            if bad == 0 {
+                i = i.wrapping_add(8);
+                if i >= limit {
+                    return false;
                 }
-                from = from.wrapping_add(8);
+                continue;
             }
+            let p = (bad.trailing_zeros() / 8) as usize;
+            let pos = i.wrapping_add(p);
+            return match c.get(p) {
+                // Names of up to KSYM_NAME_LEN characters, the first one
+                // included, pass.
+                Some(0) => pos < limit,
+                // Latin-1: byte by byte from there.
+                Some(&b) if b >= 0x80 && pos < limit => scan_bytes(rest, pos, limit, rest_ok),
+                _ => false,
+            };
         }
-        let tail = scan.get(from..).unwrap_or(&[]);
-        match tail.iter().position(|&c| CTYPE.get(usize::from(c)).is_none_or(|&k| k & rest_ok == 0)) {
-            Some(p) => tail.get(p) == Some(&0),
-            None => rest.len() < limit,
-        }
+        scan_bytes(rest, i, limit, rest_ok)
     }
 
     fn value_nonempty(&self, off: u32) -> bool {
@@ -1962,17 +1972,26 @@ struct Strukt {
     kflag: bool,
 }
 
-/// Whether all eight bytes are ASCII letters, digits or `_` (or `.` with
-/// `dot`): a NUL or any other byte says no.
+/// The rest of a name from `from` on, byte by byte: its characters must
+/// all be in `rest_ok` and its NUL (or, for a base string, its end) come
+/// within `limit` characters of `rest`'s start.
+fn scan_bytes(rest: &[u8], from: usize, limit: usize, rest_ok: u8) -> bool {
+    let scan = rest.get(..limit).unwrap_or(rest);
+    let tail = scan.get(from..).unwrap_or(&[]);
+    match tail.iter().position(|&c| CTYPE.get(usize::from(c)).is_none_or(|&k| k & rest_ok == 0)) {
+        Some(p) => tail.get(p) == Some(&0),
+        None => rest.len() < limit,
+    }
+}
+
+/// The top bit of each of the eight bytes of `x` that is not an ASCII
+/// letter, digit or `_` (or `.` with `dot`): NUL and bytes >= 0x80 included.
 #[inline]
-fn ascii_ident8(x: u64, dot: bool) -> bool {
+fn ascii_bad8(x: u64, dot: bool) -> u64 {
     const L: u64 = 0x0101_0101_0101_0101;
     const H: u64 = 0x8080_8080_8080_8080;
-    if x & H != 0 {
-        return false;
-    }
-    // Per byte b < 0x80 and n <= 0x80: (b | 0x80) - n keeps its top bit
-    // iff b >= n, and never borrows from the next byte.
+    // Per byte b and n <= 0x80: (b | 0x80) - n keeps its top bit iff
+    // (b & 0x7f) >= n, and never borrows from the next byte.
     let ge = |v: u64, n: u8| (v | H).wrapping_sub(u64::from(n).wrapping_mul(L)) & H;
     // Per byte: top bit set iff the byte is zero.
     let zero = |v: u64| !(((v & !H).wrapping_add(!H)) | v) & H;
@@ -1981,7 +2000,7 @@ fn ascii_ident8(x: u64, dot: bool) -> bool {
     let digit = ge(x, b'0') & !ge(x, b'9' + 1);
     let under = zero(x ^ L.wrapping_mul(u64::from(b'_')));
     let dots = if dot { zero(x ^ L.wrapping_mul(u64::from(b'.'))) } else { 0 };
-    alpha | digit | under | dots == H
+    (!(alpha | digit | under | dots) | x) & H
 }
 
 fn kb_raw(k: u32) -> u32 {
