@@ -1422,7 +1422,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         while id < last {
             let t = self.ty(id).ok_or(err(Rule::InvalidTypeId, 0))?;
             self.mode = Mode::Tbd;
-            if t.is(K_NEEDS_RESOLVE) && !self.is_resolved(id) && !(t.k(Kind::Func) && self.func_fast(id, t.st)) {
+            if t.is(K_NEEDS_RESOLVE) && !self.is_resolved(id) && !self.resolve_fast(id, t) {
                 self.resolve(id)?;
             }
             if t.k(Kind::FuncProto) {
@@ -1431,6 +1431,48 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             id = id.wrapping_add(1);
         }
         Ok(())
+    }
+
+    /// `resolve(id)` for an unresolved type outside any walk, when its
+    /// result is known without walking; `false`: walk it.
+    #[inline]
+    fn resolve_fast(&mut self, id: u32, t: T) -> bool {
+        if t.k(Kind::Func) {
+            return self.func_fast(id, t.st);
+        }
+        if t.is(K_MODIFIER | kb(Kind::Ptr)) {
+            return self.ref_fast(id, t);
+        }
+        false
+    }
+
+    /// A PTR or modifier at the top of the walk whose target needs no walk:
+    /// a sized type other than a modifier, VAR or DATASEC, or void, FWD or
+    /// FUNC_PROTO, that is a sink of the walk's mode or already resolved.
+    /// The walk would push it, find the target sized (or one of the three
+    /// allowed unsized kinds), resolve it to the target and find that valid.
+    fn ref_fast(&mut self, id: u32, t: T) -> bool {
+        const TARGETS: u32 = (K_HAS_SIZE & !kb(Kind::Datasec))
+            | kb(Kind::Array)
+            | kb(Kind::Ptr)
+            | K_VOID
+            | kb(Kind::Fwd)
+            | kb(Kind::FuncProto);
+        let Some(n) = self.ty(t.st) else { return false };
+        if !n.is(TARGETS) {
+            return false;
+        }
+        // The walk's mode after pushing `id`: Ptr for a PTR, else Tbd.
+        let sink = if t.k(Kind::Ptr) { !n.k(Kind::Ptr) } else { !n.is(K_NEEDS_RESOLVE) };
+        if !sink && !self.is_resolved(t.st) {
+            return false;
+        }
+        if let Some([_, r, s, ..]) = self.words(id) {
+            r.set((RESOLVED << 30) | (t.st & 0x3fff_ffff));
+            s.set(0);
+            return true;
+        }
+        false
     }
 
     /// A FUNC at the top of the walk whose own FUNC_PROTO passes
@@ -1884,7 +1926,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             if !names_ok && aname != 0 && (!self.name_off_valid(aname) || !self.name_valid(aname, NameRule::Ident)) {
                 return Err(ae(self));
             }
-            if at.is(K_NEEDS_RESOLVE) && !self.is_resolved(aty) {
+            if at.is(K_NEEDS_RESOLVE) && !self.is_resolved(aty) && !self.resolve_fast(aty, at) {
                 self.resolve(aty)?;
             }
             let mut aid = aty;
