@@ -46,10 +46,8 @@ use core::cell::Cell;
 use core::fmt;
 
 use crate::btf::Btf;
-use crate::endian::with_endian;
 use crate::types::{Type, TypeId};
 use crate::{Endian, Kind, VlenEncoding, raw};
-use zerocopy::FromBytes;
 
 /// Which of the kernel's load paths to emulate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -200,13 +198,9 @@ type VResult<T> = Result<T, ValidationError>;
 
 /// Scratch words per type: record offset; resolved id with the visit state
 /// in its top bits; resolved size (for an INT, which is never resolved: its
-/// int data); kind | kind_flag << 7 | vlen << 8; the `size`/`type` field.
+/// int data); kind | pass-1 summary flags (bits 5-6) | kind_flag << 7 |
+/// vlen << 8; the `size`/`type` field.
 const WORDS_PER_TYPE: usize = 5;
-const W_OFF: usize = 0;
-const W_RESOLVED: usize = 1;
-const W_SIZE: usize = 2;
-const W_DESC: usize = 3;
-const W_ST: usize = 4;
 const MAX_RESOLVE_DEPTH: usize = 32;
 const BTF_MAX_SIZE: usize = 16 * 1024 * 1024;
 
@@ -246,8 +240,8 @@ pub fn validate_vec(data: &[u8], base: Option<&Btf<'_>>, opts: &ValidateOptions)
 
 /// Validates `data`, split over `base` when given.
 ///
-/// `scratch` needs [`scratch_len`] words; it is only touched by the resolve
-/// pass and can be reused across calls.
+/// `scratch` needs [`scratch_len`] words; each call overwrites what it
+/// uses (nothing carries over), so it can be reused across calls.
 ///
 /// # Errors
 /// The first rule broken, in the kernel's order; a too-small scratch is
@@ -270,12 +264,36 @@ pub fn validate<'a>(
         return Err(ValidationError::new(Rule::TooLarge, 0));
     }
     let hdr = check_header(data, base, &rules)?;
-    let endian = hdr.endian;
+    if let Some(b) = base
+        && b.endian() != hdr.endian
+    {
+        return Err(ValidationError::new(Rule::InvalidMagic, 0));
+    }
+    // One copy of the passes per byte order: record reads are plain loads.
+    match hdr.endian {
+        Endian::Little => run::<Le>(data, base, rules, hdr, scratch),
+        Endian::Big => run::<Be>(data, base, rules, hdr, scratch),
+    }
+}
+
+fn run<'a, E: Order>(
+    data: &'a [u8],
+    base: Option<&'a Btf<'a>>,
+    rules: Rules,
+    hdr: Hdr,
+    scratch: &mut [u32],
+) -> Result<(), ValidationError> {
+    let (names_ok, scratch) = scratch.split_at_mut(bitmap_words(hdr.str_len as usize).min(scratch.len()));
+    // The name cache is per blob and per rule set: a reused scratch holds
+    // the last call's verdicts.
+    names_ok.fill(0);
+    let names_ok = Cell::from_mut(names_ok).as_slice_of_cells();
     let scratch = Cell::from_mut(scratch).as_slice_of_cells();
-    let (names_ok, scratch) = scratch.split_at(bitmap_words(hdr.str_len as usize).min(scratch.len()));
+    let s = hdr.hdr_len.wrapping_add(hdr.str_off) as usize;
     let mut v = V {
         data,
-        endian,
+        strs: data.get(s..s.wrapping_add(hdr.str_len as usize)).unwrap_or(&[]),
+        order: core::marker::PhantomData::<E>,
         rules,
         hdr,
         base,
@@ -287,11 +305,6 @@ pub fn validate<'a>(
         mode: Mode::Tbd,
         stack: heapless::Vec::new(),
     };
-    if let Some(b) = base
-        && b.endian() != endian
-    {
-        return Err(ValidationError::new(Rule::InvalidMagic, 0));
-    }
     v.check_strings()?;
     v.check_type_section()?;
     v.pass1()?;
@@ -299,6 +312,25 @@ pub fn validate<'a>(
         v.pass2()?;
     }
     v.check_type_tags()
+}
+
+/// A byte order, at compile time.
+trait Order {
+    fn u32(b: [u8; 4]) -> u32;
+}
+struct Le;
+struct Be;
+impl Order for Le {
+    #[inline(always)]
+    fn u32(b: [u8; 4]) -> u32 {
+        u32::from_le_bytes(b)
+    }
+}
+impl Order for Be {
+    #[inline(always)]
+    fn u32(b: [u8; 4]) -> u32 {
+        u32::from_be_bytes(b)
+    }
 }
 
 /// The rule set of one profile on one kernel.
@@ -521,69 +553,85 @@ struct Vertex {
     next_member: u32,
 }
 
+/// A kind as one bit of a kind-class mask.
+const fn kb(k: Kind) -> u32 {
+    1u32.wrapping_shl(k as u32)
+}
+/// Void: kind number 0 in a descriptor.
+const K_VOID: u32 = 1;
+const K_MODIFIER: u32 =
+    kb(Kind::Typedef) | kb(Kind::Volatile) | kb(Kind::Const) | kb(Kind::Restrict) | kb(Kind::TypeTag);
+/// `btf_type_needs_resolve`.
+const K_NEEDS_RESOLVE: u32 = K_MODIFIER
+    | kb(Kind::Ptr)
+    | kb(Kind::Struct)
+    | kb(Kind::Union)
+    | kb(Kind::Array)
+    | kb(Kind::Var)
+    | kb(Kind::Func)
+    | kb(Kind::DeclTag)
+    | kb(Kind::Datasec);
+/// `btf_type_has_size`.
+const K_HAS_SIZE: u32 = kb(Kind::Int)
+    | kb(Kind::Struct)
+    | kb(Kind::Union)
+    | kb(Kind::Enum)
+    | kb(Kind::Datasec)
+    | kb(Kind::Float)
+    | kb(Kind::Enum64);
+/// `btf_type_nosize`.
+const K_NOSIZE: u32 = K_VOID | kb(Kind::Fwd) | kb(Kind::Func) | kb(Kind::FuncProto) | kb(Kind::DeclTag);
+/// Kinds that only make sense in the source (VAR, DATASEC, DECL_TAG).
+const K_SOURCE_ONLY: u32 = kb(Kind::Var) | kb(Kind::Datasec) | kb(Kind::DeclTag);
+const K_STRUCT: u32 = kb(Kind::Struct) | kb(Kind::Union);
+/// The kind number a base type of a kind unknown here gets: in no class.
+const K_UNKNOWN: u8 = 31;
+
+/// Descriptor flags (bits 5-7 of the descriptor word, and of [`T::flags`]).
+/// FUNC_PROTO: no parameter is typed but unnamed (`btf_func_check` passes).
+const F_FUNC_OK: u8 = 0x20;
+/// FUNC_PROTO: every named parameter has a valid identifier.
+const F_NAMES_OK: u8 = 0x40;
+/// The kind_flag.
+const F_KFLAG: u8 = 0x80;
+
 /// A type as the resolver sees it: pass 1's descriptor, no record decode.
+/// Kind 0 is void.
 #[derive(Debug, Clone, Copy)]
 struct T {
-    kind: Option<Kind>,
+    kind: u8,
+    /// `F_*` bits.
+    flags: u8,
     vlen: u32,
     /// The `size`/`type` field.
     st: u32,
-    /// INT only: the int data word.
+    /// INT only: the int data word (other kinds: not meaningful).
     int: u32,
 }
 
 impl T {
+    const VOID: T = T { kind: 0, flags: 0, vlen: 0, st: 0, int: 0 };
+
+    /// A base type.
     fn of(t: &Type<'_>) -> T {
-        T { kind: t.kind(), vlen: t.vlen, st: t.size_type, int: int_data(t) }
+        let kind = match t.kind() {
+            Some(k) => k as u8,
+            None => K_UNKNOWN,
+        };
+        let flags = if t.kflag { F_KFLAG } else { 0 };
+        T { kind, flags, vlen: t.vlen, st: t.size_type, int: int_data(t) }
+    }
+    /// Whether the kind is in the class `mask`.
+    #[inline]
+    fn is(self, mask: u32) -> bool {
+        mask.wrapping_shr(u32::from(self.kind)) & 1 != 0
+    }
+    #[inline]
+    fn k(self, k: Kind) -> bool {
+        self.kind == k as u8
     }
 }
 
-/// `None` is void.
-type Ty = Option<T>;
-
-fn kind_of(t: &Ty) -> Option<Kind> {
-    t.and_then(|t| t.kind)
-}
-fn is_void(t: &Ty) -> bool {
-    t.is_none()
-}
-fn is_k(t: &Ty, k: Kind) -> bool {
-    kind_of(t) == Some(k)
-}
-fn is_modifier(t: &Ty) -> bool {
-    matches!(kind_of(t), Some(Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag))
-}
-fn is_struct(t: &Ty) -> bool {
-    matches!(kind_of(t), Some(Kind::Struct | Kind::Union))
-}
-fn needs_resolve(t: &Ty) -> bool {
-    is_modifier(t)
-        || matches!(
-            kind_of(t),
-            Some(
-                Kind::Ptr
-                    | Kind::Struct
-                    | Kind::Union
-                    | Kind::Array
-                    | Kind::Var
-                    | Kind::Func
-                    | Kind::DeclTag
-                    | Kind::Datasec
-            )
-        )
-}
-fn has_size(t: &Ty) -> bool {
-    matches!(
-        kind_of(t),
-        Some(Kind::Int | Kind::Struct | Kind::Union | Kind::Enum | Kind::Datasec | Kind::Float | Kind::Enum64)
-    )
-}
-fn nosize(t: &Ty) -> bool {
-    is_void(t) || matches!(kind_of(t), Some(Kind::Fwd | Kind::Func | Kind::FuncProto | Kind::DeclTag))
-}
-fn source_only(t: &Ty) -> bool {
-    matches!(kind_of(t), Some(Kind::Var | Kind::Datasec | Kind::DeclTag))
-}
 fn int_data(t: &Type<'_>) -> u32 {
     match t.view() {
         crate::TypeView::Int(i) => i.data,
@@ -595,9 +643,6 @@ fn int_is_regular(d: u32) -> bool {
     let bits = d & 0xff;
     let off = (d >> 16) & 0xff;
     bits.is_multiple_of(8) && off == 0 && matches!(bits / 8, 1 | 2 | 4 | 8 | 16)
-}
-fn ksize(t: &Ty) -> u32 {
-    t.map_or(0, |t| t.st)
 }
 
 const ALPHA: u8 = 1;
@@ -648,9 +693,11 @@ const fn is_print(c: u8) -> bool {
     matches!(c, 0x20..=0x7e | 0xa0..=0xff)
 }
 
-struct V<'a, 's> {
+struct V<'a, 's, E> {
     data: &'a [u8],
-    endian: Endian,
+    /// Our own string section.
+    strs: &'a [u8],
+    order: core::marker::PhantomData<E>,
     rules: Rules,
     hdr: Hdr,
     base: Option<&'a Btf<'a>>,
@@ -658,7 +705,7 @@ struct V<'a, 's> {
     start_str_off: u32,
     /// Own types added in pass 1.
     nr: u32,
-    /// Pass 1's offsets and pass 2's state, 3 words a type.
+    /// Pass 1's descriptors and pass 2's state, `WORDS_PER_TYPE` words a type.
     scratch: &'s [Cell<u32>],
     /// One bit per own string byte: the identifier there was found valid.
     names_ok: &'s [Cell<u32>],
@@ -666,14 +713,46 @@ struct V<'a, 's> {
     stack: heapless::Vec<Vertex, MAX_RESOLVE_DEPTH>,
 }
 
-impl<'a> V<'a, '_> {
+/// A record's head, as pass 1 reads it.
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    off: u32,
+    name: u32,
+    kflag: bool,
+    vlen: u32,
+    st: u32,
+}
+
+/// What pass 1 keeps of a record.
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    len: u32,
+    desc: u32,
+    st: u32,
+    int: u32,
+}
+
+/// An ARRAY's fixed data.
+#[derive(Debug, Clone, Copy)]
+struct Arr {
+    elem: u32,
+    index: u32,
+    nelems: u32,
+}
+
+impl<'a, 's, E: Order> V<'a, 's, E> {
     fn abs(&self, rel: u32) -> u32 {
         self.hdr.hdr_len.wrapping_add(rel)
     }
 
     fn own_strings(&self) -> &'a [u8] {
-        let s = self.abs(self.hdr.str_off) as usize;
-        self.data.get(s..s.wrapping_add(self.hdr.str_len as usize)).unwrap_or(&[])
+        self.strs
+    }
+
+    /// The `u32` at `at` in `b`, in the blob's byte order (0 past the end).
+    #[inline(always)]
+    fn rd(&self, b: &[u8], at: usize) -> u32 {
+        b.get(at..at.wrapping_add(4)).and_then(|w| <[u8; 4]>::try_from(w).ok()).map_or(0, E::u32)
     }
 
     /// `btf_parse_str_sec`.
@@ -745,7 +824,9 @@ impl<'a> V<'a, '_> {
     }
 
     /// `__btf_name_valid`: identifier (or, for sections, printable) within
+    /// `__btf_name_valid`: identifier (or, for sections, printable) within
     /// KSYM_NAME_LEN.
+    #[inline]
     fn name_valid(&self, off: u32, how: NameRule) -> bool {
         // Identifiers in our own strings are checked once per offset.
         let cached = how == NameRule::Ident && off >= self.start_str_off;
@@ -776,20 +857,42 @@ impl<'a> V<'a, '_> {
         } else {
             (ALPHA | UNDERSCORE, ALPHA | DIGIT | UNDERSCORE)
         };
-        let mut n = 0usize;
-        for &c in self.str_from(off) {
-            if c == 0 {
-                break;
-            }
-            // The kernel scans KSYM_NAME_LEN bytes and then wants the NUL:
-            // names of up to KSYM_NAME_LEN characters pass.
-            let want = if n == 0 { first_ok } else { rest_ok };
-            if n >= limit || CTYPE.get(usize::from(c)).is_none_or(|&k| k & want == 0) {
-                return false;
-            }
-            n = n.wrapping_add(1);
+        let s = self.str_from(off);
+        let Some((&first, rest)) = s.split_first() else { return false };
+        // NUL is in no class.
+        if CTYPE.get(usize::from(first)).is_none_or(|&k| k & first_ok == 0) {
+            return false;
         }
-        n > 0
+        // The kernel scans KSYM_NAME_LEN bytes and then wants the NUL:
+        // names of up to KSYM_NAME_LEN characters pass. The first
+        // character is one of them; a base string ends without its NUL.
+        if printable {
+            return scan_bytes(rest, 0, limit, rest_ok);
+        }
+        // Eight bytes at a time: the first that is not a plain ASCII
+        // identifier byte ends the scan (one unpredictable branch a name).
+        let mut i = 0usize;
+        while let Some(c) = rest.get(i..i.wrapping_add(8)).and_then(|c| <[u8; 8]>::try_from(c).ok()) {
+            let bad = ascii_bad8(u64::from_le_bytes(c), dot);
+            if bad == 0 {
+                i = i.wrapping_add(8);
+                if i >= limit {
+                    return false;
+                }
+                continue;
+            }
+            let p = (bad.trailing_zeros() / 8) as usize;
+            let pos = i.wrapping_add(p);
+            return match c.get(p) {
+                // Names of up to KSYM_NAME_LEN characters, the first one
+                // included, pass.
+                Some(0) => pos < limit,
+                // Latin-1: byte by byte from there.
+                Some(&b) if b >= 0x80 && pos < limit => scan_bytes(rest, pos, limit, rest_ok),
+                _ => false,
+            };
+        }
+        scan_bytes(rest, i, limit, rest_ok)
     }
 
     fn value_nonempty(&self, off: u32) -> bool {
@@ -805,7 +908,7 @@ impl<'a> V<'a, '_> {
         let mut dropped = false;
         while off < end {
             let tid = TypeId(id);
-            let (len, t) = self.check_meta(off, end).map_err(|mut e| {
+            let m = self.check_meta(off, end).map_err(|mut e| {
                 e.type_id = Some(tid);
                 e
             })?;
@@ -818,51 +921,53 @@ impl<'a> V<'a, '_> {
                 }
                 dropped = true;
             } else {
-                self.add_type(&t)?;
+                self.add_type(off, &m)?;
                 id = id.wrapping_add(1);
             }
-            off = off.wrapping_add(len);
+            off = off.wrapping_add(m.len);
         }
         Ok(())
     }
 
     /// Records a type's descriptor, so that pass 2 and the type-tag check
     /// look types up without decoding records.
-    fn add_type(&mut self, t: &Type<'_>) -> VResult<()> {
+    fn add_type(&mut self, off: u32, m: &Meta) -> VResult<()> {
         let i = (self.nr as usize).wrapping_mul(WORDS_PER_TYPE);
         let needed = (self.nr as usize).saturating_add(1).saturating_mul(WORDS_PER_TYPE);
         let slots = self.scratch.get(i..needed).ok_or(ValidationError {
             index: Some(u32::try_from(needed).unwrap_or(u32::MAX)),
             ..err(Rule::TooManyTypes, 0)
         })?;
-        let desc = u32::from(t.kind & 0x7f) | (u32::from(t.kflag) << 7) | (t.vlen << 8);
-        if let [off, resolved, size, d, st] = slots {
-            off.set(t.offset);
+        if let [o, resolved, size, d, st] = slots {
+            o.set(off);
             resolved.set(0);
-            size.set(int_data(t));
-            d.set(desc);
-            st.set(t.size_type);
+            size.set(m.int);
+            d.set(m.desc);
+            st.set(m.st);
         }
         self.nr = self.nr.wrapping_add(1);
         Ok(())
     }
 
-    /// `btf_check_meta`: the record at `off`; returns its length and view.
-    fn check_meta(&self, off: u32, end: u32) -> VResult<(u32, Type<'a>)> {
+    /// `btf_check_meta`: the record at `off`; returns its length and
+    /// descriptor.
+    fn check_meta(&self, off: u32, end: u32) -> VResult<Meta> {
         let left = end.wrapping_sub(off);
         if left < 12 {
             return Err(err(Rule::MetaTruncated, off));
         }
-        let info = u32_at(self.data, (off as usize).wrapping_add(4), self.endian);
+        let o = off as usize;
+        let h = self.data.get(o..o.wrapping_add(12)).unwrap_or(&[]);
+        let info = self.rd(h, 4);
         if info & !self.rules.info_mask != 0 {
             return Err(err(Rule::InvalidInfo, off.wrapping_add(4)));
         }
-        let (kind_raw, vlen, _) = self.rules.vlen.decode(info);
+        let (kind_raw, vlen, kflag) = self.rules.vlen.decode(info);
         let kind = Kind::from_u8(kind_raw).filter(|_| kind_raw <= self.rules.kind_max);
         let Some(kind) = kind else {
             return Err(err(Rule::InvalidKind, off.wrapping_add(4)));
         };
-        let name_off = u32_at(self.data, off as usize, self.endian);
+        let name_off = self.rd(h, 0);
         if !self.name_off_valid(name_off) {
             return Err(err(Rule::InvalidNameOffset, off));
         }
@@ -873,25 +978,29 @@ impl<'a> V<'a, '_> {
         }
         // need <= left <= u32::MAX
         let len = 12u32.wrapping_add(need as u32);
-        let t = self.decode_at(off, 0).ok_or(err(Rule::MetaTruncated, off))?;
-        self.kind_meta(kind, &t)?;
-        Ok((len, t))
+        let body =
+            self.data.get(o.wrapping_add(12)..o.wrapping_add(len as usize)).ok_or(err(Rule::MetaTruncated, off))?;
+        let head = Head { off, name: name_off, kflag, vlen, st: self.rd(h, 8) };
+        let flags = self.kind_meta(kind, &head, body)?;
+        let int = if kind == Kind::Int { self.rd(body, 0) } else { 0 };
+        let desc = u32::from(kind as u8) | u32::from(flags) | if kflag { u32::from(F_KFLAG) } else { 0 } | (vlen << 8);
+        Ok(Meta { len, desc, st: head.st, int })
     }
 
-    /// The per-kind `check_meta`.
-    fn kind_meta(&self, kind: Kind, t: &Type<'_>) -> VResult<()> {
+    /// The per-kind `check_meta`; returns the descriptor flags it found.
+    fn kind_meta(&self, kind: Kind, t: &Head, body: &[u8]) -> VResult<u8> {
         let r = &self.rules;
-        let off = t.offset;
+        let off = t.off;
         let at = |rule| err(rule, off);
         let valid_id = |id: u32| id <= raw::BTF_MAX_TYPE;
         let no_vlen = || if t.vlen != 0 { Err(at(Rule::VlenNotZero)) } else { Ok(()) };
         let no_kflag = || if t.kflag { Err(at(Rule::InvalidKindFlag)) } else { Ok(()) };
-        let name = t.name_off;
+        let name = t.name;
         match kind {
             Kind::Int => {
                 no_vlen()?;
                 no_kflag()?;
-                let d = int_data(t);
+                let d = self.rd(body, 0);
                 if d & !0x0fff_ffff != 0 {
                     return Err(err(Rule::InvalidIntData, off.wrapping_add(12)));
                 }
@@ -899,14 +1008,14 @@ impl<'a> V<'a, '_> {
                 if bits > 128 {
                     return Err(at(Rule::IntBitsTooMany));
                 }
-                if bits.div_ceil(8) > t.size_type {
+                if bits.div_ceil(8) > t.st {
                     return Err(at(Rule::IntBitsExceedSize));
                 }
                 let enc = ((d >> 24) & 0xf) as u8;
                 if enc != 0 && enc != raw::BTF_INT_SIGNED && enc != raw::BTF_INT_CHAR && enc != raw::BTF_INT_BOOL {
                     return Err(at(Rule::UnsupportedEncoding));
                 }
-                if r.strict && (d & 0xff00 != 0 || t.size_type > 16) {
+                if r.strict && (d & 0xff00 != 0 || t.st > 16) {
                     return Err(at(Rule::IntReservedBits));
                 }
             }
@@ -915,7 +1024,7 @@ impl<'a> V<'a, '_> {
                 if t.kflag && !(kind == Kind::TypeTag && r.tag_kflag) {
                     return Err(at(Rule::InvalidKindFlag));
                 }
-                if !valid_id(t.size_type) {
+                if !valid_id(t.st) {
                     return Err(at(Rule::InvalidTypeId));
                 }
                 let ok = match kind {
@@ -933,53 +1042,54 @@ impl<'a> V<'a, '_> {
                 }
                 no_vlen()?;
                 no_kflag()?;
-                if t.size_type != 0 {
+                if t.st != 0 {
                     return Err(at(Rule::SizeNotZero));
                 }
-                if let crate::TypeView::Array(a) = t.view() {
-                    if a.elem.0 == 0 || !valid_id(a.elem.0) {
-                        return Err(at(Rule::InvalidElem));
-                    }
-                    if a.index.0 == 0 || !valid_id(a.index.0) {
-                        return Err(at(Rule::InvalidIndex));
-                    }
+                let (elem, index) = (self.rd(body, 0), self.rd(body, 4));
+                if elem == 0 || !valid_id(elem) {
+                    return Err(at(Rule::InvalidElem));
+                }
+                if index == 0 || !valid_id(index) {
+                    return Err(at(Rule::InvalidIndex));
                 }
             }
             Kind::Struct | Kind::Union => {
                 if name != 0 && !self.name_valid(name, NameRule::Ident) {
                     return Err(at(Rule::InvalidName));
                 }
-                let (crate::TypeView::Struct(c) | crate::TypeView::Union(c)) = t.view() else { return Ok(()) };
                 let mut last = 0u32;
-                for (i, m) in c.members().enumerate() {
+                let union = kind == Kind::Union;
+                let bo_mask = if t.kflag { 0x00ff_ffff } else { u32::MAX };
+                for (i, m) in body.chunks_exact(12).enumerate() {
                     let mat = |rule| ValidationError {
                         index: Some(i as u32),
                         ..err(rule, off.wrapping_add(12).wrapping_add((i as u32).wrapping_mul(12)))
                     };
-                    if !self.name_off_valid(m.name_off.0) {
+                    let (mname, mty, moff) = (self.rd(m, 0), self.rd(m, 4), self.rd(m, 8));
+                    if !self.name_off_valid(mname) {
                         return Err(mat(Rule::InvalidMemberNameOffset));
                     }
-                    if m.name_off.0 != 0 && !self.name_valid(m.name_off.0, NameRule::Ident) {
+                    if mname != 0 && !self.name_valid(mname, NameRule::Ident) {
                         return Err(mat(Rule::InvalidMemberName));
                     }
-                    if m.ty.0 == 0 || !valid_id(m.ty.0) {
+                    if mty == 0 || !valid_id(mty) {
                         return Err(mat(Rule::InvalidTypeId));
                     }
-                    let bo = m.bit_offset();
-                    if kind == Kind::Union && bo != 0 {
+                    let bo = moff & bo_mask;
+                    if union && bo != 0 {
                         return Err(mat(Rule::InvalidMemberBitsOffset));
                     }
                     if last > bo {
                         return Err(mat(Rule::InvalidMemberBitsOffset));
                     }
-                    if bo.div_ceil(8) > t.size_type {
+                    if bo.div_ceil(8) > t.st {
                         return Err(mat(Rule::MemberOffsetExceedsSize));
                     }
                     last = bo;
                 }
             }
             Kind::Enum | Kind::Enum64 => {
-                if t.size_type > 8 || !t.size_type.is_power_of_two() {
+                if t.st > 8 || !t.st.is_power_of_two() {
                     return Err(at(Rule::UnexpectedSize));
                 }
                 if t.kflag && !r.enum_kflag {
@@ -988,20 +1098,21 @@ impl<'a> V<'a, '_> {
                 if name != 0 && !self.name_valid(name, NameRule::Ident) {
                     return Err(at(Rule::InvalidName));
                 }
-                let (crate::TypeView::Enum(e) | crate::TypeView::Enum64(e)) = t.view() else { return Ok(()) };
-                for (i, v) in e.values().enumerate() {
+                let esz = if kind == Kind::Enum { 8 } else { 12 };
+                for (i, v) in body.chunks_exact(esz).enumerate() {
                     let ve = |rule| ValidationError { index: Some(i as u32), ..err(rule, off) };
-                    if !self.name_off_valid(v.name_off.0) {
+                    let vname = self.rd(v, 0);
+                    if !self.name_off_valid(vname) {
                         return Err(ve(Rule::InvalidNameOffset));
                     }
-                    if v.name_off.0 == 0 || !self.name_valid(v.name_off.0, NameRule::Ident) {
+                    if vname == 0 || !self.name_valid(vname, NameRule::Ident) {
                         return Err(ve(Rule::InvalidName));
                     }
                 }
             }
             Kind::Fwd => {
                 no_vlen()?;
-                if t.size_type != 0 {
+                if t.st != 0 {
                     return Err(at(Rule::TypeNotZero));
                 }
                 if name == 0 || !self.name_valid(name, NameRule::Ident) {
@@ -1023,6 +1134,18 @@ impl<'a> V<'a, '_> {
                     return Err(at(Rule::InvalidName));
                 }
                 no_kflag()?;
+                // Nothing more is checked here; the summary lets pass 2
+                // skip what it would find fine (FUNC targets, param names).
+                let (mut func_ok, mut names_ok) = (true, true);
+                for p in body.chunks_exact(8) {
+                    let (pname, pty) = (self.rd(p, 0), self.rd(p, 4));
+                    if pname == 0 {
+                        func_ok &= pty == 0;
+                    } else if names_ok {
+                        names_ok = self.name_off_valid(pname) && self.name_valid(pname, NameRule::Ident);
+                    }
+                }
+                return Ok(if func_ok { F_FUNC_OK } else { 0 } | if names_ok { F_NAMES_OK } else { 0 });
             }
             Kind::Var => {
                 no_vlen()?;
@@ -1030,48 +1153,46 @@ impl<'a> V<'a, '_> {
                 if name == 0 || !self.name_valid(name, NameRule::IdentDot) {
                     return Err(at(Rule::InvalidName));
                 }
-                if t.size_type == 0 || !valid_id(t.size_type) {
+                if t.st == 0 || !valid_id(t.st) {
                     return Err(at(Rule::InvalidTypeId));
                 }
-                if let crate::TypeView::Var(v) = t.view()
-                    && v.linkage.0 != raw::BTF_VAR_STATIC
-                    && v.linkage.0 != raw::BTF_VAR_GLOBAL_ALLOCATED
-                {
+                let linkage = self.rd(body, 0);
+                if linkage != raw::BTF_VAR_STATIC && linkage != raw::BTF_VAR_GLOBAL_ALLOCATED {
                     return Err(at(Rule::LinkageNotSupported));
                 }
             }
             Kind::Datasec => {
-                if t.size_type == 0 {
+                if t.st == 0 {
                     return Err(at(Rule::SizeZero));
                 }
                 no_kflag()?;
                 if name == 0 || !self.name_valid(name, NameRule::Section) {
                     return Err(at(Rule::InvalidName));
                 }
-                let crate::TypeView::Datasec(d) = t.view() else { return Ok(()) };
-                let size = t.size_type;
+                let size = t.st;
                 let (mut last_end, mut sum) = (0u32, 0u32);
-                for (i, e) in d.entries().enumerate() {
+                for (i, e) in body.chunks_exact(12).enumerate() {
                     let ee = |rule| ValidationError {
                         index: Some(i as u32),
                         ..err(rule, off.wrapping_add(12).wrapping_add((i as u32).wrapping_mul(12)))
                     };
-                    if e.ty.0 == 0 || !valid_id(e.ty.0) {
+                    let (ety, eoff, esize) = (self.rd(e, 0), self.rd(e, 4), self.rd(e, 8));
+                    if ety == 0 || !valid_id(ety) {
                         return Err(ee(Rule::InvalidTypeId));
                     }
-                    if e.offset < last_end || e.offset >= size {
+                    if eoff < last_end || eoff >= size {
                         return Err(ee(Rule::InvalidOffset));
                     }
-                    if e.size == 0 || e.size > size {
+                    if esize == 0 || esize > size {
                         return Err(ee(Rule::InvalidSize));
                     }
                     // u32 arithmetic, wrapping as in the kernel (Strict: no wrap).
-                    let (end, wrapped) = e.offset.overflowing_add(e.size);
+                    let (end, wrapped) = eoff.overflowing_add(esize);
                     last_end = end;
                     if last_end > size || (r.strict && wrapped) {
                         return Err(ee(Rule::InvalidOffsetSize));
                     }
-                    sum = sum.wrapping_add(e.size);
+                    sum = sum.wrapping_add(esize);
                 }
                 if size < sum {
                     return Err(at(Rule::InvalidInfoSize));
@@ -1080,7 +1201,7 @@ impl<'a> V<'a, '_> {
             Kind::Float => {
                 no_vlen()?;
                 no_kflag()?;
-                if !matches!(t.size_type, 2 | 4 | 8 | 12 | 16) {
+                if !matches!(t.st, 2 | 4 | 8 | 12 | 16) {
                     return Err(at(Rule::InvalidTypeSize));
                 }
             }
@@ -1092,119 +1213,105 @@ impl<'a> V<'a, '_> {
                 if t.kflag && !r.tag_kflag {
                     return Err(at(Rule::InvalidKindFlag));
                 }
-                if let crate::TypeView::DeclTag(d) = t.view()
-                    && d.component_idx < -1
-                {
+                if (self.rd(body, 0) as i32) < -1 {
                     return Err(at(Rule::InvalidComponentIdx));
                 }
             }
         }
-        Ok(())
+        Ok(0)
     }
 
     // ---- lookups for pass 2 and the type-tag check ----
 
-    /// `btf_type_by_id`: `None` when the id does not exist; `Some(None)` is void.
-    fn ty(&self, id: u32) -> Option<Ty> {
-        if id == 0 {
-            return Some(None);
-        }
-        if id < self.start_id {
-            // Base types borrow the base, which outlives this call; re-decode
-            // through our own lifetime by bounds only.
-            return self.base.and_then(|b| b.type_by_id(TypeId(id)).ok()).map(|t| Some(T::of(&t)));
-        }
+    /// The scratch words of own type `id`.
+    #[inline(always)]
+    fn words(&self, id: u32) -> Option<&'s [Cell<u32>; WORDS_PER_TYPE]> {
         let rel = id.wrapping_sub(self.start_id);
         if rel >= self.nr {
             return None;
         }
         let at = (rel as usize).wrapping_mul(WORDS_PER_TYPE);
-        let w = self.scratch.get(at..at.wrapping_add(WORDS_PER_TYPE))?;
-        let word = |i: usize| w.get(i).map_or(0, Cell::get);
-        let desc = word(W_DESC);
-        let kind = Kind::from_u8((desc & 0x7f) as u8);
-        let int = if kind == Some(Kind::Int) { word(W_SIZE) } else { 0 };
-        Some(Some(T { kind, vlen: desc >> 8, st: word(W_ST), int }))
+        self.scratch.get(at..at.wrapping_add(WORDS_PER_TYPE))?.try_into().ok()
     }
 
-    /// The full record of a type (members, params, entries), from this blob
-    /// or its base; `None` for void and missing ids.
-    fn full(&self, id: u32) -> Option<Type<'a>> {
+    /// `btf_type_by_id`: `None` when the id does not exist; kind 0 is void.
+    #[inline]
+    fn ty(&self, id: u32) -> Option<T> {
+        if let Some([_, _, size, desc, st]) = self.words(id) {
+            let d = desc.get();
+            #[allow(clippy::cast_possible_truncation)]
+            return Some(T {
+                kind: (d & 0x1f) as u8,
+                flags: (d & 0xe0) as u8,
+                vlen: d >> 8,
+                st: st.get(),
+                int: size.get(),
+            });
+        }
         if id == 0 {
-            return None;
+            return Some(T::VOID);
         }
         if id < self.start_id {
-            return self.base.and_then(|b| b.type_by_id(TypeId(id)).ok());
+            // Base types borrow the base, which outlives this call.
+            return self.base.and_then(|b| b.type_by_id(TypeId(id)).ok()).map(|t| T::of(&t));
         }
-        let rel = id.wrapping_sub(self.start_id);
-        if rel >= self.nr {
-            return None;
+        None
+    }
+
+    /// The bytes of a type's record after its 12-byte head (fixed data,
+    /// then members, params or entries), and the record's offset; from this
+    /// blob or its base. `None` for void and missing ids.
+    #[inline]
+    fn body(&self, id: u32) -> Option<(&'a [u8], u32)> {
+        if let Some([off, _, _, desc, _]) = self.words(id) {
+            let (off, d) = (off.get(), desc.get());
+            let &(isz, esz) = crate::btf::KIND_SIZES.get((d & 0x1f) as usize)?;
+            // Pass 1 checked that the record fits.
+            let len = usize::from(isz).wrapping_add(((d >> 8) as usize).wrapping_mul(usize::from(esz)));
+            let s = (off as usize).wrapping_add(12);
+            return Some((self.data.get(s..s.wrapping_add(len))?, off));
         }
-        let off = self.slot(id, W_OFF)?;
-        self.decode_at(off, id)
+        if id != 0 && id < self.start_id {
+            let t = self.base?.type_by_id(TypeId(id)).ok()?;
+            return Some((t.trailing(), t.offset()));
+        }
+        None
     }
 
     /// Byte offset of a type's record, for error locations.
     fn offset_of(&self, id: u32) -> u32 {
-        self.full(id).map_or(0, |t| t.offset)
-    }
-
-    /// Decodes the record at `off` (checked in pass 1) with one bounds
-    /// check; this is the hot path of pass 2.
-    #[inline]
-    fn decode_at(&self, off: u32, id: u32) -> Option<Type<'a>> {
-        let rec = self.data.get(off as usize..)?;
-        with_endian!(self.endian, O => {
-            let (head, rest) = raw::btf_type::<O>::ref_from_prefix(rec).ok()?;
-            let (kind, vlen, _) = self.rules.vlen.decode(head.info.get());
-            let &(isz, esz) = crate::btf::KIND_SIZES.get(usize::from(kind))?;
-            // Pass 1 checked that the record fits; u8 + u32 * u8 fits a usize.
-            let tlen = usize::from(isz).wrapping_add((vlen as usize).wrapping_mul(usize::from(esz)));
-            let trailing = rest.get(..tlen)?;
-            Some(Type::from_head(head, TypeId(id), off, self.endian, self.rules.vlen, trailing))
-        })
-    }
-
-    fn slot(&self, id: u32, word: usize) -> Option<u32> {
-        let rel = id.checked_sub(self.start_id)?;
-        self.scratch.get((rel as usize).wrapping_mul(WORDS_PER_TYPE).wrapping_add(word)).map(Cell::get)
-    }
-    fn set_slot(&mut self, id: u32, word: usize, v: u32) {
-        if let Some(rel) = id.checked_sub(self.start_id)
-            && let Some(s) = self.scratch.get((rel as usize).wrapping_mul(WORDS_PER_TYPE).wrapping_add(word))
-        {
-            s.set(v);
-        }
-    }
-    fn state(&self, id: u32) -> u32 {
-        self.slot(id, W_RESOLVED).map_or(NOT_VISITED, |w| w >> 30)
+        self.body(id).map_or(0, |(_, off)| off)
     }
 
     /// `env_type_is_resolved`: base types count as resolved; void does not.
+    #[inline]
     fn is_resolved(&self, id: u32) -> bool {
-        if id == 0 {
-            return false;
+        if let Some([_, r, ..]) = self.words(id) {
+            return r.get() >> 30 == RESOLVED;
         }
-        if id < self.start_id {
-            return true;
-        }
-        self.state(id) == RESOLVED
+        id != 0 && id < self.start_id
     }
 
     /// `btf_resolved_type_id`.
     fn resolved_id(&self, id: u32) -> u32 {
+        if let Some([_, r, ..]) = self.words(id) {
+            return r.get() & 0x3fff_ffff;
+        }
         if id != 0 && id < self.start_id {
             return self.base_resolved(id).0;
         }
-        self.slot(id, W_RESOLVED).map_or(0, |w| w & 0x3fff_ffff)
+        0
     }
 
     /// `btf_resolved_type_size`.
     fn resolved_size(&self, id: u32) -> u32 {
+        if let Some([_, _, s, ..]) = self.words(id) {
+            return s.get();
+        }
         if id != 0 && id < self.start_id {
             return self.base_resolved(id).1;
         }
-        self.slot(id, W_SIZE).unwrap_or(0)
+        0
     }
 
     /// Resolution of a base type, computed on demand (the base is trusted
@@ -1213,14 +1320,14 @@ impl<'a> V<'a, '_> {
         let mut cur = id;
         for _ in 0..MAX_RESOLVE_DEPTH {
             let Some(t) = self.ty(cur) else { return (0, 0) };
-            if is_modifier(&t) || is_k(&t, Kind::Var) {
-                cur = ksize(&t);
+            if t.is(K_MODIFIER | kb(Kind::Var)) {
+                cur = t.st;
                 continue;
             }
-            if is_k(&t, Kind::Array) {
-                let nel = self.array_of(cur).map_or(0, |a| a.nelems);
-                let elem = self.array_of(cur).map_or(0, |a| a.elem.0);
-                let mut eid = elem;
+            if t.k(Kind::Array) {
+                let a = self.array_of(cur);
+                let nel = a.map_or(0, |a| a.nelems);
+                let mut eid = a.map_or(0, |a| a.elem);
                 let es = self.id_size(&mut eid).map_or(0, |(_, s)| s);
                 return (if cur == id { eid } else { cur }, es.wrapping_mul(nel));
             }
@@ -1229,50 +1336,46 @@ impl<'a> V<'a, '_> {
         (0, 0)
     }
 
-    fn array_of(&self, id: u32) -> Option<crate::Array> {
-        if id < self.start_id {
-            return match self.base?.type_by_id(TypeId(id)).ok()?.view() {
-                crate::TypeView::Array(a) => Some(a),
-                _ => None,
-            };
+    fn array_of(&self, id: u32) -> Option<Arr> {
+        if !self.ty(id)?.k(Kind::Array) {
+            return None;
         }
-        match self.full(id)?.view() {
-            crate::TypeView::Array(a) => Some(a),
-            _ => None,
-        }
+        let (b, _) = self.body(id)?;
+        Some(Arr { elem: self.rd(b, 0), index: self.rd(b, 4), nelems: self.rd(b, 8) })
     }
 
     /// `btf_type_id_size`: the sized type an id stands for, and its size.
-    fn id_size(&self, id: &mut u32) -> Option<(Ty, u32)> {
+    #[inline]
+    fn id_size(&self, id: &mut u32) -> Option<(T, u32)> {
         let mut tid = *id;
         let t = self.ty(tid)?;
-        if nosize(&t) {
+        if t.is(K_NOSIZE) {
             return None;
         }
         let size;
         let t2;
-        if has_size(&t) {
-            size = ksize(&t);
+        if t.is(K_HAS_SIZE) {
+            size = t.st;
             t2 = t;
-        } else if is_k(&t, Kind::Array) {
+        } else if t.k(Kind::Array) {
             size = self.resolved_size(tid);
             t2 = t;
-        } else if is_k(&t, Kind::Ptr) {
+        } else if t.k(Kind::Ptr) {
             size = self.rules.ptr_size;
             t2 = t;
         } else {
-            if !is_modifier(&t) && !is_k(&t, Kind::Var) {
+            if !t.is(K_MODIFIER | kb(Kind::Var)) {
                 return None;
             }
             tid = self.resolved_id(tid);
             let r = self.ty(tid)?;
-            if nosize(&r) {
+            if r.is(K_NOSIZE) {
                 return None;
-            } else if has_size(&r) {
-                size = ksize(&r);
-            } else if is_k(&r, Kind::Array) {
+            } else if r.is(K_HAS_SIZE) {
+                size = r.st;
+            } else if r.k(Kind::Array) {
                 size = self.resolved_size(tid);
-            } else if is_k(&r, Kind::Ptr) {
+            } else if r.k(Kind::Ptr) {
                 size = self.rules.ptr_size;
             } else {
                 return None;
@@ -1284,23 +1387,26 @@ impl<'a> V<'a, '_> {
     }
 
     /// `btf_type_id_resolve`.
-    fn id_resolve(&self, id: &mut u32) -> Option<Ty> {
+    fn id_resolve(&self, id: &mut u32) -> Option<T> {
         *id = self.resolved_id(*id);
         self.ty(*id)
     }
 
     /// `env_type_is_resolve_sink`.
-    fn is_sink(&self, t: &Ty) -> bool {
+    #[inline]
+    fn is_sink(&self, t: T) -> bool {
         match self.mode {
-            Mode::Tbd => !needs_resolve(t),
-            Mode::Ptr => !is_modifier(t) && !is_k(t, Kind::Ptr),
-            Mode::StructOrArray => !is_modifier(t) && !is_k(t, Kind::Array) && !is_struct(t),
+            Mode::Tbd => !t.is(K_NEEDS_RESOLVE),
+            Mode::Ptr => !t.is(K_MODIFIER | kb(Kind::Ptr)),
+            Mode::StructOrArray => !t.is(K_MODIFIER | kb(Kind::Array) | K_STRUCT),
         }
     }
 
+    #[cold]
     fn type_err(&self, rule: Rule, id: u32) -> ValidationError {
         ValidationError { type_id: Some(TypeId(id)), ..err(rule, self.offset_of(id)) }
     }
+    #[cold]
     fn member_err(&self, rule: Rule, id: u32, i: u32) -> ValidationError {
         let off = self.offset_of(id).wrapping_add(12).wrapping_add(i.wrapping_mul(12));
         ValidationError { type_id: Some(TypeId(id)), index: Some(i), ..err(rule, off) }
@@ -1316,40 +1422,106 @@ impl<'a> V<'a, '_> {
         while id < last {
             let t = self.ty(id).ok_or(err(Rule::InvalidTypeId, 0))?;
             self.mode = Mode::Tbd;
-            if needs_resolve(&t) && !self.is_resolved(id) {
+            if t.is(K_NEEDS_RESOLVE) && !self.is_resolved(id) && !self.resolve_fast(id, t) {
                 self.resolve(id)?;
             }
-            if is_k(&t, Kind::FuncProto) {
-                self.func_proto_check(id, &t)?;
+            if t.k(Kind::FuncProto) {
+                self.func_proto_check(id, t)?;
             }
             id = id.wrapping_add(1);
         }
         Ok(())
     }
 
+    /// `resolve(id)` for an unresolved type outside any walk, when its
+    /// result is known without walking; `false`: walk it.
+    #[inline]
+    fn resolve_fast(&mut self, id: u32, t: T) -> bool {
+        if t.k(Kind::Func) {
+            return self.func_fast(id, t.st);
+        }
+        if t.is(K_MODIFIER | kb(Kind::Ptr)) {
+            return self.ref_fast(id, t);
+        }
+        false
+    }
+
+    /// A PTR or modifier at the top of the walk whose target needs no walk:
+    /// a sized type other than a modifier, VAR or DATASEC, or void, FWD or
+    /// FUNC_PROTO, that is a sink of the walk's mode or already resolved.
+    /// The walk would push it, find the target sized (or one of the three
+    /// allowed unsized kinds), resolve it to the target and find that valid.
+    fn ref_fast(&mut self, id: u32, t: T) -> bool {
+        const TARGETS: u32 = (K_HAS_SIZE & !kb(Kind::Datasec))
+            | kb(Kind::Array)
+            | kb(Kind::Ptr)
+            | K_VOID
+            | kb(Kind::Fwd)
+            | kb(Kind::FuncProto);
+        let Some(n) = self.ty(t.st) else { return false };
+        if !n.is(TARGETS) {
+            return false;
+        }
+        // The walk's mode after pushing `id`: Ptr for a PTR, else Tbd.
+        let sink = if t.k(Kind::Ptr) { !n.k(Kind::Ptr) } else { !n.is(K_NEEDS_RESOLVE) };
+        if !sink && !self.is_resolved(t.st) {
+            return false;
+        }
+        if let Some([_, r, s, ..]) = self.words(id) {
+            r.set((RESOLVED << 30) | (t.st & 0x3fff_ffff));
+            s.set(0);
+            return true;
+        }
+        false
+    }
+
+    /// A FUNC at the top of the walk whose own FUNC_PROTO passes
+    /// `btf_func_check` (pass 1's summary): resolved to it directly, as the
+    /// walk would.
+    fn func_fast(&mut self, id: u32, proto: u32) -> bool {
+        let ok = self.words(proto).is_some_and(|[_, _, _, d, _]| {
+            let d = d.get();
+            d & 0x1f == u32::from(Kind::FuncProto as u8) && d & u32::from(F_FUNC_OK) != 0
+        });
+        if ok && let Some([_, r, s, ..]) = self.words(id) {
+            r.set((RESOLVED << 30) | (proto & 0x3fff_ffff));
+            s.set(0);
+            return true;
+        }
+        false
+    }
+
     fn push(&mut self, id: u32) -> VResult<()> {
         if self.stack.is_full() {
             return Err(self.type_err(Rule::MaxResolveDepth, self.stack.last().map_or(id, |v| v.id)));
         }
-        if self.state(id) != NOT_VISITED {
+        let Some([_, r, _, d, _]) = self.words(id) else {
+            // Only own types are ever pushed; keep the walk's verdict for
+            // anything else.
+            return Err(self.type_err(Rule::LoopDetected, id));
+        };
+        if r.get() >> 30 != NOT_VISITED {
             return Err(self.type_err(Rule::LoopDetected, id));
         }
-        self.set_slot(id, 1, VISITED << 30);
+        r.set(VISITED << 30);
         let _ = self.stack.push(Vertex { id, next_member: 0 });
         if self.mode == Mode::Tbd {
-            match kind_of(&self.ty(id).flatten()) {
-                Some(Kind::Ptr) => self.mode = Mode::Ptr,
-                Some(Kind::Struct | Kind::Union | Kind::Array) => self.mode = Mode::StructOrArray,
-                _ => {}
+            let k = d.get() & 0x1f;
+            if k == u32::from(Kind::Ptr as u8) {
+                self.mode = Mode::Ptr;
+            } else if kb_raw(k) & (K_STRUCT | kb(Kind::Array)) != 0 {
+                self.mode = Mode::StructOrArray;
             }
         }
         Ok(())
     }
 
     fn pop_resolved(&mut self, resolved_id: u32, size: u32) {
-        if let Some(v) = self.stack.pop() {
-            self.set_slot(v.id, 1, (RESOLVED << 30) | (resolved_id & 0x3fff_ffff));
-            self.set_slot(v.id, 2, size);
+        if let Some(v) = self.stack.pop()
+            && let Some([_, r, s, ..]) = self.words(v.id)
+        {
+            r.set((RESOLVED << 30) | (resolved_id & 0x3fff_ffff));
+            s.set(size);
         }
     }
 
@@ -1378,10 +1550,8 @@ impl<'a> V<'a, '_> {
     }
 
     fn resolve_one(&mut self, v: Vertex) -> VResult<()> {
-        // Reference kinds need only the descriptor; the others their record.
-        let t = self.ty(v.id).flatten().ok_or_else(|| self.type_err(Rule::InvalidTypeId, v.id))?;
-        let full = |s: &Self| s.full(v.id).ok_or_else(|| s.type_err(Rule::InvalidTypeId, v.id));
-        match t.kind {
+        let t = self.ty(v.id).filter(|t| t.kind != 0).ok_or_else(|| self.type_err(Rule::InvalidTypeId, v.id))?;
+        match Kind::from_u8(t.kind) {
             Some(Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag) => {
                 self.modifier_resolve(v, t.st)
             }
@@ -1392,27 +1562,32 @@ impl<'a> V<'a, '_> {
                 self.pop_resolved(t.st, 0);
                 Ok(())
             }
-            Some(Kind::Array) => self.array_resolve(v, &full(self)?),
-            Some(Kind::Struct | Kind::Union) => self.struct_resolve(v, &full(self)?),
-            Some(Kind::Datasec) => self.datasec_resolve(v, &full(self)?),
-            Some(Kind::DeclTag) => self.decl_tag_resolve(v, &full(self)?),
+            Some(Kind::Array) => self.array_resolve(v),
+            Some(Kind::Struct | Kind::Union) => self.struct_resolve(v, t),
+            Some(Kind::Datasec) => self.datasec_resolve(v),
+            Some(Kind::DeclTag) => self.decl_tag_resolve(v, t),
             _ => Err(self.type_err(Rule::InvalidResolveState, v.id)),
         }
     }
 
+    /// The record body of a type being resolved.
+    fn body_of(&self, id: u32) -> VResult<&'a [u8]> {
+        self.body(id).map(|(b, _)| b).ok_or_else(|| self.type_err(Rule::InvalidTypeId, id))
+    }
+
     /// The tail shared by modifier and PTR resolution: the target must be
     /// sized, or void, FWD or FUNC_PROTO.
-    fn finish_ref(&mut self, v: Vertex, next_id: u32, next: Ty) -> VResult<()> {
+    fn finish_ref(&mut self, v: Vertex, next_id: u32, next: T) -> VResult<()> {
         let mut nid = next_id;
         let mut next = next;
         if self.id_size(&mut nid).is_none() {
             if self.is_resolved(nid) {
-                if self.rules.strict && is_k(&next, Kind::Func) {
+                if self.rules.strict && next.k(Kind::Func) {
                     return Err(self.type_err(Rule::RefToFunc, v.id));
                 }
-                next = self.id_resolve(&mut nid).unwrap_or(None);
+                next = self.id_resolve(&mut nid).unwrap_or(T::VOID);
             }
-            if !is_void(&next) && !is_k(&next, Kind::Fwd) && !is_k(&next, Kind::FuncProto) {
+            if !next.is(K_VOID | kb(Kind::Fwd) | kb(Kind::FuncProto)) {
                 return Err(self.type_err(Rule::InvalidTypeId, v.id));
             }
         }
@@ -1423,10 +1598,12 @@ impl<'a> V<'a, '_> {
     /// The shared start of modifier, PTR and VAR resolution: the target
     /// must exist and not be source-only; an unresolved, non-sink target is
     /// pushed (`None`: resolve it first, then come back).
-    fn target_or_push(&mut self, v: Vertex, next_id: u32) -> VResult<Option<Ty>> {
-        let next =
-            self.ty(next_id).filter(|n| !source_only(n)).ok_or_else(|| self.type_err(Rule::InvalidTypeId, v.id))?;
-        if !self.is_sink(&next) && !self.is_resolved(next_id) {
+    fn target_or_push(&mut self, v: Vertex, next_id: u32) -> VResult<Option<T>> {
+        let next = self
+            .ty(next_id)
+            .filter(|n| !n.is(K_SOURCE_ONLY))
+            .ok_or_else(|| self.type_err(Rule::InvalidTypeId, v.id))?;
+        if !self.is_sink(next) && !self.is_resolved(next_id) {
             self.push(next_id)?;
             return Ok(None);
         }
@@ -1440,11 +1617,11 @@ impl<'a> V<'a, '_> {
 
     /// After a modifier target resolved (possibly to a PTR that stopped a
     /// struct walk), continue from that PTR: catches const→ptr→const→ptr loops.
-    fn continue_past_modifier(&mut self, next_id: u32, next: &Ty) -> VResult<bool> {
-        if is_modifier(next) {
+    fn continue_past_modifier(&mut self, next_id: u32, next: T) -> VResult<bool> {
+        if next.is(K_MODIFIER) {
             let mut rid = next_id;
-            let r = self.id_resolve(&mut rid).unwrap_or(None);
-            if is_k(&r, Kind::Ptr) && !self.is_sink(&r) && !self.is_resolved(rid) {
+            let r = self.id_resolve(&mut rid).unwrap_or(T::VOID);
+            if r.k(Kind::Ptr) && !self.is_sink(r) && !self.is_resolved(rid) {
                 self.push(rid)?;
                 return Ok(true);
             }
@@ -1454,39 +1631,37 @@ impl<'a> V<'a, '_> {
 
     fn ptr_resolve(&mut self, v: Vertex, next_id: u32) -> VResult<()> {
         let Some(next) = self.target_or_push(v, next_id)? else { return Ok(()) };
-        if self.continue_past_modifier(next_id, &next)? {
+        if self.continue_past_modifier(next_id, next)? {
             return Ok(());
         }
         self.finish_ref(v, next_id, next)
     }
 
-    fn array_resolve(&mut self, v: Vertex, t: &Type<'a>) -> VResult<()> {
-        let crate::TypeView::Array(a) = t.view() else { return Err(self.type_err(Rule::InvalidElem, v.id)) };
-        let mut index_id = a.index.0;
+    fn array_resolve(&mut self, v: Vertex) -> VResult<()> {
+        let b = self.body_of(v.id)?;
+        let a = Arr { elem: self.rd(b, 0), index: self.rd(b, 4), nelems: self.rd(b, 8) };
+        let mut index_id = a.index;
         let index = self
             .ty(index_id)
-            .filter(|x| !nosize(x) && !source_only(x))
+            .filter(|x| !x.is(K_NOSIZE | K_SOURCE_ONLY))
             .ok_or_else(|| self.type_err(Rule::InvalidIndex, v.id))?;
-        if !self.is_sink(&index) && !self.is_resolved(index_id) {
+        if !self.is_sink(index) && !self.is_resolved(index_id) {
             return self.push(index_id);
         }
         match self.id_size(&mut index_id) {
-            Some((Some(it), _)) if it.kind == Some(Kind::Int) && int_is_regular(it.int) => {}
+            Some((it, _)) if it.k(Kind::Int) && int_is_regular(it.int) => {}
             _ => return Err(self.type_err(Rule::InvalidIndex, v.id)),
         }
-        let mut elem_id = a.elem.0;
+        let mut elem_id = a.elem;
         let elem = self
             .ty(elem_id)
-            .filter(|x| !nosize(x) && !source_only(x))
+            .filter(|x| !x.is(K_NOSIZE | K_SOURCE_ONLY))
             .ok_or_else(|| self.type_err(Rule::InvalidElem, v.id))?;
-        if !self.is_sink(&elem) && !self.is_resolved(elem_id) {
+        if !self.is_sink(elem) && !self.is_resolved(elem_id) {
             return self.push(elem_id);
         }
         let (et, esize) = self.id_size(&mut elem_id).ok_or_else(|| self.type_err(Rule::InvalidElem, v.id))?;
-        if let Some(e) = &et
-            && e.kind == Some(Kind::Int)
-            && !int_is_regular(e.int)
-        {
+        if et.k(Kind::Int) && !int_is_regular(et.int) {
             return Err(self.type_err(Rule::InvalidArrayOfInt, v.id));
         }
         if esize > u32::MAX.checked_div(a.nelems).unwrap_or(u32::MAX) {
@@ -1496,58 +1671,58 @@ impl<'a> V<'a, '_> {
         Ok(())
     }
 
-    fn struct_resolve(&mut self, v: Vertex, t: &Type<'a>) -> VResult<()> {
-        let (crate::TypeView::Struct(c) | crate::TypeView::Union(c)) = t.view() else {
-            return Err(self.type_err(Rule::InvalidMember, v.id));
-        };
-        if v.next_member != 0 {
-            let i = v.next_member.wrapping_sub(1);
-            if let Some(m) = c.members().nth(i as usize) {
-                if !self.is_resolved(m.ty.0) {
-                    return Err(self.member_err(Rule::InvalidResolveState, v.id, i));
-                }
-                let mt = self.ty(m.ty.0).unwrap_or(None);
-                self.check_member(v.id, t, m, i, &mt)?;
-            }
-        }
-        for (i, m) in c.members().enumerate().skip(v.next_member as usize) {
+    fn struct_resolve(&mut self, v: Vertex, t: T) -> VResult<()> {
+        let b = self.body_of(v.id)?;
+        let s = Strukt { id: v.id, size: t.st, kflag: t.flags & F_KFLAG != 0 };
+        let from = v.next_member as usize;
+        if let Some(i) = from.checked_sub(1)
+            && let Some(m) = b.chunks_exact(12).nth(i)
+        {
             let i = i as u32;
-            let mt = self
-                .ty(m.ty.0)
-                .filter(|x| !nosize(x) && !source_only(x))
-                .ok_or_else(|| self.member_err(Rule::InvalidMember, v.id, i))?;
-            if !self.is_sink(&mt) && !self.is_resolved(m.ty.0) {
-                self.set_next_member(i.wrapping_add(1));
-                return self.push(m.ty.0);
+            let (mty, moff) = (self.rd(m, 4), self.rd(m, 8));
+            if !self.is_resolved(mty) {
+                return Err(self.member_err(Rule::InvalidResolveState, v.id, i));
             }
-            self.check_member(v.id, t, m, i, &mt)?;
+            let mt = self.ty(mty).unwrap_or(T::VOID);
+            self.check_member(&s, mty, moff, i, mt)?;
+        }
+        for (i, m) in b.chunks_exact(12).enumerate().skip(from) {
+            let i = i as u32;
+            let (mty, moff) = (self.rd(m, 4), self.rd(m, 8));
+            let mt = self
+                .ty(mty)
+                .filter(|x| !x.is(K_NOSIZE | K_SOURCE_ONLY))
+                .ok_or_else(|| self.member_err(Rule::InvalidMember, v.id, i))?;
+            if !self.is_sink(mt) && !self.is_resolved(mty) {
+                self.set_next_member(i.wrapping_add(1));
+                return self.push(mty);
+            }
+            self.check_member(&s, mty, moff, i, mt)?;
         }
         self.pop_resolved(0, 0);
         Ok(())
     }
 
     /// The `check_member` / `check_kflag_member` op of the member's type.
-    fn check_member(&self, sid: u32, s: &Type<'a>, m: crate::Member, i: u32, mt: &Ty) -> VResult<()> {
-        let me = |rule| self.member_err(rule, sid, i);
-        let ssize = s.size_type;
+    fn check_member(&self, s: &Strukt, mty: u32, moff: u32, i: u32, mt: T) -> VResult<()> {
+        let me = |rule| self.member_err(rule, s.id, i);
+        let ssize = s.size;
         let kflag = s.kflag;
-        match kind_of(mt) {
+        match Kind::from_u8(mt.kind) {
             Some(Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag) => {
-                let mut rid = m.ty.0;
+                let mut rid = mty;
                 let (rt, _) = self.id_size(&mut rid).ok_or_else(|| me(Rule::InvalidMember))?;
-                let rm = crate::Member { ty: TypeId(rid), ..m };
-                self.check_member(sid, s, rm, i, &rt)
+                self.check_member(s, rid, moff, i, rt)
             }
             Some(Kind::Int) => {
-                let Some(it) = mt else { return Err(me(Rule::InvalidMember)) };
-                let d = it.int;
+                let d = mt.int;
                 let (ibits, ioff) = (d & 0xff, (d >> 16) & 0xff);
                 if kflag {
                     if !int_is_regular(d) {
                         return Err(me(Rule::InvalidMemberBaseType));
                     }
-                    let mut nr = m.offset_raw >> 24;
-                    let bo = m.offset_raw & 0x00ff_ffff;
+                    let mut nr = moff >> 24;
+                    let bo = moff & 0x00ff_ffff;
                     if nr == 0 {
                         if !bo.is_multiple_of(8) {
                             return Err(me(Rule::InvalidMemberOffset));
@@ -1565,7 +1740,7 @@ impl<'a> V<'a, '_> {
                         return Err(me(Rule::MemberExceedsStructSize));
                     }
                 } else {
-                    let bo = m.offset_raw;
+                    let bo = moff;
                     let start = bo.checked_add(ioff).ok_or_else(|| me(Rule::BitsOffsetOverflow))?;
                     let bytes = start / 8;
                     let copy = ibits.wrapping_add(start % 8);
@@ -1579,10 +1754,10 @@ impl<'a> V<'a, '_> {
                 Ok(())
             }
             Some(Kind::Enum | Kind::Enum64) => {
-                let esize = ksize(mt);
+                let esize = mt.st;
                 if kflag {
-                    let bo = m.offset_raw & 0x00ff_ffff;
-                    let mut nr = m.offset_raw >> 24;
+                    let bo = moff & 0x00ff_ffff;
+                    let mut nr = moff >> 24;
                     // Kernel quirk 6: an 8-byte enum without bitfield is
                     // checked as 32 bits; Strict uses its real width.
                     let width = if self.rules.strict { esize.wrapping_mul(8) } else { 32 };
@@ -1599,20 +1774,20 @@ impl<'a> V<'a, '_> {
                     }
                     Ok(())
                 } else {
-                    self.sized_member(m.offset_raw, ssize, esize, &me)
+                    sized_member(moff, ssize, esize).map_err(me)
                 }
             }
-            Some(Kind::Ptr | Kind::Array | Kind::Struct | Kind::Union | Kind::Float) => {
-                let mut bo = m.offset_raw;
+            Some(k @ (Kind::Ptr | Kind::Array | Kind::Struct | Kind::Union | Kind::Float)) => {
+                let mut bo = moff;
                 if kflag {
                     if bo >> 24 != 0 {
                         return Err(me(Rule::InvalidMemberBitfieldSize));
                     }
                     bo &= 0x00ff_ffff;
                 }
-                match kind_of(mt) {
-                    Some(Kind::Float) => {
-                        let fsize = ksize(mt);
+                match k {
+                    Kind::Float => {
+                        let fsize = mt.st;
                         let align_bits = u64::from(self.rules.ptr_size.min(fsize)).wrapping_mul(8);
                         if u64::from(bo).checked_rem(align_bits).is_none_or(|r| r != 0) {
                             return Err(me(Rule::MemberNotAligned));
@@ -1622,33 +1797,22 @@ impl<'a> V<'a, '_> {
                         }
                         Ok(())
                     }
-                    Some(Kind::Ptr) => self.sized_member(bo, ssize, self.rules.ptr_size, &me),
-                    Some(Kind::Array) => {
-                        let mut aid = m.ty.0;
+                    Kind::Ptr => sized_member(bo, ssize, self.rules.ptr_size).map_err(me),
+                    Kind::Array => {
+                        let mut aid = mty;
                         let asize = self.id_size(&mut aid).map_or(0, |(_, s)| s);
-                        self.sized_member(bo, ssize, asize, &me)
+                        sized_member(bo, ssize, asize).map_err(me)
                     }
-                    _ => self.sized_member(bo, ssize, ksize(mt), &me),
+                    _ => sized_member(bo, ssize, mt.st).map_err(me),
                 }
             }
             _ => Err(me(Rule::InvalidMember)),
         }
     }
 
-    fn sized_member(&self, bo: u32, ssize: u32, msize: u32, me: &dyn Fn(Rule) -> ValidationError) -> VResult<()> {
-        if !bo.is_multiple_of(8) {
-            return Err(me(Rule::MemberNotByteAligned));
-        }
-        // Pass 1 guarantees bo/8 <= ssize.
-        if ssize.wrapping_sub(bo / 8) < msize {
-            return Err(me(Rule::MemberExceedsStructSize));
-        }
-        Ok(())
-    }
-
     fn var_resolve(&mut self, v: Vertex, next_id: u32) -> VResult<()> {
         let Some(next) = self.target_or_push(v, next_id)? else { return Ok(()) };
-        if self.continue_past_modifier(next_id, &next)? {
+        if self.continue_past_modifier(next_id, next)? {
             return Ok(());
         }
         let mut nid = next_id;
@@ -1659,25 +1823,23 @@ impl<'a> V<'a, '_> {
         Ok(())
     }
 
-    fn datasec_resolve(&mut self, v: Vertex, t: &Type<'a>) -> VResult<()> {
+    fn datasec_resolve(&mut self, v: Vertex) -> VResult<()> {
         self.mode = Mode::Tbd;
-        let crate::TypeView::Datasec(d) = t.view() else { return Err(self.type_err(Rule::NotAVar, v.id)) };
+        let b = self.body_of(v.id)?;
         // Strict also size-checks the entry whose VAR was resolved on the
         // way (the kernel resumes after it; quirk).
         let from = if self.rules.strict { v.next_member.saturating_sub(1) } else { v.next_member };
-        for (i, e) in d.entries().enumerate().skip(from as usize) {
+        for (i, e) in b.chunks_exact(12).enumerate().skip(from as usize) {
             let i = i as u32;
-            let var = self
-                .ty(e.ty.0)
-                .filter(|x| is_k(x, Kind::Var))
-                .ok_or_else(|| self.member_err(Rule::NotAVar, v.id, i))?;
-            if !self.is_sink(&var) && !self.is_resolved(e.ty.0) {
+            let (ety, esize) = (self.rd(e, 0), self.rd(e, 8));
+            let var = self.ty(ety).filter(|x| x.k(Kind::Var)).ok_or_else(|| self.member_err(Rule::NotAVar, v.id, i))?;
+            if !self.is_sink(var) && !self.is_resolved(ety) {
                 self.set_next_member(i.wrapping_add(1));
-                return self.push(e.ty.0);
+                return self.push(ety);
             }
-            let mut tid = ksize(&var);
+            let mut tid = var.st;
             let (_, size) = self.id_size(&mut tid).ok_or_else(|| self.member_err(Rule::InvalidType, v.id, i))?;
-            if e.size < size {
+            if esize < size {
                 return Err(self.member_err(Rule::InvalidSize, v.id, i));
             }
         }
@@ -1685,24 +1847,22 @@ impl<'a> V<'a, '_> {
         Ok(())
     }
 
-    fn decl_tag_resolve(&mut self, v: Vertex, t: &Type<'a>) -> VResult<()> {
-        let next_id = t.size_type;
-        let next = self
-            .ty(next_id)
-            .filter(|n| matches!(kind_of(n), Some(Kind::Func | Kind::Struct | Kind::Union | Kind::Var | Kind::Typedef)))
-            .ok_or_else(|| self.type_err(Rule::InvalidTypeId, v.id))?;
-        if !self.is_sink(&next) && !self.is_resolved(next_id) {
+    fn decl_tag_resolve(&mut self, v: Vertex, t: T) -> VResult<()> {
+        let next_id = t.st;
+        let targets = kb(Kind::Func) | K_STRUCT | kb(Kind::Var) | kb(Kind::Typedef);
+        let next =
+            self.ty(next_id).filter(|n| n.is(targets)).ok_or_else(|| self.type_err(Rule::InvalidTypeId, v.id))?;
+        if !self.is_sink(next) && !self.is_resolved(next_id) {
             return self.push(next_id);
         }
-        let idx = match t.view() {
-            crate::TypeView::DeclTag(d) => d.component_idx,
-            _ => -1,
-        };
+        let idx = self.rd(self.body_of(v.id)?, 0) as i32;
         if idx != -1 {
-            let vlen = match kind_of(&next) {
-                Some(Kind::Var | Kind::Typedef) => return Err(self.type_err(Rule::InvalidComponentIdx, v.id)),
-                Some(Kind::Struct | Kind::Union) => next.as_ref().map_or(0, |n| n.vlen),
-                _ => self.ty(ksize(&next)).flatten().map_or(0, |p| p.vlen),
+            let vlen = if next.is(kb(Kind::Var) | kb(Kind::Typedef)) {
+                return Err(self.type_err(Rule::InvalidComponentIdx, v.id));
+            } else if next.is(K_STRUCT) {
+                next.vlen
+            } else {
+                self.ty(next.st).map_or(0, |p| p.vlen)
             };
             if (idx as u32) >= vlen {
                 return Err(self.type_err(Rule::InvalidComponentIdx, v.id));
@@ -1714,26 +1874,30 @@ impl<'a> V<'a, '_> {
 
     /// `btf_func_check`: the type is a FUNC_PROTO whose typed params are named.
     fn func_check(&self, id: u32, proto_id: u32) -> VResult<()> {
-        let proto = self.full(proto_id).filter(|p| p.kind() == Some(Kind::FuncProto));
-        let Some(proto) = proto else { return Err(self.type_err(Rule::InvalidTypeId, id)) };
-        if let crate::TypeView::FuncProto(p) = proto.view() {
-            for (i, a) in p.params().enumerate() {
-                if a.name_off.0 == 0 && a.ty.0 != 0 {
-                    return Err(ValidationError { index: Some(i as u32), ..self.type_err(Rule::InvalidArg, id) });
-                }
+        let Some(p) = self.ty(proto_id).filter(|p| p.k(Kind::FuncProto)) else {
+            return Err(self.type_err(Rule::InvalidTypeId, id));
+        };
+        if p.flags & F_FUNC_OK != 0 {
+            return Ok(());
+        }
+        let Some((b, _)) = self.body(proto_id) else { return Err(self.type_err(Rule::InvalidTypeId, id)) };
+        for (i, a) in b.chunks_exact(8).enumerate() {
+            if self.rd(a, 0) == 0 && self.rd(a, 4) != 0 {
+                return Err(ValidationError { index: Some(i as u32), ..self.type_err(Rule::InvalidArg, id) });
             }
         }
         Ok(())
     }
 
     /// `btf_func_proto_check`.
-    fn func_proto_check(&mut self, id: u32, t: &Ty) -> VResult<()> {
-        let Some(t) = t else { return Ok(()) };
+    fn func_proto_check(&mut self, id: u32, t: T) -> VResult<()> {
         let ret = t.st;
         if ret != 0 {
-            let rt =
-                self.ty(ret).filter(|r| !source_only(r)).ok_or_else(|| self.type_err(Rule::InvalidReturnType, id))?;
-            if needs_resolve(&rt) && !self.is_resolved(ret) {
+            let rt = self
+                .ty(ret)
+                .filter(|r| !r.is(K_SOURCE_ONLY))
+                .ok_or_else(|| self.type_err(Rule::InvalidReturnType, id))?;
+            if rt.is(K_NEEDS_RESOLVE) && !self.is_resolved(ret) {
                 self.resolve(ret)?;
             }
             let mut rid = ret;
@@ -1741,30 +1905,31 @@ impl<'a> V<'a, '_> {
                 return Err(self.type_err(Rule::InvalidReturnType, id));
             }
         }
-        let Some(full) = self.full(id) else { return Ok(()) };
-        let crate::TypeView::FuncProto(p) = full.view() else { return Ok(()) };
-        let mut n = p.params().len();
-        if let Some(last) = p.params().last()
-            && last.ty.0 == 0
+        let Some((b, _)) = self.body(id) else { return Ok(()) };
+        let params = b.chunks_exact(8);
+        let mut n = params.len();
+        if let Some(last) = params.clone().next_back()
+            && self.rd(last, 4) == 0
         {
-            if last.name_off.0 != 0 {
+            if self.rd(last, 0) != 0 {
                 return Err(self.member_err(Rule::InvalidArg, id, (n as u32).wrapping_sub(1)));
             }
             n = n.wrapping_sub(1);
         }
-        for (i, a) in p.params().take(n).enumerate() {
+        // Pass 1 found every name valid: nothing to look at again.
+        let names_ok = t.flags & F_NAMES_OK != 0;
+        for (i, a) in params.take(n).enumerate() {
             let i = i as u32;
+            let (aname, aty) = (self.rd(a, 0), self.rd(a, 4));
             let ae = |s: &Self| s.member_err(Rule::InvalidArg, id, i);
-            let at = self.ty(a.ty.0).filter(|x| !source_only(x)).ok_or_else(|| ae(self))?;
-            if a.name_off.0 != 0
-                && (!self.name_off_valid(a.name_off.0) || !self.name_valid(a.name_off.0, NameRule::Ident))
-            {
+            let at = self.ty(aty).filter(|x| !x.is(K_SOURCE_ONLY)).ok_or_else(|| ae(self))?;
+            if !names_ok && aname != 0 && (!self.name_off_valid(aname) || !self.name_valid(aname, NameRule::Ident)) {
                 return Err(ae(self));
             }
-            if needs_resolve(&at) && !self.is_resolved(a.ty.0) {
-                self.resolve(a.ty.0)?;
+            if at.is(K_NEEDS_RESOLVE) && !self.is_resolved(aty) && !self.resolve_fast(aty, at) {
+                self.resolve(aty)?;
             }
-            let mut aid = a.ty.0;
+            let mut aid = aty;
             if self.id_size(&mut aid).is_none() {
                 return Err(ae(self));
             }
@@ -1777,26 +1942,26 @@ impl<'a> V<'a, '_> {
         if !self.is_resolved(id) {
             return false;
         }
-        let t = self.ty(id).unwrap_or(None);
+        let t = self.ty(id).unwrap_or(T::VOID);
         let (rid, rsize) = (self.resolved_id(id), self.resolved_size(id));
-        if is_struct(&t) || is_k(&t, Kind::Datasec) {
+        if t.is(K_STRUCT | kb(Kind::Datasec)) {
             return rid == 0 && rsize == 0;
         }
-        if is_k(&t, Kind::DeclTag) || is_k(&t, Kind::Func) {
+        if t.is(kb(Kind::DeclTag) | kb(Kind::Func)) {
             return rid != 0 && rsize == 0;
         }
-        if is_modifier(&t) || is_k(&t, Kind::Ptr) || is_k(&t, Kind::Var) {
+        if t.is(K_MODIFIER | kb(Kind::Ptr) | kb(Kind::Var)) {
             let mut r = id;
             return match self.id_resolve(&mut r) {
-                Some(rt) => !is_modifier(&rt) && !is_k(&rt, Kind::Var) && !is_k(&rt, Kind::Datasec),
+                Some(rt) => !rt.is(K_MODIFIER | kb(Kind::Var) | kb(Kind::Datasec)),
                 None => false,
             };
         }
-        if is_k(&t, Kind::Array) {
+        if t.k(Kind::Array) {
             let Some(a) = self.array_of(id) else { return false };
-            let mut eid = a.elem.0;
+            let mut eid = a.elem;
             return match self.id_size(&mut eid) {
-                Some((et, esize)) => !is_modifier(&et) && a.nelems.wrapping_mul(esize) == rsize,
+                Some((et, esize)) => !et.is(K_MODIFIER) && a.nelems.wrapping_mul(esize) == rsize,
                 None => false,
             };
         }
@@ -1811,16 +1976,16 @@ impl<'a> V<'a, '_> {
         let mut i = first;
         while i < last {
             let mut t = self.ty(i).ok_or_else(|| self.type_err(Rule::DanglingModifier, i))?;
-            if is_modifier(&t) {
-                let mut in_tags = is_k(&t, Kind::TypeTag);
+            if t.is(K_MODIFIER) {
+                let mut in_tags = t.k(Kind::TypeTag);
                 let mut cur = i;
                 let mut limit = 32u32;
-                while is_modifier(&t) {
+                while t.is(K_MODIFIER) {
                     if limit == 0 {
                         return Err(self.type_err(Rule::ModifierChainTooLong, i));
                     }
                     limit = limit.wrapping_sub(1);
-                    if is_k(&t, Kind::TypeTag) {
+                    if t.k(Kind::TypeTag) {
                         if !in_tags {
                             return Err(self.type_err(Rule::TypeTagsAfterModifiers, i));
                         }
@@ -1830,7 +1995,7 @@ impl<'a> V<'a, '_> {
                     if cur <= good {
                         break;
                     }
-                    cur = ksize(&t);
+                    cur = t.st;
                     t = self.ty(cur).ok_or_else(|| self.type_err(Rule::DanglingModifier, i))?;
                 }
             }
@@ -1839,6 +2004,60 @@ impl<'a> V<'a, '_> {
         }
         Ok(())
     }
+}
+
+/// The struct or union whose members are checked.
+#[derive(Debug, Clone, Copy)]
+struct Strukt {
+    id: u32,
+    size: u32,
+    kflag: bool,
+}
+
+/// The rest of a name from `from` on, byte by byte: its characters must
+/// all be in `rest_ok` and its NUL (or, for a base string, its end) come
+/// within `limit` characters of `rest`'s start.
+fn scan_bytes(rest: &[u8], from: usize, limit: usize, rest_ok: u8) -> bool {
+    let scan = rest.get(..limit).unwrap_or(rest);
+    let tail = scan.get(from..).unwrap_or(&[]);
+    match tail.iter().position(|&c| CTYPE.get(usize::from(c)).is_none_or(|&k| k & rest_ok == 0)) {
+        Some(p) => tail.get(p) == Some(&0),
+        None => rest.len() < limit,
+    }
+}
+
+/// The top bit of each of the eight bytes of `x` that is not an ASCII
+/// letter, digit or `_` (or `.` with `dot`): NUL and bytes >= 0x80 included.
+#[inline]
+fn ascii_bad8(x: u64, dot: bool) -> u64 {
+    const L: u64 = 0x0101_0101_0101_0101;
+    const H: u64 = 0x8080_8080_8080_8080;
+    // Per byte b and n <= 0x80: (b | 0x80) - n keeps its top bit iff
+    // (b & 0x7f) >= n, and never borrows from the next byte.
+    let ge = |v: u64, n: u8| (v | H).wrapping_sub(u64::from(n).wrapping_mul(L)) & H;
+    // Per byte: top bit set iff the byte is zero.
+    let zero = |v: u64| !(((v & !H).wrapping_add(!H)) | v) & H;
+    let lower = x | L.wrapping_mul(0x20);
+    let alpha = ge(lower, b'a') & !ge(lower, b'z' + 1);
+    let digit = ge(x, b'0') & !ge(x, b'9' + 1);
+    let under = zero(x ^ L.wrapping_mul(u64::from(b'_')));
+    let dots = if dot { zero(x ^ L.wrapping_mul(u64::from(b'.'))) } else { 0 };
+    (!(alpha | digit | under | dots) | x) & H
+}
+
+fn kb_raw(k: u32) -> u32 {
+    1u32.wrapping_shl(k)
+}
+
+fn sized_member(bo: u32, ssize: u32, msize: u32) -> Result<(), Rule> {
+    if !bo.is_multiple_of(8) {
+        return Err(Rule::MemberNotByteAligned);
+    }
+    // Pass 1 guarantees bo/8 <= ssize.
+    if ssize.wrapping_sub(bo / 8) < msize {
+        return Err(Rule::MemberExceedsStructSize);
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1119,3 +1119,70 @@ fn scratch_too_small_is_an_error_not_a_panic() {
     let e = validate(&d, None, &opts, &mut scratch).unwrap_err();
     assert_eq!(e.rule(), Rule::TooManyTypes);
 }
+
+#[test]
+fn ascii_bad8_agrees_with_the_byte_classes() {
+    let byte_ok = |c: u8, dot: bool| {
+        let want = super::ALPHA | super::DIGIT | super::UNDERSCORE | if dot { super::DOT } else { 0 };
+        c < 0x80 && super::CTYPE[usize::from(c)] & want != 0
+    };
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let interesting = [
+        0u8, b'.', b'_', b'a', b'z', b'A', b'Z', b'0', b'9', b'@', b'[', b'`', b'{', b'/', b':', 0x7f, 0x80, 0xc0, b' ',
+    ];
+    for round in 0..200_000u32 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let mut b = [b'a'; 8];
+        for (i, slot) in b.iter_mut().enumerate() {
+            let r = (x >> (i * 8)) as u8;
+            *slot = if round % 2 == 0 { interesting[usize::from(r) % interesting.len()] } else { r };
+        }
+        if round % 3 == 0 {
+            let i = (x >> 60) as usize % 8;
+            b = [b'_'; 8];
+            b[i] = (x >> 40) as u8;
+        }
+        for dot in [false, true] {
+            let want =
+                b.iter().enumerate().fold(0u64, |m, (i, &c)| if byte_ok(c, dot) { m } else { m | 0x80 << (8 * i) });
+            assert_eq!(super::ascii_bad8(u64::from_le_bytes(b), dot), want, "{b:?} dot={dot}");
+        }
+    }
+    for c in 0..=255u8 {
+        for dot in [false, true] {
+            let b = [c; 8];
+            let want = if byte_ok(c, dot) { 0 } else { 0x8080_8080_8080_8080 };
+            assert_eq!(super::ascii_bad8(u64::from_le_bytes(b), dot), want, "{c:#x}");
+        }
+    }
+}
+
+#[test]
+fn reused_scratch_does_not_carry_name_verdicts_over() {
+    // Same layout, same string offsets: "abc" is a valid identifier, "ab-"
+    // is not. A scratch reused from the first blob must not vouch for the
+    // second one's name.
+    let good = with_int(|b| {
+        b.head("abc", STRUCT, 0, false, 4);
+    });
+    let bad = with_int(|b| {
+        b.head("ab-", STRUCT, 0, false, 4);
+    });
+    assert_eq!(good.len(), bad.len());
+    let opts = ValidateOptions::new(Profile::UserLoad, K618);
+    let mut scratch = std::vec![0u32; super::scratch_len(&good, None, &opts)];
+    assert!(validate(&good, None, &opts, &mut scratch).is_ok());
+    let e = validate(&bad, None, &opts, &mut scratch).unwrap_err();
+    assert_eq!(e.rule(), Rule::InvalidName);
+    // And across kernels: `.` in a STRUCT name is an identifier only from 6.1.
+    let dotted = with_int(|b| {
+        b.head("a.b", STRUCT, 0, false, 4);
+    });
+    let new = ValidateOptions::new(Profile::UserLoad, K618);
+    let old = ValidateOptions::new(Profile::UserLoad, KernelVersion::new(5, 15));
+    let mut scratch = std::vec![0u32; super::scratch_len(&dotted, None, &new)];
+    assert!(validate(&dotted, None, &new, &mut scratch).is_ok());
+    assert_eq!(validate(&dotted, None, &old, &mut scratch).unwrap_err().rule(), Rule::InvalidName);
+}
