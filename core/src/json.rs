@@ -72,6 +72,23 @@ impl<S: Sink + ?Sized> W<'_, S> {
         self.key(key, false)?;
         self.jstr(v)
     }
+    /// `,"key":[{...},{...}]`, one object per item, its fields written by
+    /// `f` after the opening brace (the first field without a comma).
+    fn list<T>(
+        &mut self,
+        key: &[u8],
+        items: impl Iterator<Item = T>,
+        mut f: impl FnMut(&mut Self, T) -> Result<()>,
+    ) -> Result<()> {
+        self.key(key, false)?;
+        self.s(b"[")?;
+        for (i, item) in items.enumerate() {
+            self.s(if i == 0 { b"{" } else { b",{" })?;
+            f(self, item)?;
+            self.s(b"}")?;
+        }
+        self.s(b"]")
+    }
     /// A string as bpftool's `jsonw_puts` writes it.
     fn jstr(&mut self, v: &[u8]) -> Result<()> {
         self.s(b"\"")?;
@@ -136,10 +153,7 @@ fn dump_type_in<S: Sink + ?Sized>(btf: &Btf<'_>, ty: &Type<'_>, w: &mut W<'_, S>
         TypeView::Struct(c) | TypeView::Union(c) => {
             w.ku(b"size", u64::from(c.size))?;
             w.ku(b"vlen", u64::from(ty.vlen()))?;
-            w.key(b"members", false)?;
-            w.s(b"[")?;
-            for (i, m) in c.members().enumerate() {
-                w.s(if i == 0 { b"{" } else { b",{" })?;
+            w.list(b"members", c.members(), |w, m| {
                 w.key(b"name", true)?;
                 w.jname(btf, m.name_off)?;
                 w.ku(b"type_id", u64::from(m.ty.0))?;
@@ -147,19 +161,15 @@ fn dump_type_in<S: Sink + ?Sized>(btf: &Btf<'_>, ty: &Type<'_>, w: &mut W<'_, S>
                 if m.bitfield_size() != 0 {
                     w.ku(b"bitfield_size", u64::from(m.bitfield_size()))?;
                 }
-                w.s(b"}")?;
-            }
-            w.s(b"]")?;
+                Ok(())
+            })?;
         }
         TypeView::Enum(e) | TypeView::Enum64(e) => {
             let wide = ty.kind() == Some(Kind::Enum64);
             w.ks(b"encoding", if e.signed { b"SIGNED" } else { b"UNSIGNED" })?;
             w.ku(b"size", u64::from(e.size))?;
             w.ku(b"vlen", u64::from(ty.vlen()))?;
-            w.key(b"values", false)?;
-            w.s(b"[")?;
-            for (i, v) in e.values().enumerate() {
-                w.s(if i == 0 { b"{" } else { b",{" })?;
+            w.list(b"values", e.values(), |w, v| {
                 w.key(b"name", true)?;
                 w.jname(btf, v.name_off)?;
                 if e.signed {
@@ -172,9 +182,8 @@ fn dump_type_in<S: Sink + ?Sized>(btf: &Btf<'_>, ty: &Type<'_>, w: &mut W<'_, S>
                     // extended to 64 bits before it is printed unsigned.
                     w.ku(b"val", i64::from(v.raw as u32 as i32) as u64)?;
                 }
-                w.s(b"}")?;
-            }
-            w.s(b"]")?;
+                Ok(())
+            })?;
         }
         TypeView::Fwd(f) => w.ks(b"fwd_kind", if f.union { b"union" } else { b"struct" })?,
         TypeView::Func(f) => {
@@ -184,16 +193,11 @@ fn dump_type_in<S: Sink + ?Sized>(btf: &Btf<'_>, ty: &Type<'_>, w: &mut W<'_, S>
         TypeView::FuncProto(p) => {
             w.ku(b"ret_type_id", u64::from(p.ret.0))?;
             w.ku(b"vlen", u64::from(ty.vlen()))?;
-            w.key(b"params", false)?;
-            w.s(b"[")?;
-            for (i, prm) in p.params().enumerate() {
-                w.s(if i == 0 { b"{" } else { b",{" })?;
+            w.list(b"params", p.params(), |w, prm| {
                 w.key(b"name", true)?;
                 w.jname(btf, prm.name_off)?;
-                w.ku(b"type_id", u64::from(prm.ty.0))?;
-                w.s(b"}")?;
-            }
-            w.s(b"]")?;
+                w.ku(b"type_id", u64::from(prm.ty.0))
+            })?;
         }
         TypeView::Var(v) => {
             w.ku(b"type_id", u64::from(v.ty.0))?;
@@ -202,17 +206,12 @@ fn dump_type_in<S: Sink + ?Sized>(btf: &Btf<'_>, ty: &Type<'_>, w: &mut W<'_, S>
         TypeView::Datasec(d) => {
             w.ku(b"size", u64::from(d.size))?;
             w.ku(b"vlen", u64::from(ty.vlen()))?;
-            w.key(b"vars", false)?;
-            w.s(b"[")?;
-            for (i, e) in d.entries().enumerate() {
-                w.s(if i == 0 { b"{" } else { b",{" })?;
+            w.list(b"vars", d.entries(), |w, e| {
                 w.key(b"type_id", true)?;
                 w.u(u64::from(e.ty.0))?;
                 w.ku(b"offset", u64::from(e.offset))?;
-                w.ku(b"size", u64::from(e.size))?;
-                w.s(b"}")?;
-            }
-            w.s(b"]")?;
+                w.ku(b"size", u64::from(e.size))
+            })?;
         }
         TypeView::Float(f) => w.ku(b"size", u64::from(f.size))?,
         TypeView::DeclTag(t) => {

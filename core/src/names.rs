@@ -147,6 +147,15 @@ fn sort_entries(entries: &mut [u64]) {
     }
 }
 
+/// A hash candidate confirmed: the type `id` when its (essential) name is
+/// `want` and its kind is `kind` (any when `None`). Both index forms use it.
+fn confirm<'a>(btf: &Btf<'a>, id: TypeId, want: &[u8], kind: Option<Kind>, by_essential: bool) -> Option<Type<'a>> {
+    let t = btf.type_by_id(id).ok()?;
+    let n = btf.name(&t).ok()?;
+    let n = if by_essential { essential(n) } else { n };
+    (kind.is_none_or(|k| t.kind() == Some(k)) && n == want).then_some(t)
+}
+
 /// A sorted (hash, id) index of one layer's named types, over caller
 /// storage; built by [`Btf::build_name_index`].
 #[derive(Debug, Clone, Copy)]
@@ -226,12 +235,7 @@ impl<'s> NameIndex<'s> {
         's: 'b,
     {
         let want = if by_essential { essential(name) } else { name };
-        self.candidates(name).filter_map(move |id| {
-            let t = btf.type_by_id(id).ok()?;
-            let n = btf.name(&t).ok()?;
-            let n = if by_essential { essential(n) } else { n };
-            (kind.is_none_or(|k| t.kind() == Some(k)) && n == want).then_some(t)
-        })
+        self.candidates(name).filter_map(move |id| confirm(btf, id, want, kind, by_essential))
     }
 }
 
@@ -380,12 +384,7 @@ impl HashNameIndex {
             .table
             .iter_hash(Self::mix(h))
             .filter(|&&(hh, _)| hh == h)
-            .filter_map(|&(_, id)| {
-                let t = btf.type_by_id(id).ok()?;
-                let n = btf.name(&t).ok()?;
-                let n = if by_essential { essential(n) } else { n };
-                (kind.is_none_or(|k| t.kind() == Some(k)) && n == want).then_some(t)
-            })
+            .filter_map(|&(_, id)| confirm(btf, id, want, kind, by_essential))
             .collect();
         out.sort_unstable_by_key(Type::id);
         out

@@ -29,21 +29,8 @@ fn nine(endian: Endian) -> VecBuilder {
 
 #[test]
 fn dump_of_written_kinds_is_bpftools() {
-    // The same expected text as tests::dump_of_each_kind (bpftool 7.1.0).
-    let expected = "[1] INT 'int' size=4 bits_offset=0 nr_bits=32 encoding=SIGNED
-[2] ENUM 'e' encoding=SIGNED size=4 vlen=1
-\t'M' val=-1
-[3] FWD 'f' fwd_kind=union
-[4] FUNC_PROTO '(anon)' ret_type_id=1 vlen=2
-\t'(anon)' type_id=1
-\t'(anon)' type_id=0
-[5] FUNC 'g' type_id=4 linkage=global
-[6] VAR 'v' type_id=1, linkage=global
-[7] DATASEC '.data' size=4 vlen=1
-\ttype_id=6 offset=0 size=4 (VAR 'v')
-[8] DECL_TAG 't' type_id=5 component_idx=-1
-[9] FLOAT 'double' size=8
-";
+    // The same types as tests::dump_of_each_kind, so bpftool's text for them.
+    let expected = crate::tests::EACH_KIND_DUMP;
     for endian in [Endian::Little, Endian::Big] {
         let blob = nine(endian).to_vec().unwrap();
         let btf = Btf::parse(&blob).unwrap();
