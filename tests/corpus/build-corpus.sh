@@ -80,7 +80,7 @@ done < <(find "$work/root/lib/modules" -name '*.ko' | sort)
 
 # A few real modules for the ELF tests: a big one and two small ones.
 for m in btrfs.ko dummy.ko veth.ko; do
-  f=$(find "$work/root/lib/modules" -name "$m" | head -n 1)
+  f=$(find "$work/root/lib/modules" -name "$m" -print -quit)
   [ -n "$f" ] && cp "$f" "$work/out/.ko/"
 done
 
