@@ -110,6 +110,58 @@ impl<'a> Btf<'a> {
         Ok(btf)
     }
 
+    /// Slots of storage [`Btf::parse_indexed`] may need for `data`: an
+    /// upper bound from the header alone (every record is at least 12
+    /// bytes).
+    #[must_use]
+    pub fn index_len_bound(data: &[u8]) -> usize {
+        Header::parse(data).map_or(0, |h| (h.type_len / 12) as usize)
+    }
+
+    /// Parses a blob and builds its id index in the same walk over the
+    /// records (one walk instead of [`Btf::parse_with`]'s and
+    /// [`Btf::build_index`]'s two).
+    ///
+    /// `storage` needs [`Btf::index_len_bound`] slots; the index uses the
+    /// first [`Btf::index_len`] of them.
+    ///
+    /// # Errors
+    /// As [`Btf::parse_split`]; [`ErrorKind::BufferTooSmall`] (with the
+    /// slots needed) when the blob has more types than `storage` slots.
+    pub fn parse_indexed(
+        data: &'a [u8],
+        base: Option<&'a Btf<'a>>,
+        opts: ParseOptions,
+        storage: &'a mut [u32],
+    ) -> Result<Self> {
+        let len = u32::try_from(data.len()).map_err(|_| Error::new(ErrorKind::BlobTooLarge, 0))?;
+        let header = Header::parse(data)?;
+        let sections = header.sections(len)?;
+        let (start_id, start_str_off) = match base {
+            None => (1, 0),
+            Some(b) => {
+                if b.header.endian != header.endian {
+                    return Err(Error::new(ErrorKind::EndianMismatch, 0));
+                }
+                (b.type_count(), b.str_end())
+            }
+        };
+        let mut btf = Btf { data, header, sections, base, start_id, nr_types: 0, start_str_off, opts, index: None };
+        let mut n: u32 = 0;
+        let mut slots = storage.iter_mut();
+        btf.walk(|off| {
+            if let Some(slot) = slots.next() {
+                *slot = off;
+            }
+            n = n.wrapping_add(1);
+        })?;
+        btf.nr_types = n;
+        let offsets = storage.get(..n as usize).ok_or(Error::new(ErrorKind::BufferTooSmall { needed: n }, 0))?;
+        btf.index = Some(offsets);
+        btf_debug!("parsed and indexed BTF: {} types from id {}", n, start_id);
+        Ok(btf)
+    }
+
     /// One pass over the record heads: checks the tiling and counts.
     fn count_types(&self) -> Result<u32> {
         let mut n: u32 = 0;

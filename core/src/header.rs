@@ -101,6 +101,17 @@ impl Header {
         self.hdr_len >= HEADER_LEN_LAYOUT && self.layout_len != 0
     }
 
+    /// The string section of `data`, the blob this header was read from,
+    /// checked to lie inside it (without parsing the types).
+    ///
+    /// # Errors
+    /// [`ErrorKind::SectionOutOfBounds`] and the other section errors.
+    pub fn strings<'a>(&self, data: &'a [u8]) -> Result<&'a [u8]> {
+        let len = u32::try_from(data.len()).map_err(|_| Error::new(ErrorKind::BlobTooLarge, 0))?;
+        let (start, end) = self.sections(len)?.strings;
+        Ok(data.get(start as usize..end as usize).unwrap_or(&[]))
+    }
+
     /// Checks that every section lies within a blob of `len` bytes and
     /// returns their absolute ranges.
     pub(crate) fn sections(&self, len: u32) -> Result<Sections> {

@@ -440,9 +440,26 @@ fn validate(
 fn validate_modules(g: &Global, profile: Profile, kv: KernelVersion, m: &Modules) -> Result<ExitCode, Error> {
     let k = kernel(g, false)?;
     let names = selected(&k, m)?;
-    // Indexed: even the module rules look base types up by id (type tags).
-    let base = k.base()?;
     let opts = ValidateOptions::new(profile, kv);
+    // Indexed, in the one walk that parses it: even the module rules look
+    // base types up by id (type tags). Its names are classified once for
+    // every module, on a second thread meanwhile: that needs only the
+    // header.
+    let bytes = k.vmlinux_bytes();
+    let btf_err = |source| Error::Btf { path: k.vmlinux_path().into(), source };
+    let mut index = vec![0u32; Btf::index_len_bound(bytes)];
+    let mut name_words = Vec::new();
+    let (base, base_names) = std::thread::scope(|sc| {
+        let names = sc.spawn(|| {
+            let strs = btfkit::Header::parse(bytes).and_then(|h| h.strings(bytes)).map_err(btf_err)?;
+            name_words.resize(btfkit::validate::BaseNames::words_for(strs.len()), 0);
+            btfkit::validate::BaseNames::from_strings(strs, 0, kv, &mut name_words).map_err(btf_err)
+        });
+        let base = Btf::parse_indexed(bytes, None, btfkit::ParseOptions::default(), &mut index).map_err(btf_err);
+        let names = names.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (base, names)
+    });
+    let (base, base_names) = (base?, base_names?);
     // Each worker takes one module at a time into one reused buffer:
     // memory stays at vmlinux plus a module per worker, however many
     // modules there are. Results are printed in module order.
@@ -467,11 +484,11 @@ fn validate_modules(g: &Global, profile: Profile, kv: KernelVersion, m: &Modules
                             if !(data.starts_with(&[0x9f, 0xeb]) || data.starts_with(&[0xeb, 0x9f])) {
                                 data = btfkit_sysfs::input::extract(&path, &data)?.btf;
                             }
-                            let need = btfkit::validate::scratch_len(&data, Some(&base), &opts);
+                            let need = btfkit::validate::scratch_len_bound(&data);
                             if scratch.len() < need {
                                 scratch.resize(need, 0);
                             }
-                            Ok(btfkit::validate::validate(&data, Some(&base), &opts, &mut scratch)
+                            Ok(btfkit::validate::validate_split(&data, &base, &base_names, &opts, &mut scratch)
                                 .err()
                                 .map(|e| format!("{}: invalid for {profile:?} on Linux {kv}: {e}", path.display())))
                         })();

@@ -66,3 +66,136 @@ fn fixtures_validate_in_both_byte_orders() {
         assert!(r.is_ok(), "split.btf under {profile:?}: {}", r.unwrap_err());
     }
 }
+
+/// Patches the name of member 0 of the first STRUCT or UNION with members
+/// in a little-endian split blob; `None` when it has none.
+fn first_member_name_at(data: &[u8]) -> Option<usize> {
+    let btf = Btf::parse(data).ok()?;
+    btf.types().filter_map(Result::ok).find_map(|t| {
+        matches!(t.kind(), Some(btfkit::Kind::Struct | btfkit::Kind::Union))
+            .then_some(())
+            .filter(|()| t.vlen() > 0)
+            .map(|()| t.offset() as usize + 12)
+    })
+}
+
+/// `validate_split`, with the base's names classified once, gives
+/// `validate`'s verdict (whose base names take the exact byte-by-byte
+/// check): on every corpus module, and on modules whose first member name
+/// is pointed at base strings all over the base's string section (names,
+/// their suffixes, NULs, dotted section names), for the 6.1 rules and for
+/// pre-6.1 ones (no dots in identifiers).
+#[test]
+fn validate_split_with_base_names_agrees_with_validate() {
+    use btfkit::validate::{BaseNames, scratch_len, scratch_len_bound, validate, validate_split};
+    let Some(dir) = corpus() else { return };
+    let base_data = std::fs::read(dir.join("vmlinux")).unwrap();
+    let mut index = vec![0u32; Btf::index_len_bound(&base_data)];
+    let base = Btf::parse_indexed(&base_data, None, btfkit::ParseOptions::default(), &mut index).unwrap();
+    let str_len = base.own_strings().len() as u32;
+    let modules = corpus_modules(&dir);
+    let mut scratch = Vec::new();
+    let (mut agreed, mut rejected) = (0usize, 0usize);
+    for kernel in [K61, KernelVersion::new(5, 15)] {
+        let mut words = vec![0u32; BaseNames::words_needed(&base)];
+        let names = BaseNames::new(&base, kernel, &mut words).unwrap();
+        for profile in [Profile::Module, Profile::Strict] {
+            let opts = ValidateOptions::new(profile, kernel);
+            for (i, m) in modules.iter().enumerate() {
+                let mut data = std::fs::read(m).unwrap();
+                let bound = scratch_len_bound(&data);
+                assert!(
+                    bound >= scratch_len(&data, Some(&base), &opts),
+                    "{}: the bound is below the need",
+                    m.display()
+                );
+                scratch.resize(bound, 0);
+                let mut check = |data: &[u8], what: &str| {
+                    let ours = validate_split(data, &base, &names, &opts, &mut scratch);
+                    let exact = validate(data, Some(&base), &opts, &mut scratch);
+                    assert_eq!(ours, exact, "{} {what} ({profile:?}, {kernel})", m.display());
+                    agreed += 1;
+                    rejected += usize::from(ours.is_err());
+                };
+                check(&data, "as is");
+                // Every 40th module: its first member's name swept over the base strings.
+                if i % 40 != 0 {
+                    continue;
+                }
+                let Some(at) = first_member_name_at(&data) else { continue };
+                for off in (1..str_len).step_by(997).chain([str_len - 1]) {
+                    data[at..at + 4].copy_from_slice(&off.to_le_bytes());
+                    check(&data, &format!("member name at base string {off}"));
+                }
+            }
+        }
+    }
+    // The sweep must have hit both verdicts.
+    assert!(rejected > 100 && rejected < agreed, "{rejected} of {agreed} rejected");
+}
+
+/// `BaseNames` made from another string section than the base's own are
+/// not used: the verdict stays the exact one.
+#[test]
+fn base_names_of_another_section_are_ignored() {
+    use btfkit::validate::{BaseNames, validate_split, validate_vec};
+    let dir = workspace().join("tests/fixtures");
+    let base_data = std::fs::read(dir.join("split_base.btf")).unwrap();
+    let ix_base = Btf::parse(&base_data).unwrap();
+    let ix = ix_base.build_index_vec().unwrap();
+    let base = ix_base.with_index(IdIndex::from_built(&ix_base, &ix)).unwrap();
+    let split = std::fs::read(dir.join("split.btf")).unwrap();
+    let opts = ValidateOptions::new(Profile::Module, KernelVersion::new(6, 18));
+    // Strings where every offset reads as a valid identifier.
+    let fake = vec![b'a'; base.own_strings().len()];
+    let mut words = vec![0u32; BaseNames::words_for(fake.len())];
+    let names = BaseNames::from_strings(&fake, 0, opts.kernel, &mut words).unwrap();
+    let mut scratch = vec![0u32; btfkit::validate::scratch_len_bound(&split)];
+    assert_eq!(validate_split(&split, &base, &names, &opts, &mut scratch), validate_vec(&split, Some(&base), &opts));
+    // A type whose name is the base's empty string (offset 0): refused
+    // either way, the fake bits notwithstanding.
+    let mut bad = split.clone();
+    let b = Btf::parse_split(&split, &base).unwrap();
+    let fwd =
+        b.types().filter_map(Result::ok).find(|t| t.kind() == Some(btfkit::Kind::Fwd)).expect("a FWD in split.btf");
+    let at = fwd.offset() as usize;
+    bad[at..at + 4].copy_from_slice(&0u32.to_le_bytes());
+    let exact = validate_vec(&bad, Some(&base), &opts);
+    assert!(exact.is_err());
+    assert_eq!(validate_split(&bad, &base, &names, &opts, &mut scratch), exact);
+}
+
+/// The one-walk parse builds the index `build_index` builds; a base
+/// without an index is refused by `validate` (its lookups would be
+/// linear) and indexed by `validate_vec`.
+#[test]
+fn parse_indexed_and_unindexed_bases() {
+    use btfkit::validate::{Rule, scratch_len, validate, validate_vec};
+    let dir = workspace().join("tests/fixtures");
+    let base_data = std::fs::read(dir.join("split_base.btf")).unwrap();
+    let plain = Btf::parse(&base_data).unwrap();
+    let built = plain.build_index_vec().unwrap();
+    let mut storage = vec![u32::MAX; Btf::index_len_bound(&base_data)];
+    let indexed = Btf::parse_indexed(&base_data, None, btfkit::ParseOptions::default(), &mut storage).unwrap();
+    assert_eq!(indexed.own_type_count(), plain.own_type_count());
+    assert!(indexed.has_index());
+    for id in 1..plain.type_count() {
+        let id = btfkit::TypeId(id);
+        assert_eq!(indexed.type_by_id(id).unwrap().offset(), plain.type_by_id(id).unwrap().offset());
+    }
+    assert_eq!(&storage[..built.len()], &built[..]);
+    let mut short = vec![0u32; built.len() - 1];
+    let e = Btf::parse_indexed(&base_data, None, btfkit::ParseOptions::default(), &mut short).unwrap_err();
+    assert_eq!(e.kind(), btfkit::ErrorKind::BufferTooSmall { needed: built.len() as u32 });
+    assert_eq!(btfkit::Header::parse(&base_data).unwrap().strings(&base_data).unwrap(), plain.own_strings());
+
+    let split = std::fs::read(dir.join("split.btf")).unwrap();
+    let opts = ValidateOptions::new(Profile::Strict, KernelVersion::new(6, 18));
+    let mut scratch = vec![0u32; scratch_len(&split, Some(&plain), &opts)];
+    let e = validate(&split, Some(&plain), &opts, &mut scratch).unwrap_err();
+    assert_eq!(e.rule(), Rule::BaseNotIndexed);
+    assert!(validate_vec(&split, Some(&plain), &opts).is_ok());
+    let mut storage = vec![0u32; Btf::index_len_bound(&base_data)];
+    let indexed = Btf::parse_indexed(&base_data, None, btfkit::ParseOptions::default(), &mut storage).unwrap();
+    assert!(validate(&split, Some(&indexed), &opts, &mut scratch).is_ok());
+}

@@ -15,9 +15,13 @@
 //!    parameters, DATASEC → VAR and DECL_TAG targets;
 //! 5. type-tag ordering (`btf_check_type_tags`).
 //!
-//! It needs no allocator: pass 2's per-type state (12 bytes a type) lives in
-//! scratch memory the caller provides ([`scratch_len`]), and the walk uses a
-//! fixed stack of 32 entries, never recursion.
+//! It needs no allocator: pass 1's descriptors and pass 2's state (20 bytes
+//! a type) and the name bits (one bit a string byte) live in scratch memory
+//! the caller provides ([`scratch_len`]), and the walk uses a fixed stack of
+//! 32 entries, never recursion.
+//!
+//! Many split blobs over one base ([`validate_split`], [`BaseNames`]) share
+//! the base's name bits, built once.
 //!
 //! ## Kernel quirks, and what each profile does with them
 //!
@@ -38,6 +42,7 @@
 //! kernel's `btf_parse_struct_metas`) are runtime semantics, not format
 //! rules, and are not checked here.
 
+mod names;
 mod rule;
 
 pub use rule::Rule;
@@ -205,8 +210,9 @@ const MAX_RESOLVE_DEPTH: usize = 32;
 const BTF_MAX_SIZE: usize = 16 * 1024 * 1024;
 
 /// How many `u32` of scratch [`validate`] needs for `data`: 5 per type,
-/// plus one bit per byte of its string section (a cache of names already
-/// found valid, so that each string is scanned once).
+/// plus one bit per byte of its string section (where the identifiers
+/// end, found in one linear pass, so that each name check is a few bit
+/// operations).
 ///
 /// This walks the record heads once (no allocation). For a blob whose
 /// structure is broken it returns an upper bound.
@@ -217,11 +223,19 @@ pub fn scratch_len(data: &[u8], base: Option<&Btf<'_>>, opts: &ValidateOptions) 
         Ok(b) => (b.own_type_count() as usize, b.header().str_len as usize),
         Err(_) => (data.len() / 12, data.len()),
     };
-    bitmap_words(str_len).saturating_add(types.saturating_add(1).saturating_mul(WORDS_PER_TYPE))
+    names::words_for(str_len).saturating_add(types.saturating_add(1).saturating_mul(WORDS_PER_TYPE))
 }
 
-fn bitmap_words(str_len: usize) -> usize {
-    str_len.div_ceil(32)
+/// An upper bound of [`scratch_len`] from the header alone (no walk over
+/// the records): every record is at least 12 bytes. For a buffer reused
+/// across many blobs, where walking each one twice would cost more than
+/// the spare words.
+#[must_use]
+pub fn scratch_len_bound(data: &[u8]) -> usize {
+    let endian = data.get(..2).and_then(|m| m.try_into().ok()).and_then(Endian::from_magic).unwrap_or(Endian::NATIVE);
+    let (type_len, str_len) = (u32_at(data, 12, endian) as usize, u32_at(data, 20, endian) as usize);
+    let (type_len, str_len) = (type_len.min(data.len()), str_len.min(data.len()));
+    names::words_for(str_len).saturating_add((type_len / 12).saturating_add(1).saturating_mul(WORDS_PER_TYPE))
 }
 
 fn vlen_encoding(k: KernelVersion) -> VlenEncoding {
@@ -232,13 +246,50 @@ fn vlen_encoding(k: KernelVersion) -> VlenEncoding {
 ///
 /// # Errors
 /// The first rule broken, in the kernel's order.
+///
+/// A base without its id index (or a base of it) is indexed here, in a
+/// `Vec`, for the duration of the call.
 #[cfg(feature = "alloc")]
 pub fn validate_vec(data: &[u8], base: Option<&Btf<'_>>, opts: &ValidateOptions) -> Result<(), ValidationError> {
     let mut scratch = alloc::vec![0u32; scratch_len(data, base, opts)];
-    validate(data, base, opts, &mut scratch)
+    match base {
+        Some(b) if !all_indexed(b) => {
+            let mut storage = alloc::vec::Vec::new();
+            let b = reindexed(b, &mut storage).ok_or(ValidationError::new(Rule::BaseNotIndexed, 0))?;
+            validate(data, Some(&b), opts, &mut scratch)
+        }
+        _ => validate(data, base, opts, &mut scratch),
+    }
 }
 
-/// Validates `data`, split over `base` when given.
+/// Whether `b` and every base below it have their id index.
+fn all_indexed(b: &Btf<'_>) -> bool {
+    let mut cur = Some(b);
+    while let Some(b) = cur {
+        if !b.has_index() {
+            return false;
+        }
+        cur = b.base();
+    }
+    true
+}
+
+/// `b` with an id index in `storage`. Only a standalone base, or one whose
+/// own bases are indexed, can be indexed here (a chain is rebuilt by the
+/// caller).
+#[cfg(feature = "alloc")]
+fn reindexed<'s>(b: &Btf<'s>, storage: &'s mut alloc::vec::Vec<u32>) -> Option<Btf<'s>> {
+    if b.base().is_some_and(|bb| !all_indexed(bb)) {
+        return None;
+    }
+    storage.resize(b.index_len(), 0);
+    let index = b.build_index(storage).ok()?;
+    (*b).with_index(index).ok()
+}
+
+/// Validates `data`, split over `base` when given. The base (and any base
+/// of it) must carry its id index ([`Btf::with_index`]), so that every
+/// lookup of a base type is O(1): [`Rule::BaseNotIndexed`] otherwise.
 ///
 /// `scratch` needs [`scratch_len`] words; each call overwrites what it
 /// uses (nothing carries over), so it can be reused across calls.
@@ -253,12 +304,107 @@ pub fn validate<'a>(
     opts: &ValidateOptions,
     scratch: &mut [u32],
 ) -> Result<(), ValidationError> {
+    validate_impl(data, base, None, opts, scratch)
+}
+
+/// Many modules over one base: the base's strings classified once, so that
+/// the names a split blob takes from its base are checked as fast as its
+/// own. Built once per base and kernel, shared by every
+/// [`validate_split`] (it is `Sync`: validate from many threads).
+#[derive(Debug, Clone, Copy)]
+pub struct BaseNames<'s> {
+    words: &'s [u32],
+    /// The base's own strings.
+    strs: &'s [u8],
+    /// The base's first own string offset.
+    start: u32,
+    dot: bool,
+}
+
+impl<'s> BaseNames<'s> {
+    /// `u32` words of storage [`BaseNames::new`] needs for `base`: one bit
+    /// per byte of its own string section.
+    #[must_use]
+    pub fn words_needed(base: &Btf<'_>) -> usize {
+        names::words_for(base.own_strings().len())
+    }
+
+    /// `u32` words of storage [`BaseNames::from_strings`] needs for a
+    /// string section of `str_len` bytes.
+    #[must_use]
+    pub fn words_for(str_len: usize) -> usize {
+        names::words_for(str_len)
+    }
+
+    /// Classifies `base`'s own strings for `kernel`'s name rules, in one
+    /// linear pass, into `storage`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::BufferTooSmall`](crate::ErrorKind::BufferTooSmall)
+    /// with the words needed.
+    pub fn new(base: &Btf<'s>, kernel: KernelVersion, storage: &'s mut [u32]) -> crate::Result<Self> {
+        Self::from_strings(base.own_strings(), base.start_str_off().0, kernel, storage)
+    }
+
+    /// As [`BaseNames::new`], from the base's own string section and its
+    /// first string offset (0 for a standalone base), before the base is
+    /// parsed: the section is known from the header alone, so this can run
+    /// beside the parse. [`validate_split`] uses the result only for the
+    /// base whose own string section is this very slice.
+    ///
+    /// # Errors
+    /// As [`BaseNames::new`].
+    pub fn from_strings(
+        strs: &'s [u8],
+        start_str_off: u32,
+        kernel: KernelVersion,
+        storage: &'s mut [u32],
+    ) -> crate::Result<Self> {
+        let needed = names::words_for(strs.len());
+        let words = storage.get_mut(..needed).ok_or(crate::Error::new(
+            crate::ErrorKind::BufferTooSmall { needed: u32::try_from(needed).unwrap_or(u32::MAX) },
+            0,
+        ))?;
+        let dot = Rules::new(&ValidateOptions::new(Profile::Module, kernel)).dot_everywhere;
+        names::classify(strs, dot, words);
+        Ok(BaseNames { words, strs, start: start_str_off, dot })
+    }
+}
+
+/// [`validate`] of split `data` over `base`, with the base's names
+/// classified beforehand: the same verdict, faster when many blobs share a
+/// base. `names` made from another string section than `base`'s own are
+/// not used (the verdict is the same, found slower).
+///
+/// # Errors
+/// As [`validate`].
+pub fn validate_split<'a>(
+    data: &'a [u8],
+    base: &'a Btf<'a>,
+    names: &'a BaseNames<'a>,
+    opts: &ValidateOptions,
+    scratch: &mut [u32],
+) -> Result<(), ValidationError> {
+    let names = Some(names).filter(|n| n.start == base.start_str_off().0 && core::ptr::eq(n.strs, base.own_strings()));
+    validate_impl(data, Some(base), names, opts, scratch)
+}
+
+fn validate_impl<'a>(
+    data: &'a [u8],
+    base: Option<&'a Btf<'a>>,
+    base_names: Option<&'a BaseNames<'a>>,
+    opts: &ValidateOptions,
+    scratch: &mut [u32],
+) -> Result<(), ValidationError> {
     let rules = Rules::new(opts);
     if opts.profile == Profile::UserLoad && base.is_some() {
         return Err(ValidationError::new(Rule::SplitNotLoadable, 0));
     }
     if opts.profile == Profile::Module && base.is_none() {
         return Err(ValidationError::new(Rule::BaseRequired, 0));
+    }
+    if base.is_some_and(|b| !all_indexed(b)) {
+        return Err(ValidationError::new(Rule::BaseNotIndexed, 0));
     }
     if rules.max_size && data.len() > BTF_MAX_SIZE {
         return Err(ValidationError::new(Rule::TooLarge, 0));
@@ -271,28 +417,29 @@ pub fn validate<'a>(
     }
     // One copy of the passes per byte order: record reads are plain loads.
     match hdr.endian {
-        Endian::Little => run::<Le>(data, base, rules, hdr, scratch),
-        Endian::Big => run::<Be>(data, base, rules, hdr, scratch),
+        Endian::Little => run::<Le>(data, base, base_names, rules, hdr, scratch),
+        Endian::Big => run::<Be>(data, base, base_names, rules, hdr, scratch),
     }
 }
 
 fn run<'a, E: Order>(
     data: &'a [u8],
     base: Option<&'a Btf<'a>>,
+    base_names: Option<&'a BaseNames<'a>>,
     rules: Rules,
     hdr: Hdr,
     scratch: &mut [u32],
 ) -> Result<(), ValidationError> {
-    let (names_ok, scratch) = scratch.split_at_mut(bitmap_words(hdr.str_len as usize).min(scratch.len()));
-    // The name cache is per blob and per rule set: a reused scratch holds
-    // the last call's verdicts.
-    names_ok.fill(0);
-    let names_ok = Cell::from_mut(names_ok).as_slice_of_cells();
-    let scratch = Cell::from_mut(scratch).as_slice_of_cells();
+    let (name_bits, scratch) = scratch.split_at_mut(names::words_for(hdr.str_len as usize).min(scratch.len()));
     let s = hdr.hdr_len.wrapping_add(hdr.str_off) as usize;
+    let strs = data.get(s..s.wrapping_add(hdr.str_len as usize)).unwrap_or(&[]);
+    // Every word is rewritten: nothing carries over from a reused scratch.
+    names::classify(strs, rules.dot_everywhere, name_bits);
+    let name_bits = &*name_bits;
+    let scratch = Cell::from_mut(scratch).as_slice_of_cells();
     let mut v = V {
         data,
-        strs: data.get(s..s.wrapping_add(hdr.str_len as usize)).unwrap_or(&[]),
+        strs,
         order: core::marker::PhantomData::<E>,
         rules,
         hdr,
@@ -301,7 +448,8 @@ fn run<'a, E: Order>(
         start_str_off: base.map_or(0, |b| b.start_str_off().0.saturating_add(b.header().str_len)),
         nr: 0,
         scratch,
-        names_ok,
+        name_bits,
+        base_names: base_names.filter(|n| !n.dot || rules.dot_everywhere),
         mode: Mode::Tbd,
         stack: heapless::Vec::new(),
     };
@@ -707,8 +855,10 @@ struct V<'a, 's, E> {
     nr: u32,
     /// Pass 1's descriptors and pass 2's state, `WORDS_PER_TYPE` words a type.
     scratch: &'s [Cell<u32>],
-    /// One bit per own string byte: the identifier there was found valid.
-    names_ok: &'s [Cell<u32>],
+    /// The name classes of our own strings (see `names`).
+    name_bits: &'s [u32],
+    /// The base's, when the caller classified them (usable for these rules).
+    base_names: Option<&'a BaseNames<'a>>,
     mode: Mode,
     stack: heapless::Vec<Vertex, MAX_RESOLVE_DEPTH>,
 }
@@ -814,38 +964,42 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         off.wrapping_sub(self.start_str_off) < self.hdr.str_len
     }
 
-    /// The bytes from a (valid) string offset: to the end of our own
-    /// string section, or a base string without its NUL.
+    /// The bytes from a (valid) string offset to the end of its string
+    /// section, ours or a base's.
     fn str_from(&self, off: u32) -> &'a [u8] {
         if off < self.start_str_off {
-            return self.base.and_then(|b| b.str_at(crate::StrOffset(off)).ok()).unwrap_or(&[]);
+            return self.base.and_then(|b| b.str_tail(crate::StrOffset(off)).ok()).unwrap_or(&[]);
         }
         self.own_strings().get(off.wrapping_sub(self.start_str_off) as usize..).unwrap_or(&[])
     }
 
     /// `__btf_name_valid`: identifier (or, for sections, printable) within
-    /// `__btf_name_valid`: identifier (or, for sections, printable) within
-    /// KSYM_NAME_LEN.
-    #[inline]
+    /// KSYM_NAME_LEN. The name classes confirm plain ASCII identifiers; the
+    /// exact check decides the rest.
+    #[inline(always)]
     fn name_valid(&self, off: u32, how: NameRule) -> bool {
-        // Identifiers in our own strings are checked once per offset.
-        let cached = how == NameRule::Ident && off >= self.start_str_off;
-        let rel = off.wrapping_sub(self.start_str_off) as usize;
-        let (word, bit) = (self.names_ok.get(rel / 32), 1u32 << (rel % 32));
-        if cached && word.is_some_and(|w| w.get() & bit != 0) {
-            return true;
+        // The classes are built for `Ident`; a name they confirm is also a
+        // valid `IdentDot`.
+        if how != NameRule::Section {
+            let (limit, dot) = (self.rules.ksym_name_len, self.rules.dot_everywhere);
+            let known = if off >= self.start_str_off {
+                let p = off.wrapping_sub(self.start_str_off) as usize;
+                names::ident(self.strs, self.name_bits, p, limit, dot)
+            } else {
+                self.base_names
+                    .filter(|b| off >= b.start)
+                    .and_then(|b| names::ident(b.strs, b.words, off.wrapping_sub(b.start) as usize, limit, b.dot))
+            };
+            if let Some(ok) = known {
+                return ok;
+            }
         }
-        let ok = self.name_valid_uncached(off, how);
-        if ok
-            && cached
-            && let Some(w) = word
-        {
-            w.set(w.get() | bit);
-        }
-        ok
+        self.name_valid_uncached(off, how)
     }
 
     /// One pass over the string, up to its NUL, with the kernel's classes.
+    #[cold]
+    #[inline(never)]
     fn name_valid_uncached(&self, off: u32, how: NameRule) -> bool {
         let limit = self.rules.ksym_name_len;
         let printable = how == NameRule::Section && self.rules.datasec_printable;
@@ -865,7 +1019,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         }
         // The kernel scans KSYM_NAME_LEN bytes and then wants the NUL:
         // names of up to KSYM_NAME_LEN characters pass. The first
-        // character is one of them; a base string ends without its NUL.
+        // character is one of them.
         if printable {
             return scan_bytes(rest, 0, limit, rest_ok);
         }

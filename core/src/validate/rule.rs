@@ -69,6 +69,9 @@ rules! {
     SplitNotLoadable => "BPF_BTF_LOAD takes standalone BTF only",
     /// Module BTF validated without its base.
     BaseRequired => "split BTF needs its base",
+    /// A base without its id index (`Btf::with_index`): every lookup of a
+    /// base type would walk the base from its start.
+    BaseNotIndexed => "the base BTF has no id index (Btf::with_index)",
     /// A record runs past the type section.
     MetaTruncated => "meta_left too small for the type",
     /// Reserved bits of `info` are set.
