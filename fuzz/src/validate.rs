@@ -1,8 +1,13 @@
 //! `validate`: arbitrary bytes through every profile of the validator, on
 //! several kernel versions; also checks that anything `UserLoad` accepts
-//! parses, and that `Strict` never accepts what `UserLoad` rejects.
+//! parses, that `Strict` never accepts what `UserLoad` rejects, that the
+//! header-only scratch bound covers the need, and that split validation
+//! with the base's name bits ([`validate_split`]) gives the verdict of
+//! plain [`validate`].
 
-use btfkit::validate::{KernelVersion, Profile, ValidateOptions, scratch_len, validate};
+use btfkit::validate::{
+    BaseNames, KernelVersion, Profile, ValidateOptions, scratch_len, scratch_len_bound, validate, validate_split,
+};
 use btfkit::{Btf, Endian};
 
 /// Runs the target on one input.
@@ -34,11 +39,23 @@ pub fn run(data: &[u8]) {
     let Some((len, rest)) = data.split_first_chunk::<4>() else { return };
     let len = (u32::from_le_bytes(*len) as usize).min(rest.len());
     let (base, split) = rest.split_at(len);
-    if let Ok(base) = Btf::parse(base) {
-        for profile in [Profile::Module, Profile::Strict] {
-            let opts = ValidateOptions::new(profile, KernelVersion::LATEST);
-            let mut scratch = vec![0u32; scratch_len(split, Some(&base), &opts)];
-            let _ = validate(split, Some(&base), &opts, &mut scratch);
+    let mut index = vec![0u32; Btf::index_len_bound(base)];
+    if let Ok(base) = Btf::parse_indexed(base, None, btfkit::ParseOptions::default(), &mut index) {
+        for kernel in [KernelVersion::new(5, 10), KernelVersion::LATEST] {
+            let mut words = vec![0u32; BaseNames::words_needed(&base)];
+            let Ok(names) = BaseNames::new(&base, kernel, &mut words) else { continue };
+            for profile in [Profile::Module, Profile::Strict] {
+                let opts = ValidateOptions::new(profile, kernel);
+                let need = scratch_len(split, Some(&base), &opts);
+                let bound = scratch_len_bound(split);
+                let mut scratch = vec![0u32; need.max(bound)];
+                let plain = validate(split, Some(&base), &opts, &mut scratch);
+                let shared = validate_split(split, &base, &names, &opts, &mut scratch);
+                assert_eq!(plain, shared, "validate_split differs from validate ({profile:?}, {kernel})");
+                if plain.is_ok() {
+                    assert!(bound >= need, "scratch_len_bound {bound} below scratch_len {need}");
+                }
+            }
         }
     }
 }
