@@ -191,6 +191,33 @@ pub fn read_files(paths: &[PathBuf]) -> Result<(memmap2::MmapMut, Vec<std::ops::
     Ok((buf, ranges))
 }
 
+/// Reads a whole file into the front of `buf`, a buffer reused across many
+/// small files, and returns its length: no stat and no allocation per
+/// file, two reads for a file smaller than the buffer (std's
+/// `read_to_end` also stats and seeks). The buffer grows, zero-filled, when
+/// a file does not fit.
+///
+/// # Errors
+/// [`Error::Io`] naming the file.
+pub fn read_into(path: &Path, buf: &mut Vec<u8>) -> Result<usize, Error> {
+    use std::io::Read;
+    let io = |source| Error::Io { path: path.to_owned(), source };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut len = 0usize;
+    loop {
+        if len == buf.len() {
+            let grown = buf.len().saturating_mul(2).max(64 * 1024);
+            buf.resize(grown, 0);
+        }
+        match f.read(buf.get_mut(len..).unwrap_or_default()) {
+            Ok(0) => return Ok(len),
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+}
+
 /// Reads a whole file, naming it in the error.
 ///
 /// # Errors

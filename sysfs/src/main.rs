@@ -470,25 +470,27 @@ fn validate_modules(g: &Global, profile: Profile, kv: KernelVersion, m: &Modules
             .map(|_| {
                 sc.spawn(|| {
                     let mut done = Vec::new();
-                    let mut data: Vec<u8> = Vec::new();
+                    let mut buf: Vec<u8> = Vec::new();
                     let mut scratch: Vec<u32> = Vec::new();
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(name) = names.get(i) else { break };
                         let path = k.module_path(name);
-                        data.clear();
                         let r = (|| -> Result<Option<String>, Error> {
-                            std::fs::File::open(&path)
-                                .and_then(|mut f| io::Read::read_to_end(&mut f, &mut data))
-                                .map_err(|source| Error::Io { path: path.clone(), source })?;
-                            if !(data.starts_with(&[0x9f, 0xeb]) || data.starts_with(&[0xeb, 0x9f])) {
-                                data = btfkit_sysfs::input::extract(&path, &data)?.btf;
-                            }
-                            let need = btfkit::validate::scratch_len_bound(&data);
+                            let len = btfkit_sysfs::read_into(&path, &mut buf)?;
+                            let raw = buf.get(..len).unwrap_or_default();
+                            let extracted;
+                            let data = if raw.starts_with(&[0x9f, 0xeb]) || raw.starts_with(&[0xeb, 0x9f]) {
+                                raw
+                            } else {
+                                extracted = btfkit_sysfs::input::extract(&path, raw)?.btf;
+                                &extracted
+                            };
+                            let need = btfkit::validate::scratch_len_bound(data);
                             if scratch.len() < need {
                                 scratch.resize(need, 0);
                             }
-                            Ok(btfkit::validate::validate_split(&data, &base, &base_names, &opts, &mut scratch)
+                            Ok(btfkit::validate::validate_split(data, &base, &base_names, &opts, &mut scratch)
                                 .err()
                                 .map(|e| format!("{}: invalid for {profile:?} on Linux {kv}: {e}", path.display())))
                         })();
