@@ -16,7 +16,8 @@
 //! - A bpftool-compatible text dump ([`dump`]) and JSON dump ([`json`]) into
 //!   any byte [`dump::Sink`].
 //! - Kernel-faithful validation ([`validate`]): would a given kernel accept
-//!   this BTF, through which load path? Scratch memory comes from the caller.
+//!   this BTF, through which load path? Scratch memory comes from the caller;
+//!   many modules over one base share its name bits ([`validate::BaseNames`]).
 //! - Lookups by name ([`names`]) through a sorted hash index in caller
 //!   storage (8 bytes a named type), and a [`composite`] of one base and N
 //!   modules, addressed as (layer, id), with FWD resolution across layers.

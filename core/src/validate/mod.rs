@@ -21,7 +21,30 @@
 //! 32 entries, never recursion.
 //!
 //! Many split blobs over one base ([`validate_split`], [`BaseNames`]) share
-//! the base's name bits, built once.
+//! the base's name bits, built once. The base must carry its id index
+//! ([`Btf::parse_indexed`] builds it in the parsing walk), so that every
+//! lookup of a base type is O(1):
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn core::error::Error>> {
+//! use btfkit::validate::{BaseNames, KernelVersion, Profile, ValidateOptions, scratch_len_bound, validate_split};
+//! use btfkit::{Btf, ParseOptions};
+//!
+//! let (vmlinux, module) = btfkit::doc_example_split();
+//! let mut index = [0u32; 32];
+//! let base = Btf::parse_indexed(&vmlinux, None, ParseOptions::default(), &mut index)?;
+//! let kernel = KernelVersion::new(6, 18);
+//! let mut words = [0u32; 8];
+//! assert!(BaseNames::words_needed(&base) <= words.len());
+//! let names = BaseNames::new(&base, kernel, &mut words)?;
+//!
+//! // Then, for each module, with one reused scratch buffer:
+//! let opts = ValidateOptions::new(Profile::Module, kernel);
+//! let mut scratch = [0u32; 128];
+//! assert!(scratch_len_bound(&module) <= scratch.len());
+//! validate_split(&module, &base, &names, &opts, &mut scratch)?;
+//! # Ok(()) }
+//! ```
 //!
 //! ## Kernel quirks, and what each profile does with them
 //!
