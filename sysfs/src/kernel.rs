@@ -192,22 +192,15 @@ impl KernelBtf {
             }
             return Err(Error::NoBtf { dir: opts.dir.clone() });
         }
-        // The directory is listed on a second thread while vmlinux is read.
-        let (vmlinux, modules) = std::thread::scope(|sc| {
-            let list = sc.spawn(|| -> Result<Vec<String>, Error> {
-                let mut modules: Vec<String> = std::fs::read_dir(&opts.dir)
-                    .map_err(|source| Error::Io { path: opts.dir.clone(), source })?
-                    .filter_map(Result::ok)
-                    .filter_map(|e| e.file_name().into_string().ok())
-                    .filter(|n| n != "vmlinux" && !n.starts_with('.'))
-                    .collect();
-                modules.sort_unstable();
-                Ok(modules)
-            });
-            let vmlinux = Blob::open(&vmlinux_path, opts.read);
-            (vmlinux, list.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-        });
-        Ok(KernelBtf::new(opts, vmlinux_path, vmlinux?, modules?))
+        let vmlinux = Blob::open(&vmlinux_path, opts.read)?;
+        let mut modules: Vec<String> = std::fs::read_dir(&opts.dir)
+            .map_err(|source| Error::Io { path: opts.dir.clone(), source })?
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| n != "vmlinux" && !n.starts_with('.'))
+            .collect();
+        modules.sort_unstable();
+        Ok(KernelBtf::new(opts, vmlinux_path, vmlinux, modules))
     }
 
     fn new(opts: Options, vmlinux_path: PathBuf, vmlinux: Blob, modules: Vec<String>) -> Self {
