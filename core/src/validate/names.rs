@@ -55,9 +55,9 @@ fn block_ends(block: &[u8], dot: bool) -> u64 {
 }
 
 /// Fills `out` (at least [`words_for`] words) with the bits of `strs`.
-/// Bytes past the end of `strs` in its last block end names, so that a
-/// scan running off the section stops there (and goes to the exact check,
-/// as they are not NUL).
+/// Bytes past the end of `strs` (in its last block, and in any further
+/// words of `out`) end names, so that a scan running off the section stops
+/// there (and goes to the exact check, as they are not NUL).
 pub(super) fn classify(strs: &[u8], dot: bool, out: &mut [u32]) {
     let mut blocks = out.chunks_exact_mut(WORDS_PER_BLOCK);
     let mut chunks = strs.chunks_exact(64);
@@ -74,6 +74,10 @@ pub(super) fn classify(strs: &[u8], dot: bool, out: &mut [u32]) {
         }
         // tail.len() < 64
         store(out, block_ends(&block, dot) | u64::MAX.wrapping_shl(tail.len() as u32));
+    }
+    // Words beyond the section (a larger `out`) hold nothing from before.
+    for out in blocks {
+        store(out, u64::MAX);
     }
 }
 
