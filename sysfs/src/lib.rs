@@ -193,9 +193,14 @@ pub fn read_files(paths: &[PathBuf]) -> Result<(memmap2::MmapMut, Vec<std::ops::
 
 /// Reads a whole file into the front of `buf`, a buffer reused across many
 /// small files, and returns its length: no stat and no allocation per
-/// file, two reads for a file smaller than the buffer (std's
-/// `read_to_end` also stats and seeks). The buffer grows, zero-filled, when
-/// a file does not fit.
+/// file, and one read for a file smaller than the buffer (std's
+/// `read_to_end` also stats, seeks and reads again for the end). The
+/// buffer grows, zero-filled, when a file does not fit.
+///
+/// A read that returns less than it was asked for is taken as the end of
+/// the file: so regular files and sysfs attributes behave. Were a read ever
+/// short before the end, the blob would come out truncated, which its
+/// header then gives away as an error; it is never silently accepted.
 ///
 /// # Errors
 /// [`Error::Io`] naming the file.
@@ -211,7 +216,12 @@ pub fn read_into(path: &Path, buf: &mut Vec<u8>) -> Result<usize, Error> {
         }
         match f.read(buf.get_mut(len..).unwrap_or_default()) {
             Ok(0) => return Ok(len),
-            Ok(n) => len += n,
+            Ok(n) => {
+                len += n;
+                if len < buf.len() {
+                    return Ok(len);
+                }
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(io(e)),
         }
