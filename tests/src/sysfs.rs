@@ -274,3 +274,24 @@ fn vmlinux_is_mapped_on_the_running_kernel_and_read_otherwise() {
 /// A struct that two modules of the corpus define and vmlinux does not
 /// (found with `bpftool btf dump` over the corpus): name, module, module.
 const AMBIGUOUS: (&str, &str, &str) = ("udp_port_cfg", "fou", "geneve");
+
+/// `read_into` reads whole files into one reused buffer: a big module that
+/// makes the buffer grow, small ones after it, an empty file, and a
+/// missing one (an error naming it).
+#[test]
+fn read_into_reads_whole_files_into_a_reused_buffer() {
+    let Some(dir) = corpus() else { return };
+    let mut buf = Vec::new();
+    for name in ["btrfs", "dummy", "veth", "vmlinux", "dummy"] {
+        let path = dir.join(name);
+        let len = btfkit_sysfs::read_into(&path, &mut buf).unwrap();
+        assert_eq!(&buf[..len], &std::fs::read(&path).unwrap()[..], "{name}");
+    }
+    let empty = std::env::temp_dir().join(format!("btfkit-empty-{}", std::process::id()));
+    std::fs::write(&empty, b"").unwrap();
+    assert_eq!(btfkit_sysfs::read_into(&empty, &mut buf).unwrap(), 0);
+    let _ = std::fs::remove_file(&empty);
+    let missing = dir.join("no-such-module");
+    let e = btfkit_sysfs::read_into(&missing, &mut buf).unwrap_err();
+    assert!(e.to_string().contains("no-such-module"), "{e}");
+}
