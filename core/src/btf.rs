@@ -92,19 +92,7 @@ impl<'a> Btf<'a> {
     /// # Errors
     /// As [`Btf::parse_split`].
     pub fn parse_with(data: &'a [u8], base: Option<&'a Btf<'a>>, opts: ParseOptions) -> Result<Self> {
-        let len = u32::try_from(data.len()).map_err(|_| Error::new(ErrorKind::BlobTooLarge, 0))?;
-        let header = Header::parse(data)?;
-        let sections = header.sections(len)?;
-        let (start_id, start_str_off) = match base {
-            None => (1, 0),
-            Some(b) => {
-                if b.header.endian != header.endian {
-                    return Err(Error::new(ErrorKind::EndianMismatch, 0));
-                }
-                (b.type_count(), b.str_end())
-            }
-        };
-        let mut btf = Btf { data, header, sections, base, start_id, nr_types: 0, start_str_off, opts, index: None };
+        let mut btf = Self::unwalked(data, base, opts)?;
         btf.nr_types = btf.count_types()?;
         btf_debug!("parsed BTF: {} types from id {}", btf.nr_types, btf.start_id);
         Ok(btf)
@@ -134,6 +122,25 @@ impl<'a> Btf<'a> {
         opts: ParseOptions,
         storage: &'a mut [u32],
     ) -> Result<Self> {
+        let mut btf = Self::unwalked(data, base, opts)?;
+        let mut n: u32 = 0;
+        let mut slots = storage.iter_mut();
+        btf.walk(|off| {
+            if let Some(slot) = slots.next() {
+                *slot = off;
+            }
+            n = n.wrapping_add(1);
+        })?;
+        btf.nr_types = n;
+        let offsets = storage.get(..n as usize).ok_or(Error::new(ErrorKind::BufferTooSmall { needed: n }, 0))?;
+        btf.index = Some(offsets);
+        btf_debug!("parsed and indexed BTF: {} types from id {}", n, btf.start_id);
+        Ok(btf)
+    }
+
+    /// The header, its sections and the numbering after `base`, with no
+    /// type counted yet: what both parses start from.
+    fn unwalked(data: &'a [u8], base: Option<&'a Btf<'a>>, opts: ParseOptions) -> Result<Self> {
         let len = u32::try_from(data.len()).map_err(|_| Error::new(ErrorKind::BlobTooLarge, 0))?;
         let header = Header::parse(data)?;
         let sections = header.sections(len)?;
@@ -146,20 +153,7 @@ impl<'a> Btf<'a> {
                 (b.type_count(), b.str_end())
             }
         };
-        let mut btf = Btf { data, header, sections, base, start_id, nr_types: 0, start_str_off, opts, index: None };
-        let mut n: u32 = 0;
-        let mut slots = storage.iter_mut();
-        btf.walk(|off| {
-            if let Some(slot) = slots.next() {
-                *slot = off;
-            }
-            n = n.wrapping_add(1);
-        })?;
-        btf.nr_types = n;
-        let offsets = storage.get(..n as usize).ok_or(Error::new(ErrorKind::BufferTooSmall { needed: n }, 0))?;
-        btf.index = Some(offsets);
-        btf_debug!("parsed and indexed BTF: {} types from id {}", n, start_id);
-        Ok(btf)
+        Ok(Btf { data, header, sections, base, start_id, nr_types: 0, start_str_off, opts, index: None })
     }
 
     /// One pass over the record heads: checks the tiling and counts.

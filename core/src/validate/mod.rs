@@ -255,8 +255,9 @@ pub fn scratch_len(data: &[u8], base: Option<&Btf<'_>>, opts: &ValidateOptions) 
 /// the spare words.
 #[must_use]
 pub fn scratch_len_bound(data: &[u8]) -> usize {
-    let endian = data.get(..2).and_then(|m| m.try_into().ok()).and_then(Endian::from_magic).unwrap_or(Endian::NATIVE);
-    let (type_len, str_len) = (u32_at(data, 12, endian) as usize, u32_at(data, 20, endian) as usize);
+    // A header the parser refuses bounds nothing: the blob's length does.
+    let (type_len, str_len) =
+        crate::Header::parse(data).map_or((data.len(), data.len()), |h| (h.type_len as usize, h.str_len as usize));
     let (type_len, str_len) = (type_len.min(data.len()), str_len.min(data.len()));
     names::words_for(str_len).saturating_add((type_len / 12).saturating_add(1).saturating_mul(WORDS_PER_TYPE))
 }
@@ -1050,15 +1051,15 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         // identifier byte ends the scan (one unpredictable branch a name).
         let mut i = 0usize;
         while let Some(c) = rest.get(i..i.wrapping_add(8)).and_then(|c| <[u8; 8]>::try_from(c).ok()) {
-            let bad = ascii_bad8(u64::from_le_bytes(c), dot);
-            if bad == 0 {
+            let ends = names::ends8(u64::from_le_bytes(c), dot);
+            if ends == 0 {
                 i = i.wrapping_add(8);
                 if i >= limit {
                     return false;
                 }
                 continue;
             }
-            let p = (bad.trailing_zeros() / 8) as usize;
+            let p = ends.trailing_zeros() as usize;
             let pos = i.wrapping_add(p);
             return match c.get(p) {
                 // Names of up to KSYM_NAME_LEN characters, the first one
@@ -2201,25 +2202,6 @@ fn scan_bytes(rest: &[u8], from: usize, limit: usize, rest_ok: u8) -> bool {
         Some(p) => tail.get(p) == Some(&0),
         None => rest.len() < limit,
     }
-}
-
-/// The top bit of each of the eight bytes of `x` that is not an ASCII
-/// letter, digit or `_` (or `.` with `dot`): NUL and bytes >= 0x80 included.
-#[inline]
-fn ascii_bad8(x: u64, dot: bool) -> u64 {
-    const L: u64 = 0x0101_0101_0101_0101;
-    const H: u64 = 0x8080_8080_8080_8080;
-    // Per byte b and n <= 0x80: (b | 0x80) - n keeps its top bit iff
-    // (b & 0x7f) >= n, and never borrows from the next byte.
-    let ge = |v: u64, n: u8| (v | H).wrapping_sub(u64::from(n).wrapping_mul(L)) & H;
-    // Per byte: top bit set iff the byte is zero.
-    let zero = |v: u64| !(((v & !H).wrapping_add(!H)) | v) & H;
-    let lower = x | L.wrapping_mul(0x20);
-    let alpha = ge(lower, b'a') & !ge(lower, b'z' + 1);
-    let digit = ge(x, b'0') & !ge(x, b'9' + 1);
-    let under = zero(x ^ L.wrapping_mul(u64::from(b'_')));
-    let dots = if dot { zero(x ^ L.wrapping_mul(u64::from(b'.'))) } else { 0 };
-    (!(alpha | digit | under | dots) | x) & H
 }
 
 fn kb_raw(k: u32) -> u32 {

@@ -28,7 +28,7 @@ const H: u64 = 0x8080_8080_8080_8080;
 /// Per byte of `x` (byte 0 the lowest), bit `i` of the result: byte `i`
 /// ends a plain identifier.
 #[inline(always)]
-fn ends8(x: u64, dot: bool) -> u64 {
+pub(super) fn ends8(x: u64, dot: bool) -> u64 {
     // Per byte b and n <= 0x80: (b | 0x80) - n keeps its top bit iff
     // (b & 0x7f) >= n, and never borrows from the next byte.
     let ge = |v: u64, n: u8| v.wrapping_sub(u64::from(n).wrapping_mul(L));
