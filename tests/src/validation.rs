@@ -67,8 +67,8 @@ fn fixtures_validate_in_both_byte_orders() {
     }
 }
 
-/// Patches the name of member 0 of the first STRUCT or UNION with members
-/// in a little-endian split blob; `None` when it has none.
+/// Where, in a split blob, the name offset of member 0 of its first STRUCT
+/// or UNION with members lies; `None` when it has none.
 fn first_member_name_at(data: &[u8]) -> Option<usize> {
     let btf = Btf::parse(data).ok()?;
     btf.types().filter_map(Result::ok).find_map(|t| {
