@@ -115,6 +115,7 @@ pub mod merge;
 pub mod names;
 pub mod raw;
 mod refs;
+mod swar;
 mod types;
 pub mod validate;
 pub mod write;

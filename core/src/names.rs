@@ -8,6 +8,7 @@
 //! allocates nothing (8 bytes a named type, in storage the caller gives).
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::swar::{L, zero_bytes};
 use crate::types::{Type, TypeId};
 use crate::{Btf, Kind};
 
@@ -34,8 +35,6 @@ pub fn essential(name: &[u8]) -> &[u8] {
 }
 
 const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
-const L: u64 = 0x0101_0101_0101_0101;
-const H: u64 = 0x8080_8080_8080_8080;
 
 /// Eight bytes into the hash: one multiply of dependency per chunk (a step
 /// per byte would make index building wait on every byte). Candidates are
@@ -72,12 +71,6 @@ fn hash(name: &[u8]) -> u32 {
         h = absorb(h, u64::from_le_bytes(b));
     }
     finish(h, name.len())
-}
-
-/// Per byte of `v`: top bit set iff the byte is zero.
-#[inline(always)]
-fn zero_bytes(v: u64) -> u64 {
-    !(((v & !H).wrapping_add(!H)) | v) & H
 }
 
 /// `hash(essential(s))` for the NUL-terminated string at the start of

@@ -14,6 +14,8 @@
 //! byte-by-byte check: the bits only ever confirm, or refuse a name that is
 //! too long.
 
+use crate::swar::{H, L, zero_bytes};
+
 /// `u32` words per 64-byte block.
 const WORDS_PER_BLOCK: usize = 2;
 
@@ -22,9 +24,6 @@ pub(super) fn words_for(str_len: usize) -> usize {
     str_len.div_ceil(64).saturating_mul(WORDS_PER_BLOCK)
 }
 
-const L: u64 = 0x0101_0101_0101_0101;
-const H: u64 = 0x8080_8080_8080_8080;
-
 /// Per byte of `x` (byte 0 the lowest), bit `i` of the result: byte `i`
 /// ends a plain identifier.
 #[inline(always)]
@@ -32,14 +31,12 @@ pub(super) fn ends8(x: u64, dot: bool) -> u64 {
     // Per byte b and n <= 0x80: (b | 0x80) - n keeps its top bit iff
     // (b & 0x7f) >= n, and never borrows from the next byte.
     let ge = |v: u64, n: u8| v.wrapping_sub(u64::from(n).wrapping_mul(L));
-    // Per byte: top bit set iff the byte is zero.
-    let zero = |v: u64| !(((v & !H).wrapping_add(!H)) | v);
     let xh = x | H;
     let lower = xh | L.wrapping_mul(0x20);
     let alpha = ge(lower, b'a') & !ge(lower, b'z' + 1);
     let digit = ge(xh, b'0') & !ge(xh, b'9' + 1);
-    let under = zero(x ^ L.wrapping_mul(u64::from(b'_')));
-    let dots = if dot { zero(x ^ L.wrapping_mul(u64::from(b'.'))) } else { 0 };
+    let under = zero_bytes(x ^ L.wrapping_mul(u64::from(b'_')));
+    let dots = if dot { zero_bytes(x ^ L.wrapping_mul(u64::from(b'.'))) } else { 0 };
     let ends = (!(alpha | digit | under | dots) | x) & H;
     // The top bits gathered into one byte, byte i's into bit i.
     (ends >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
