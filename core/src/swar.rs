@@ -12,3 +12,10 @@ pub(crate) const H: u64 = 0x8080_8080_8080_8080;
 pub(crate) fn zero_bytes(v: u64) -> u64 {
     !(((v & !H).wrapping_add(!H)) | v) & H
 }
+
+/// As [`zero_bytes`] without the final mask: each byte's top bit is the
+/// same, its other bits are noise. For callers that mask once at the end.
+#[inline(always)]
+pub(crate) fn zero_bytes_loose(v: u64) -> u64 {
+    !(((v & !H).wrapping_add(!H)) | v)
+}

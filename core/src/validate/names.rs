@@ -14,7 +14,7 @@
 //! byte-by-byte check: the bits only ever confirm, or refuse a name that is
 //! too long.
 
-use crate::swar::{H, L, zero_bytes};
+use crate::swar::{H, L, zero_bytes_loose};
 
 /// `u32` words per 64-byte block.
 const WORDS_PER_BLOCK: usize = 2;
@@ -35,8 +35,8 @@ pub(super) fn ends8(x: u64, dot: bool) -> u64 {
     let lower = xh | L.wrapping_mul(0x20);
     let alpha = ge(lower, b'a') & !ge(lower, b'z' + 1);
     let digit = ge(xh, b'0') & !ge(xh, b'9' + 1);
-    let under = zero_bytes(x ^ L.wrapping_mul(u64::from(b'_')));
-    let dots = if dot { zero_bytes(x ^ L.wrapping_mul(u64::from(b'.'))) } else { 0 };
+    let under = zero_bytes_loose(x ^ L.wrapping_mul(u64::from(b'_')));
+    let dots = if dot { zero_bytes_loose(x ^ L.wrapping_mul(u64::from(b'.'))) } else { 0 };
     let ends = (!(alpha | digit | under | dots) | x) & H;
     // The top bits gathered into one byte, byte i's into bit i.
     (ends >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
