@@ -1,5 +1,6 @@
 //! `parse`: arbitrary bytes as standalone BTF, and as a (base, split) pair;
-//! walks every type, looks each up by id and formats it into a sink.
+//! walks every type, looks each up by id and formats it into a sink; the
+//! one-walk `parse_indexed` must agree with `parse_with` + `build_index`.
 
 use btfkit::dump::{CountingSink, dump_type};
 use btfkit::{Btf, ParseOptions, VlenEncoding};
@@ -52,7 +53,19 @@ fn composite(base: &Btf<'_>, split: &Btf<'_>) {
 /// Runs the target on one input.
 pub fn run(data: &[u8]) {
     for opts in [ParseOptions::default(), ParseOptions::with_vlen(VlenEncoding::Bits24)] {
-        if let Ok(btf) = Btf::parse_with(data, None, opts) {
+        let parsed = Btf::parse_with(data, None, opts);
+        // The one-walk parse agrees with parse + build_index: same verdict,
+        // same types, same offsets.
+        let mut storage = vec![0u32; Btf::index_len_bound(data)];
+        let indexed = Btf::parse_indexed(data, None, opts, &mut storage);
+        assert_eq!(parsed.is_ok(), indexed.is_ok(), "parse_indexed and parse_with disagree");
+        if let (Ok(btf), Ok(ix)) = (&parsed, &indexed) {
+            assert_eq!(btf.own_type_count(), ix.own_type_count());
+            for ty in btf.types().flatten() {
+                assert_eq!(ix.type_by_id(ty.id()).expect("indexed lookup").offset(), ty.offset());
+            }
+        }
+        if let Ok(btf) = parsed {
             exercise(&btf);
         }
     }
