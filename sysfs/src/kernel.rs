@@ -461,9 +461,15 @@ impl<'k> Session<'k> {
                 .map_err(|source| Error::Invalid { path: path.clone(), source })?;
         }
         let err = |source| Error::Btf { path: path.clone(), source };
-        let btf = Btf::parse_split(&data, &self.base).map_err(err)?;
-        let ids = btf.build_index_vec().map_err(err)?;
-        let names = btf.build_name_index_vec().map_err(err)?;
+        // Parsed and id-indexed in one walk, then named in a second.
+        let mut ids = vec![0u32; Btf::index_len_bound(&data)];
+        let (n, names) = {
+            let btf = Btf::parse_indexed(&data, Some(&self.base), self.base.options(), &mut ids).map_err(err)?;
+            (btf.index_len(), btf.build_name_index_vec().map_err(err)?)
+        };
+        ids.truncate(n);
+        // 4 bytes a type, not the header's upper bound.
+        ids.shrink_to_fit();
         Ok(Loaded { data, ids, names })
     }
 }
