@@ -141,9 +141,8 @@ fn base_names_of_another_section_are_ignored() {
     use btfkit::validate::{BaseNames, validate_split, validate_vec};
     let dir = workspace().join("tests/fixtures");
     let base_data = std::fs::read(dir.join("split_base.btf")).unwrap();
-    let ix_base = Btf::parse(&base_data).unwrap();
-    let ix = ix_base.build_index_vec().unwrap();
-    let base = ix_base.with_index(IdIndex::from_built(&ix_base, &ix)).unwrap();
+    let mut ix = vec![0u32; Btf::index_len_bound(&base_data)];
+    let base = Btf::parse_indexed(&base_data, None, btfkit::ParseOptions::default(), &mut ix).unwrap();
     let split = std::fs::read(dir.join("split.btf")).unwrap();
     let opts = ValidateOptions::new(Profile::Module, KernelVersion::new(6, 18));
     // Strings where every offset reads as a valid identifier.
