@@ -34,9 +34,18 @@ count() {
     exit 1
   fi
   callgrind_annotate --inclusive=yes "$tmp/cg.out" 2> /dev/null |
-    awk -v f="$f" 'index($0, f) { gsub(",", "", $1); print $1; exit }'
+    awk -v f="$f" '!done && index($0, f) { gsub(",", "", $1); print $1; done = 1 }'
+}
+# report NAME FUNCTION COMMAND...: one line, or a failure that stops the
+# script (a count taken in a subshell cannot stop it by itself).
+report() {
+  local name=$1 n
+  shift
+  n=$(count "$@") || exit 1
+  [ -n "$n" ] || { echo "$name: no count for $1 in the profile (renamed or inlined?)" >&2; exit 1; }
+  printf '%-9s %12s\n' "$name" "$n"
 }
 printf '%-9s %12s\n' workload instructions
-printf '%-9s %12s\n' user "$(count 'btfkit::validate::validate_impl ' "$bin" validate --profile user --kernel 6.1 "$corpus/vmlinux")"
-printf '%-9s %12s\n' vmlinux "$(count 'btfkit::validate::validate_impl ' "$bin" validate --profile vmlinux --kernel 6.1 "$corpus/vmlinux")"
-printf '%-9s %12s\n' modules "$(count 'btfkit::validate::validate_split ' "$bin" validate --all-modules --kernel 6.1 --sysfs "$corpus")"
+report user 'btfkit::validate::validate_impl ' "$bin" validate --profile user --kernel 6.1 "$corpus/vmlinux"
+report vmlinux 'btfkit::validate::validate_impl ' "$bin" validate --profile vmlinux --kernel 6.1 "$corpus/vmlinux"
+report modules 'btfkit::validate::validate_split ' "$bin" validate --all-modules --kernel 6.1 --sysfs "$corpus"
