@@ -2147,38 +2147,37 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
     }
 
     /// `btf_check_type_tags`: in each modifier chain, tags come first.
+    /// The kernel follows each chain only until it meets a type it has
+    /// already checked (a smaller id).
     fn check_type_tags(&self) -> VResult<()> {
-        let first = self.start_id;
-        let last = self.start_id.wrapping_add(self.nr);
-        let mut good = first.wrapping_sub(1);
-        let mut i = first;
-        while i < last {
-            let mut t = self.ty(i).ok_or_else(|| self.type_err(Rule::DanglingModifier, i))?;
-            if t.is(K_MODIFIER) {
-                let mut in_tags = t.k(Kind::TypeTag);
-                let mut cur = i;
-                let mut limit = 32u32;
-                while t.is(K_MODIFIER) {
-                    if limit == 0 {
-                        return Err(self.type_err(Rule::ModifierChainTooLong, i));
-                    }
-                    limit = limit.wrapping_sub(1);
-                    if t.k(Kind::TypeTag) {
-                        if !in_tags {
-                            return Err(self.type_err(Rule::TypeTagsAfterModifiers, i));
-                        }
-                    } else {
-                        in_tags = false;
-                    }
-                    if cur <= good {
-                        break;
-                    }
-                    cur = t.st;
-                    t = self.ty(cur).ok_or_else(|| self.type_err(Rule::DanglingModifier, i))?;
-                }
+        let own = self.scratch.get(..(self.nr as usize).wrapping_mul(WORDS_PER_TYPE)).unwrap_or(&[]);
+        for (i, w) in (self.start_id..).zip(own.chunks_exact(WORDS_PER_TYPE)) {
+            // Most types are no modifier: their descriptor word says so.
+            if w.get(3).is_none_or(|d| kb_raw(d.get() & 0x1f) & K_MODIFIER == 0) {
+                continue;
             }
-            good = i;
-            i = i.wrapping_add(1);
+            let mut t = self.ty(i).ok_or_else(|| self.type_err(Rule::DanglingModifier, i))?;
+            let mut in_tags = t.k(Kind::TypeTag);
+            let mut cur = i;
+            let mut limit = 32u32;
+            while t.is(K_MODIFIER) {
+                if limit == 0 {
+                    return Err(self.type_err(Rule::ModifierChainTooLong, i));
+                }
+                limit = limit.wrapping_sub(1);
+                if t.k(Kind::TypeTag) {
+                    if !in_tags {
+                        return Err(self.type_err(Rule::TypeTagsAfterModifiers, i));
+                    }
+                } else {
+                    in_tags = false;
+                }
+                if cur < i {
+                    break;
+                }
+                cur = t.st;
+                t = self.ty(cur).ok_or_else(|| self.type_err(Rule::DanglingModifier, i))?;
+            }
         }
         Ok(())
     }
