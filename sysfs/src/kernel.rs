@@ -89,6 +89,27 @@ fn read_big(path: &Path) -> Result<Blob, Error> {
     Ok(Blob::Read(buf, n))
 }
 
+/// The module files of a BTF directory, sorted: every entry but vmlinux
+/// and dot files. An entry that cannot be read, or whose name is not
+/// UTF-8 (no kernel module's is), is an error naming the directory, never
+/// skipped in silence.
+fn list_modules(dir: &Path) -> Result<Vec<String>, Error> {
+    let io = |source| Error::Io { path: dir.to_owned(), source };
+    let mut modules = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(io)? {
+        let name = e.map_err(io)?.file_name();
+        let Some(name) = name.to_str() else {
+            let why = format!("{name:?} is not UTF-8, so not a module name: move it out of the directory");
+            return Err(io(std::io::Error::other(why)));
+        };
+        if name != "vmlinux" && !name.starts_with('.') {
+            modules.push(name.to_owned());
+        }
+    }
+    modules.sort_unstable();
+    Ok(modules)
+}
+
 #[allow(unsafe_code)]
 fn map(path: &Path) -> Result<Blob, Error> {
     let io = |source| Error::Io { path: path.to_owned(), source };
@@ -193,13 +214,7 @@ impl KernelBtf {
             return Err(Error::NoBtf { dir: opts.dir.clone() });
         }
         let vmlinux = Blob::open(&vmlinux_path, opts.read)?;
-        let mut modules: Vec<String> = std::fs::read_dir(&opts.dir)
-            .map_err(|source| Error::Io { path: opts.dir.clone(), source })?
-            .filter_map(Result::ok)
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| n != "vmlinux" && !n.starts_with('.'))
-            .collect();
-        modules.sort_unstable();
+        let modules = list_modules(&opts.dir)?;
         Ok(KernelBtf::new(opts, vmlinux_path, vmlinux, modules))
     }
 

@@ -174,6 +174,26 @@ fn modules_and_stats_agree_with_the_library() {
     let _ = std::fs::remove_dir_all(&t);
 }
 
+/// A directory entry that cannot be a module is an error that names it,
+/// not an entry dropped from the module list.
+#[test]
+fn a_non_utf8_entry_is_an_error_not_a_missing_module() {
+    use std::os::unix::ffi::OsStrExt;
+    let Some(dir) = corpus() else { return };
+    let t = fake_sysfs(&dir, "nonutf8", &["dummy"], &[]);
+    std::fs::write(t.join(std::ffi::OsStr::from_bytes(b"bad\xffname")), b"").unwrap();
+    let err = KernelBtf::open(Options { dir: t.clone(), validate: None, ..Options::default() }).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains(t.to_str().unwrap()) && msg.contains("not UTF-8"), "{msg}");
+    let o = run(&["modules", "--sysfs", t.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("not UTF-8"), "{}", text(&o.stderr));
+    std::fs::remove_file(t.join(std::ffi::OsStr::from_bytes(b"bad\xffname"))).unwrap();
+    let k = KernelBtf::open(Options { dir: t.clone(), validate: None, ..Options::default() }).unwrap();
+    assert_eq!(k.module_names(), ["dummy"]);
+    let _ = std::fs::remove_dir_all(&t);
+}
+
 #[test]
 fn no_btf_directory_says_what_to_do() {
     let o = run(&["find", "task_struct", "--sysfs", "/nonexistent/btf"]);
