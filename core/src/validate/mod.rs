@@ -1141,8 +1141,9 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             return Err(err(Rule::InvalidInfo, off.wrapping_add(4)));
         }
         let (kind_raw, vlen, kflag) = self.rules.vlen.decode(info);
-        let kind = Kind::from_u8(kind_raw).filter(|_| kind_raw <= self.rules.kind_max);
-        let Some(kind) = kind else {
+        // The sizes from the kinds' table: a load, not two matches.
+        let sizes = (kind_raw <= self.rules.kind_max).then(|| crate::btf::KIND_SIZES.get(usize::from(kind_raw)));
+        let Some((kind, &(isz, esz))) = Kind::from_u8(kind_raw).zip(sizes.flatten()) else {
             return Err(err(Rule::InvalidKind, off.wrapping_add(4)));
         };
         let name_off = self.rd(h, 0);
@@ -1150,7 +1151,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             return Err(err(Rule::InvalidNameOffset, off));
         }
         // u32 * u32 + u32 cannot wrap a u64.
-        let need = u64::from(kind.info_size()).wrapping_add(u64::from(vlen).wrapping_mul(u64::from(kind.elem_size())));
+        let need = u64::from(isz).wrapping_add(u64::from(vlen).wrapping_mul(u64::from(esz)));
         if need > u64::from(left.wrapping_sub(12)) {
             return Err(err(Rule::MetaTruncated, off));
         }
