@@ -45,7 +45,7 @@ pub enum Blob {
     /// Read into memory.
     Owned(Vec<u8>),
     /// Read into a huge-page buffer ([`crate::big_buffer`]).
-    Read(memmap2::MmapMut, usize),
+    Read(crate::BigBuffer, usize),
 }
 
 impl std::ops::Deref for Blob {
