@@ -186,6 +186,10 @@ pub struct KernelBtf {
     vmlinux_path: PathBuf,
     vmlinux: Blob,
     modules: Vec<String>,
+    /// The directory the modules were listed from, open: each module is
+    /// opened relative to it (one path component to resolve, and the
+    /// directory that was listed even if its path changes meanwhile).
+    dir: Option<std::fs::File>,
     index: std::sync::OnceLock<Vec<u32>>,
     names: std::sync::OnceLock<Vec<u64>>,
 }
@@ -214,8 +218,11 @@ impl KernelBtf {
             return Err(Error::NoBtf { dir: opts.dir.clone() });
         }
         let vmlinux = Blob::open(&vmlinux_path, opts.read)?;
+        let dir = std::fs::File::open(&opts.dir).map_err(|source| Error::Io { path: opts.dir.clone(), source })?;
         let modules = list_modules(&opts.dir)?;
-        Ok(KernelBtf::new(opts, vmlinux_path, vmlinux, modules))
+        let mut k = KernelBtf::new(opts, vmlinux_path, vmlinux, modules);
+        k.dir = Some(dir);
+        Ok(k)
     }
 
     fn new(opts: Options, vmlinux_path: PathBuf, vmlinux: Blob, modules: Vec<String>) -> Self {
@@ -224,6 +231,7 @@ impl KernelBtf {
             vmlinux_path,
             vmlinux,
             modules,
+            dir: None,
             index: std::sync::OnceLock::new(),
             names: std::sync::OnceLock::new(),
         }
@@ -263,6 +271,30 @@ impl KernelBtf {
     #[must_use]
     pub fn module_path(&self, name: &str) -> PathBuf {
         self.opts.dir.join(name)
+    }
+
+    /// Reads module `name`'s file into the front of `buf`, as
+    /// [`crate::read_into`] does, opening it relative to the directory
+    /// listed at [`KernelBtf::open`]. A name that is not a plain file
+    /// name (empty, `.`, `..`, or with a `/`) is an error, not a path.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the module's file.
+    pub fn read_module_into(&self, name: &str, buf: &mut Vec<u8>) -> Result<usize, Error> {
+        let io = |source| Error::Io { path: self.module_path(name), source };
+        if name.is_empty() || name == "." || name == ".." || name.contains('/') {
+            return Err(io(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a module name")));
+        }
+        let file = match &self.dir {
+            Some(dir) => {
+                use rustix::fs::{Mode, OFlags};
+                rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+                    .map(std::fs::File::from)
+                    .map_err(std::io::Error::from)
+            }
+            None => std::fs::File::open(self.module_path(name)),
+        };
+        crate::read_open_into(file.map_err(io)?, buf).map_err(io)
     }
 
     /// vmlinux, parsed, with its id index (built once).
@@ -468,7 +500,9 @@ impl<'k> Session<'k> {
     fn load(&self, name: &str) -> Result<Loaded, Error> {
         let path = self.kernel.module_path(name);
         self.loads.borrow_mut().push(name.to_owned());
-        let raw = read_file(&path)?;
+        let mut raw = Vec::new();
+        let len = self.kernel.read_module_into(name, &mut raw)?;
+        raw.truncate(len);
         let data = crate::input::extract(&path, &raw)?.btf.into_boxed_slice();
         if let Some(k) = self.kernel.opts.validate {
             let opts = ValidateOptions::new(Profile::Module, k);

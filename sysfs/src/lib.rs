@@ -246,9 +246,14 @@ pub fn read_files(paths: &[PathBuf]) -> Result<(BigBuffer, Vec<std::ops::Range<u
 /// # Errors
 /// [`Error::Io`] naming the file.
 pub fn read_into(path: &Path, buf: &mut Vec<u8>) -> Result<usize, Error> {
-    use std::io::Read;
     let io = |source| Error::Io { path: path.to_owned(), source };
-    let mut f = std::fs::File::open(path).map_err(io)?;
+    let f = std::fs::File::open(path).map_err(io)?;
+    read_open_into(f, buf).map_err(io)
+}
+
+/// [`read_into`] of a file already open.
+pub(crate) fn read_open_into(mut f: std::fs::File, buf: &mut Vec<u8>) -> io::Result<usize> {
+    use std::io::Read;
     let mut len = 0usize;
     loop {
         if len == buf.len() {
@@ -264,7 +269,7 @@ pub fn read_into(path: &Path, buf: &mut Vec<u8>) -> Result<usize, Error> {
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io(e)),
+            Err(e) => return Err(e),
         }
     }
 }

@@ -477,7 +477,7 @@ fn validate_modules(g: &Global, profile: Profile, kv: KernelVersion, m: &Modules
                         let Some(name) = names.get(i) else { break };
                         let path = k.module_path(name);
                         let r = (|| -> Result<Option<String>, Error> {
-                            let len = btfkit_sysfs::read_into(&path, &mut buf)?;
+                            let len = k.read_module_into(name, &mut buf)?;
                             let raw = buf.get(..len).unwrap_or_default();
                             let extracted;
                             let data = if raw.starts_with(&[0x9f, 0xeb]) || raw.starts_with(&[0xeb, 0x9f]) {

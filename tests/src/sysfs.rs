@@ -315,3 +315,30 @@ fn read_into_reads_whole_files_into_a_reused_buffer() {
     let e = btfkit_sysfs::read_into(&missing, &mut buf).unwrap_err();
     assert!(e.to_string().contains("no-such-module"), "{e}");
 }
+
+/// Modules are read relative to the directory listed when the kernel BTF
+/// was opened, byte for byte as on disk, and only by plain file names.
+#[test]
+fn modules_are_read_through_the_listed_directory() {
+    let Some(dir) = corpus() else { return };
+    let t = fake_sysfs(&dir, "dirfd", &["dummy", "veth"], &[]);
+    let k = KernelBtf::open(Options { dir: t.clone(), validate: None, ..Options::default() }).unwrap();
+    let mut buf = Vec::new();
+    for name in ["veth", "dummy", "veth"] {
+        let len = k.read_module_into(name, &mut buf).unwrap();
+        assert_eq!(&buf[..len], &std::fs::read(dir.join(name)).unwrap()[..], "{name}");
+    }
+    for bad in ["", ".", "..", "../vmlinux", "/etc/hostname", "dummy/"] {
+        let e = k.read_module_into(bad, &mut buf).unwrap_err();
+        assert!(e.to_string().contains("not a module name"), "{bad:?}: {e}");
+    }
+    let e = k.read_module_into("no_such_module", &mut buf).unwrap_err();
+    assert!(e.to_string().contains(&*t.join("no_such_module").to_string_lossy()), "{e}");
+    // The directory moved after it was listed: its modules are still read.
+    let moved = t.with_extension("moved");
+    let _ = std::fs::remove_dir_all(&moved);
+    std::fs::rename(&t, &moved).unwrap();
+    let len = k.read_module_into("dummy", &mut buf).unwrap();
+    assert_eq!(&buf[..len], &std::fs::read(dir.join("dummy")).unwrap()[..]);
+    let _ = std::fs::remove_dir_all(&moved);
+}
