@@ -133,6 +133,25 @@ fn block(words: &[u32], b: usize) -> Option<u64> {
     }
 }
 
+/// Bytes that may start a plain identifier: bit 0 without `.`, bit 1
+/// with it. Built at compile time, where an out-of-range index fails the
+/// build.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
+const FIRST: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_alphabetic() || b == b'_' {
+            t[c] = 3;
+        } else if b == b'.' {
+            t[c] = 2;
+        }
+        c += 1;
+    }
+    t
+};
+
 /// Whether the name at byte `p` of `strs` (classified into `words`) is a
 /// plain ASCII identifier of at most `limit` characters: `Some(true)`
 /// confirms it, `Some(false)` refuses a name longer than `limit`; `None`
@@ -140,8 +159,8 @@ fn block(words: &[u32], b: usize) -> Option<u64> {
 #[inline(always)]
 pub(super) fn ident(strs: &[u8], words: &[u32], p: usize, limit: usize, dot: bool) -> Option<bool> {
     let c = *strs.get(p)?;
-    let l = c | 0x20;
-    if !(l.wrapping_sub(b'a') < 26 || c == b'_' || (dot && c == b'.')) {
+    // A u8 index into 256 entries: never out of range.
+    if FIRST.get(usize::from(c)).is_none_or(|&f| f & if dot { 2 } else { 1 } == 0) {
         return None;
     }
     // The first byte after p that ends the name: usually in p's block.
