@@ -471,6 +471,7 @@ fn run<'a, E: Order>(
         start_id: base.map_or(1, Btf::type_count),
         start_str_off: base.map_or(0, |b| b.start_str_off().0.saturating_add(b.header().str_len)),
         nr: 0,
+        types: &[],
         scratch,
         name_bits,
         base_names: base_names.filter(|n| !n.dot || rules.dot_everywhere),
@@ -480,6 +481,7 @@ fn run<'a, E: Order>(
     v.check_strings()?;
     v.check_type_section()?;
     v.pass1()?;
+    v.types = v.scratch.get(..(v.nr as usize).wrapping_mul(WORDS_PER_TYPE)).unwrap_or(&[]).as_chunks().0;
     if v.rules.resolve {
         v.pass2()?;
     }
@@ -877,6 +879,8 @@ struct V<'a, 's, E> {
     start_str_off: u32,
     /// Own types added in pass 1.
     nr: u32,
+    /// Pass 1's words of the own types, one array a type (after pass 1).
+    types: &'s [[Cell<u32>; WORDS_PER_TYPE]],
     /// Pass 1's descriptors and pass 2's state, `WORDS_PER_TYPE` words a type.
     scratch: &'s [Cell<u32>],
     /// The name classes of our own strings (see `names`).
@@ -1405,12 +1409,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
     /// The scratch words of own type `id`.
     #[inline(always)]
     fn words(&self, id: u32) -> Option<&'s [Cell<u32>; WORDS_PER_TYPE]> {
-        let rel = id.wrapping_sub(self.start_id);
-        if rel >= self.nr {
-            return None;
-        }
-        let at = (rel as usize).wrapping_mul(WORDS_PER_TYPE);
-        self.scratch.get(at..at.wrapping_add(WORDS_PER_TYPE))?.try_into().ok()
+        self.types.get(id.wrapping_sub(self.start_id) as usize)
     }
 
     /// `btf_type_by_id`: `None` when the id does not exist; kind 0 is void.
@@ -2151,10 +2150,9 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
     /// The kernel follows each chain only until it meets a type it has
     /// already checked (a smaller id).
     fn check_type_tags(&self) -> VResult<()> {
-        let own = self.scratch.get(..(self.nr as usize).wrapping_mul(WORDS_PER_TYPE)).unwrap_or(&[]);
-        for (i, w) in (self.start_id..).zip(own.chunks_exact(WORDS_PER_TYPE)) {
+        for (i, [_, _, _, d, _]) in (self.start_id..).zip(self.types) {
             // Most types are no modifier: their descriptor word says so.
-            if w.get(3).is_none_or(|d| kb_raw(d.get() & 0x1f) & K_MODIFIER == 0) {
+            if kb_raw(d.get() & 0x1f) & K_MODIFIER == 0 {
                 continue;
             }
             let mut t = self.ty(i).ok_or_else(|| self.type_err(Rule::DanglingModifier, i))?;
