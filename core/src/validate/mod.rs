@@ -1564,6 +1564,27 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         Some((t2, size))
     }
 
+    /// `btf_type_id_size(id) != NULL`, from the descriptor words alone
+    /// (the size itself is not needed): the hot check of every FUNC_PROTO
+    /// parameter.
+    #[inline(always)]
+    fn is_sized(&self, id: u32) -> bool {
+        const SIZED: u32 = K_HAS_SIZE | kb(Kind::Array) | kb(Kind::Ptr);
+        let Some([_, r, _, d, _]) = self.words(id) else { return self.id_size(&mut { id }).is_some() };
+        let k = kb_raw(d.get() & 0x1f);
+        if k & SIZED != 0 {
+            return true;
+        }
+        if k & (K_MODIFIER | kb(Kind::Var)) == 0 {
+            return false;
+        }
+        let rid = r.get() & 0x3fff_ffff;
+        match self.words(rid) {
+            Some([_, _, _, rd, _]) => kb_raw(rd.get() & 0x1f) & SIZED != 0,
+            None => self.id_size(&mut { id }).is_some(),
+        }
+    }
+
     /// `btf_type_id_resolve`.
     fn id_resolve(&self, id: &mut u32) -> Option<T> {
         *id = self.resolved_id(*id);
@@ -2078,8 +2099,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             if rt.is(K_NEEDS_RESOLVE) && !self.is_resolved(ret) {
                 self.resolve(ret)?;
             }
-            let mut rid = ret;
-            if self.id_size(&mut rid).is_none() {
+            if !self.is_sized(ret) {
                 return Err(self.type_err(Rule::InvalidReturnType, id));
             }
         }
@@ -2107,8 +2127,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             if at.is(K_NEEDS_RESOLVE) && !self.is_resolved(aty) && !self.resolve_fast(aty, at) {
                 self.resolve(aty)?;
             }
-            let mut aid = aty;
-            if self.id_size(&mut aid).is_none() {
+            if !self.is_sized(aty) {
                 return Err(ae(self));
             }
         }
