@@ -1114,19 +1114,18 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
     /// Records a type's descriptor, so that pass 2 and the type-tag check
     /// look types up without decoding records.
     fn add_type(&mut self, off: u32, m: &Meta) -> VResult<()> {
-        let i = (self.nr as usize).wrapping_mul(WORDS_PER_TYPE);
-        let needed = (self.nr as usize).saturating_add(1).saturating_mul(WORDS_PER_TYPE);
-        let slots = self.scratch.get(i..needed).ok_or(ValidationError {
-            index: Some(u32::try_from(needed).unwrap_or(u32::MAX)),
-            ..err(Rule::TooManyTypes, 0)
-        })?;
-        if let [o, resolved, size, d, st] = slots {
-            o.set(off);
-            resolved.set(0);
-            size.set(m.int);
-            d.set(m.desc);
-            st.set(m.st);
-        }
+        let Some([o, resolved, size, d, st]) = self.scratch.as_chunks::<WORDS_PER_TYPE>().0.get(self.nr as usize) else {
+            let needed = (self.nr as usize).saturating_add(1).saturating_mul(WORDS_PER_TYPE);
+            return Err(ValidationError {
+                index: Some(u32::try_from(needed).unwrap_or(u32::MAX)),
+                ..err(Rule::TooManyTypes, 0)
+            });
+        };
+        o.set(off);
+        resolved.set(0);
+        size.set(m.int);
+        d.set(m.desc);
+        st.set(m.st);
         self.nr = self.nr.wrapping_add(1);
         Ok(())
     }
