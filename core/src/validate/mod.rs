@@ -1085,12 +1085,14 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
     fn pass1(&mut self) -> VResult<()> {
         let start = self.abs(self.hdr.type_off);
         let end = start.wrapping_add(self.hdr.type_len);
+        // The header check placed the section inside the blob.
+        let mut rest = self.data.get(start as usize..end as usize).ok_or(err(Rule::MetaTruncated, start))?;
         let mut off = start;
         let mut id = self.start_id;
         let mut dropped = false;
-        while off < end {
+        while !rest.is_empty() {
             let tid = TypeId(id);
-            let m = self.check_meta(off, end).map_err(|mut e| {
+            let m = self.check_meta(off, rest).map_err(|mut e| {
                 e.type_id = Some(tid);
                 e
             })?;
@@ -1107,6 +1109,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                 id = id.wrapping_add(1);
             }
             off = off.wrapping_add(m.len);
+            rest = rest.get(m.len as usize..).unwrap_or_default();
         }
         Ok(())
     }
@@ -1114,7 +1117,8 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
     /// Records a type's descriptor, so that pass 2 and the type-tag check
     /// look types up without decoding records.
     fn add_type(&mut self, off: u32, m: &Meta) -> VResult<()> {
-        let Some([o, resolved, size, d, st]) = self.scratch.as_chunks::<WORDS_PER_TYPE>().0.get(self.nr as usize) else {
+        let Some([o, resolved, size, d, st]) = self.scratch.as_chunks::<WORDS_PER_TYPE>().0.get(self.nr as usize)
+        else {
             let needed = (self.nr as usize).saturating_add(1).saturating_mul(WORDS_PER_TYPE);
             return Err(ValidationError {
                 index: Some(u32::try_from(needed).unwrap_or(u32::MAX)),
@@ -1130,15 +1134,10 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         Ok(())
     }
 
-    /// `btf_check_meta`: the record at `off`; returns its length and
-    /// descriptor.
-    fn check_meta(&self, off: u32, end: u32) -> VResult<Meta> {
-        let left = end.wrapping_sub(off);
-        if left < 12 {
-            return Err(err(Rule::MetaTruncated, off));
-        }
-        let o = off as usize;
-        let h = self.data.get(o..o.wrapping_add(12)).unwrap_or(&[]);
+    /// `btf_check_meta`: the record at `off`, at the start of `rest` (the
+    /// type section from there on); returns its length and descriptor.
+    fn check_meta(&self, off: u32, rest: &'a [u8]) -> VResult<Meta> {
+        let Some(h) = rest.get(..12) else { return Err(err(Rule::MetaTruncated, off)) };
         let info = self.rd(h, 4);
         if info & !self.rules.info_mask != 0 {
             return Err(err(Rule::InvalidInfo, off.wrapping_add(4)));
@@ -1155,13 +1154,12 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         }
         // u32 * u32 + u32 cannot wrap a u64.
         let need = u64::from(isz).wrapping_add(u64::from(vlen).wrapping_mul(u64::from(esz)));
-        if need > u64::from(left.wrapping_sub(12)) {
+        // rest.len() >= 12, and the section's length is a u32.
+        if need > (rest.len() as u64).wrapping_sub(12) {
             return Err(err(Rule::MetaTruncated, off));
         }
-        // need <= left <= u32::MAX
         let len = 12u32.wrapping_add(need as u32);
-        let body =
-            self.data.get(o.wrapping_add(12)..o.wrapping_add(len as usize)).ok_or(err(Rule::MetaTruncated, off))?;
+        let body = rest.get(12..len as usize).ok_or(err(Rule::MetaTruncated, off))?;
         let head = Head { off, name: name_off, kflag, vlen, st: self.rd(h, 8) };
         let flags = self.kind_meta(kind, &head, body)?;
         let int = if kind == Kind::Int { self.rd(body, 0) } else { 0 };
