@@ -1089,7 +1089,6 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         let mut rest = self.data.get(start as usize..end as usize).ok_or(err(Rule::MetaTruncated, start))?;
         let mut off = start;
         let mut id = self.start_id;
-        let mut dropped = false;
         while !rest.is_empty() {
             let tid = TypeId(id);
             let m = self.check_meta(off, rest).map_err(|mut e| {
@@ -1098,12 +1097,12 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             })?;
             // BTF_MAX_TYPE: ids must stay <= 0xFFFFF. The kernel drops the
             // excess silently (quirk 1); Strict refuses.
-            // Total types with void must stay below BTF_MAX_TYPE.
-            if id >= raw::BTF_MAX_TYPE || dropped {
+            // Total types with void must stay below BTF_MAX_TYPE. Once a
+            // type is dropped, `id` stays there: all that follow are too.
+            if id >= raw::BTF_MAX_TYPE {
                 if self.rules.strict {
                     return Err(ValidationError { type_id: Some(tid), ..err(Rule::TooManyTypes, off) });
                 }
-                dropped = true;
             } else {
                 self.add_type(off, &m)?;
                 id = id.wrapping_add(1);
