@@ -1109,6 +1109,44 @@ fn errors_name_type_offset_and_index() {
     assert_eq!(std::format!("{e}"), "[2] Invalid member name (member/entry 1) at byte 0x40");
 }
 
+/// Quirk 1: past BTF_MAX_TYPE types (the 16 MiB of a user load hold a
+/// million PTRs), the kernel drops the rest silently, after their meta
+/// check; `UserLoad` emulates that, `Strict` refuses the first one over.
+/// The 12.6 MB blob (`BTFKIT_EXPORT_QUIRK1=FILE` writes it) loads into a
+/// 6.18 kernel.
+#[test]
+fn types_past_btf_max_type_are_dropped_by_userload_refused_by_strict() {
+    let max = crate::raw::BTF_MAX_TYPE;
+    // [1] int, [2..=max-1] PTR -> int, then three more: ids max..=max+2.
+    let over = |last: &dyn Fn(&mut Builder)| {
+        with_int(|b| {
+            for _ in 2..max + 2 {
+                b.ptr(1);
+            }
+            last(b);
+        })
+    };
+    let ok = over(&|b: &mut Builder| {
+        b.ptr(1);
+    });
+    if let Some(f) = std::env::var_os("BTFKIT_EXPORT_QUIRK1") {
+        std::fs::write(f, &ok).unwrap();
+    }
+    assert!(ok.len() < 16 << 20);
+    assert_eq!(run(&ok, Profile::UserLoad, K618), Ok(()));
+    let opts = ValidateOptions::new(Profile::Strict, K618);
+    let mut scratch = std::vec![0u32; super::scratch_len(&ok, None, &opts)];
+    let e = validate(&ok, None, &opts, &mut scratch).unwrap_err();
+    assert_eq!((e.rule(), e.type_id()), (Rule::TooManyTypes, Some(crate::TypeId(max))));
+    // 24-byte header, 16-byte int, 12-byte PTRs from id 2.
+    assert_eq!(e.offset(), 24 + 16 + (max - 2) * 12);
+    // A dropped record still gets its meta check.
+    let bad = over(&|b: &mut Builder| {
+        b.head("", PTR, 1, false, 1);
+    });
+    assert_eq!(run(&bad, Profile::UserLoad, K618), Err(Rule::VlenNotZero));
+}
+
 #[test]
 fn scratch_too_small_is_an_error_not_a_panic() {
     let d = with_int(|b| {
