@@ -1903,12 +1903,16 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         let me = |rule| self.member_err(rule, s.id, i);
         let ssize = s.size;
         let kflag = s.kflag;
+        // A modifier's op is its sized target's (`btf_modifier_check_member`):
+        // that target is no modifier.
+        let (mty, mt) = if mt.is(K_MODIFIER) {
+            let mut rid = mty;
+            let (rt, _) = self.id_size(&mut rid).ok_or_else(|| me(Rule::InvalidMember))?;
+            (rid, rt)
+        } else {
+            (mty, mt)
+        };
         match Kind::from_u8(mt.kind) {
-            Some(Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag) => {
-                let mut rid = mty;
-                let (rt, _) = self.id_size(&mut rid).ok_or_else(|| me(Rule::InvalidMember))?;
-                self.check_member(s, rid, moff, i, rt)
-            }
             Some(Kind::Int) => {
                 let d = mt.int;
                 let (ibits, ioff) = (d & 0xff, (d >> 16) & 0xff);
