@@ -9,11 +9,12 @@
 //!
 //! A name at `p` is a valid identifier when its first byte may start one
 //! and the first ending byte after `p` is its NUL, within KSYM_NAME_LEN
-//! characters. Anything else (Latin-1 letters, which the kernel's ctype
-//! accepts, or a name that breaks the rule) is left to the exact
-//! byte-by-byte check: the bits only ever confirm, or refuse a name that is
-//! too long.
+//! characters. Anything else (Latin-1 letters after the first byte, which
+//! the kernel's ctype accepts, or a name that breaks the rule) is left to
+//! the exact byte-by-byte check: the bits only ever confirm, or refuse a
+//! name that is too long.
 
+use super::{ALPHA, CTYPE, DOT, UNDERSCORE};
 use crate::swar::{H, L, zero_bytes_loose};
 
 /// `u32` words per 64-byte block.
@@ -133,34 +134,18 @@ fn block(words: &[u32], b: usize) -> Option<u64> {
     }
 }
 
-/// Bytes that may start a plain identifier: bit 0 without `.`, bit 1
-/// with it. Built at compile time, where an out-of-range index fails the
-/// build.
-#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
-const FIRST: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut c = 0;
-    while c < 256 {
-        let b = c as u8;
-        if b.is_ascii_alphabetic() || b == b'_' {
-            t[c] = 3;
-        } else if b == b'.' {
-            t[c] = 2;
-        }
-        c += 1;
-    }
-    t
-};
-
-/// Whether the name at byte `p` of `strs` (classified into `words`) is a
-/// plain ASCII identifier of at most `limit` characters: `Some(true)`
+/// Whether the name at byte `p` of `strs` (classified into `words`) is an
+/// identifier of at most `limit` characters whose first byte may start one
+/// (the kernel's classes) and whose rest is plain ASCII: `Some(true)`
 /// confirms it, `Some(false)` refuses a name longer than `limit`; `None`
 /// means the bits cannot tell (the exact check decides).
 #[inline(always)]
 pub(super) fn ident(strs: &[u8], words: &[u32], p: usize, limit: usize, dot: bool) -> Option<bool> {
     let c = *strs.get(p)?;
-    // A u8 index into 256 entries: never out of range.
-    if FIRST.get(usize::from(c)).is_none_or(|&f| f & if dot { 2 } else { 1 } == 0) {
+    // The kernel's classes for the first byte (a Latin-1 letter may start
+    // a name); the bits confirm what follows as plain ASCII.
+    let first = ALPHA | UNDERSCORE | if dot { DOT } else { 0 };
+    if CTYPE.get(usize::from(c)).is_none_or(|&k| k & first == 0) {
         return None;
     }
     // The first byte after p that ends the name: usually in p's block.
