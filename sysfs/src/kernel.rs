@@ -89,17 +89,18 @@ fn read_big(path: &Path) -> Result<Blob, Error> {
     Ok(Blob::Read(buf, n))
 }
 
-/// The module files of a BTF directory, sorted: every entry but vmlinux
-/// and dot files. An entry that cannot be read, or whose name is not
-/// UTF-8 (no kernel module's is), is an error naming the directory, never
-/// skipped in silence.
-fn list_modules(dir: &Path) -> Result<Vec<String>, Error> {
-    let io = |source| Error::Io { path: dir.to_owned(), source };
+/// The module files of a BTF directory (open as `dir`, at `path`), sorted:
+/// every entry but vmlinux and dot files. An entry that cannot be read, or
+/// whose name is not UTF-8 (no kernel module's is), is an error naming the
+/// directory, never skipped in silence.
+fn list_modules(dir: &std::fs::File, path: &Path) -> Result<Vec<String>, Error> {
+    let io = |source| Error::Io { path: path.to_owned(), source };
+    let errno = |e: rustix::io::Errno| io(e.into());
     let mut modules = Vec::new();
-    for e in std::fs::read_dir(dir).map_err(io)? {
-        let name = e.map_err(io)?.file_name();
-        let Some(name) = name.to_str() else {
-            let why = format!("{name:?} is not UTF-8, so not a module name: move it out of the directory");
+    for e in rustix::fs::Dir::read_from(dir).map_err(errno)? {
+        let e = e.map_err(errno)?;
+        let Ok(name) = e.file_name().to_str() else {
+            let why = format!("{:?} is not UTF-8, so not a module name: move it out of the directory", e.file_name());
             return Err(io(std::io::Error::other(why)));
         };
         if name != "vmlinux" && !name.starts_with('.') {
@@ -186,9 +187,10 @@ pub struct KernelBtf {
     vmlinux_path: PathBuf,
     vmlinux: Blob,
     modules: Vec<String>,
-    /// The directory the modules were listed from, open: each module is
-    /// opened relative to it (one path component to resolve, and the
-    /// directory that was listed even if its path changes meanwhile).
+    /// The directory the modules were listed from, open: the listing and
+    /// each module's file are read through it (one path component to
+    /// resolve, and the directory that was listed even if its path changes
+    /// meanwhile).
     dir: Option<std::fs::File>,
     index: std::sync::OnceLock<Vec<u32>>,
     names: std::sync::OnceLock<Vec<u64>>,
@@ -219,7 +221,7 @@ impl KernelBtf {
         }
         let vmlinux = Blob::open(&vmlinux_path, opts.read)?;
         let dir = std::fs::File::open(&opts.dir).map_err(|source| Error::Io { path: opts.dir.clone(), source })?;
-        let modules = list_modules(&opts.dir)?;
+        let modules = list_modules(&dir, &opts.dir)?;
         let mut k = KernelBtf::new(opts, vmlinux_path, vmlinux, modules);
         k.dir = Some(dir);
         Ok(k)
