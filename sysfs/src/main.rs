@@ -500,7 +500,9 @@ fn validate_modules(g: &Global, profile: Profile, kv: KernelVersion, m: &Modules
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        // A worker that panicked would take its modules' verdicts with it:
+        // its panic goes on here instead.
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
     });
     let mut results = results;
     results.sort_by_key(|(i, _)| *i);
