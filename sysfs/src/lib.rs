@@ -233,10 +233,10 @@ pub fn read_files(paths: &[PathBuf]) -> Result<(BigBuffer, Vec<std::ops::Range<u
 }
 
 /// Reads a whole file into the front of `buf`, a buffer reused across many
-/// small files, and returns its length: no stat and no allocation per
-/// file, and one read for a file smaller than the buffer (std's
-/// `read_to_end` also stats, seeks and reads again for the end). The
-/// buffer grows, zero-filled, when a file does not fit.
+/// small files, and returns its length (the buffer's new length): no stat
+/// and no allocation per file, and one read for a file smaller than the
+/// buffer's capacity (std's `read_to_end` also stats, seeks and reads again
+/// for the end). The buffer grows when a file does not fit.
 ///
 /// A read that returns less than it was asked for is taken as the end of
 /// the file: so regular files and sysfs attributes behave. Were a read ever
@@ -251,25 +251,20 @@ pub fn read_into(path: &Path, buf: &mut Vec<u8>) -> Result<usize, Error> {
     read_open_into(f, buf).map_err(io)
 }
 
-/// [`read_into`] of a file already open.
-pub(crate) fn read_open_into(mut f: std::fs::File, buf: &mut Vec<u8>) -> io::Result<usize> {
-    use std::io::Read;
-    let mut len = 0usize;
+/// [`read_into`] of a file already open: reads go straight into the
+/// buffer's spare capacity, so growing it never zero-fills.
+pub(crate) fn read_open_into(f: std::fs::File, buf: &mut Vec<u8>) -> io::Result<usize> {
+    buf.clear();
     loop {
-        if len == buf.len() {
-            let grown = buf.len().saturating_mul(2).max(64 * 1024);
-            buf.resize(grown, 0);
+        if buf.len() == buf.capacity() {
+            buf.reserve(buf.capacity().max(64 * 1024));
         }
-        match f.read(buf.get_mut(len..).unwrap_or_default()) {
-            Ok(0) => return Ok(len),
-            Ok(n) => {
-                len += n;
-                if len < buf.len() {
-                    return Ok(len);
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+        let room = buf.capacity() - buf.len();
+        match rustix::io::read(&f, rustix::buffer::spare_capacity(buf)) {
+            Ok(n) if n == 0 || n < room => return Ok(buf.len()),
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
         }
     }
 }

@@ -452,7 +452,7 @@ fn validate_modules(g: &Global, profile: Profile, kv: KernelVersion, m: &Modules
     let (base, base_names) = std::thread::scope(|sc| {
         let names = sc.spawn(|| {
             let strs = btfkit::Header::parse(bytes).and_then(|h| h.strings(bytes)).map_err(btf_err)?;
-            name_words.resize(btfkit::validate::BaseNames::words_for(strs.len()), 0);
+            name_words = vec![0; btfkit::validate::BaseNames::words_for(strs.len())];
             btfkit::validate::BaseNames::from_strings(strs, 0, kv, &mut name_words).map_err(btf_err)
         });
         let base = Btf::parse_indexed(bytes, None, btfkit::ParseOptions::default(), &mut index).map_err(btf_err);
@@ -488,7 +488,9 @@ fn validate_modules(g: &Global, profile: Profile, kv: KernelVersion, m: &Modules
                             };
                             let need = btfkit::validate::scratch_len_bound(data);
                             if scratch.len() < need {
-                                scratch.resize(need, 0);
+                                // Fresh, not resized: nothing to copy or
+                                // zero-fill (validation rewrites what it uses).
+                                scratch = vec![0; need.next_power_of_two()];
                             }
                             Ok(btfkit::validate::validate_split(data, &base, &base_names, &opts, &mut scratch)
                                 .err()
