@@ -267,6 +267,8 @@ fn vmlinux_is_mapped_on_the_running_kernel_and_read_otherwise() {
     assert!(!b.is_mapped(), "regular files are read, as libbpf does");
     let r = Blob::open(&dir.join("vmlinux"), ReadMode::Read).unwrap();
     assert!(!r.is_mapped() && *r == *b);
+    // Read in two halves on two threads (4.1 MB): byte for byte the file.
+    assert!(*b == *std::fs::read(dir.join("vmlinux")).unwrap(), "the two halves make up the file");
 
     let sys = Path::new("/sys/kernel/btf/vmlinux");
     if !sys.exists() {
