@@ -82,31 +82,9 @@ impl Blob {
 }
 
 /// Reads a whole file into a [`crate::big_buffer`]: a few page faults for
-/// a 4 MB vmlinux instead of a thousand. A file of a MiB or more is read in
-/// two halves on two threads, when there are two CPUs: the copy from the
-/// page cache is most of the cost.
+/// a 4 MB vmlinux instead of a thousand, read on two threads
+/// ([`crate::read_files`]).
 fn read_big(path: &Path) -> Result<Blob, Error> {
-    use std::os::unix::fs::FileExt;
-    let io = |source| Error::Io { path: path.to_owned(), source };
-    let f = std::fs::File::open(path).map_err(io)?;
-    let len = usize::try_from(f.metadata().map_err(io)?.len()).unwrap_or(usize::MAX);
-    if len >= 1 << 20 && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2) {
-        let mut buf = crate::big_buffer(len).map_err(io)?;
-        let mid = len / 2 / 4096 * 4096;
-        let (front, back) = buf.split_at_mut(mid);
-        std::thread::scope(|sc| {
-            let back = sc.spawn(|| f.read_exact_at(back, mid as u64));
-            let front = f.read_exact_at(front, 0);
-            front.and(back.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-        })
-        .map_err(io)?;
-        // A file that grew since its stat is not read whole: say so.
-        let mut probe = [0u8; 1];
-        if f.read_at(&mut probe, len as u64).map_err(io)? != 0 {
-            return Err(io(std::io::Error::other("file changed while being read")));
-        }
-        return Ok(Blob::Read(buf, len));
-    }
     let (buf, ranges) = crate::read_files(&[path.to_owned()])?;
     let n = ranges.first().map_or(0, |r| r.end);
     Ok(Blob::Read(buf, n))
@@ -526,8 +504,7 @@ impl<'k> Session<'k> {
         let path = self.kernel.module_path(name);
         self.loads.borrow_mut().push(name.to_owned());
         let mut raw = Vec::new();
-        let len = self.kernel.read_module_into(name, &mut raw)?;
-        raw.truncate(len);
+        self.kernel.read_module_into(name, &mut raw)?;
         let data = crate::input::extract(&path, &raw)?.btf.into_boxed_slice();
         if let Some(k) = self.kernel.opts.validate {
             let opts = ValidateOptions::new(Profile::Module, k);
