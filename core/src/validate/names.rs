@@ -45,10 +45,11 @@ pub(super) fn ends8(x: u64, dot: bool) -> u64 {
 
 /// The end bits of one 64-byte block, byte `i` at bit `i`: a byte at a
 /// time into marks (a loop the compiler turns into vector compares), then
-/// eight marks at a time into bits. On targets without vectors, where that
-/// loop stays a byte at a time, [`block_ends_swar`] is faster.
+/// eight marks at a time into bits. Used on aarch64; x86_64 gathers the
+/// marks with SSE2 ([`block_ends_sse2`]), and on targets without vectors,
+/// where the loop stays a byte at a time, [`block_ends_swar`] is faster.
 #[inline(always)]
-#[cfg_attr(not(any(target_arch = "x86_64", target_arch = "aarch64")), allow(dead_code))]
+#[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
 fn block_ends_bytes<const DOT: bool>(block: &[u8; 64]) -> u64 {
     let mut marks = [0u8; 64];
     for (m, &c) in marks.iter_mut().zip(block) {
@@ -66,7 +67,7 @@ fn block_ends_bytes<const DOT: bool>(block: &[u8; 64]) -> u64 {
 
 /// [`block_ends_bytes`], eight bytes at a time in a `u64`.
 #[inline(always)]
-#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), allow(dead_code))]
+#[cfg_attr(any(target_arch = "aarch64", all(target_arch = "x86_64", target_feature = "sse2")), allow(dead_code))]
 fn block_ends_swar<const DOT: bool>(block: &[u8; 64]) -> u64 {
     let mut e = 0u64;
     for (i, w) in block.chunks_exact(8).enumerate() {
@@ -76,9 +77,45 @@ fn block_ends_swar<const DOT: bool>(block: &[u8; 64]) -> u64 {
     e
 }
 
-#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+/// [`block_ends_bytes`] with SSE2, sixteen bytes at a time: range checks
+/// by a signed compare after a bias, and the sixteen marks gathered into
+/// bits by one `pmovmskb` (the byte loop leaves that gathering to
+/// multiplies).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline(always)]
+fn block_ends_sse2<const DOT: bool>(block: &[u8; 64]) -> u64 {
+    use safe_arch::{
+        add_i8_m128i, bitor_m128i, cmp_eq_mask_i8_m128i, cmp_lt_mask_i8_m128i, load_unaligned_m128i, m128i,
+        move_mask_i8_m128i, set_splat_i8_m128i,
+    };
+    #[allow(clippy::cast_possible_wrap)]
+    let splat = |b: u8| set_splat_i8_m128i(b as i8);
+    // Bytes in lo..lo+n: biased so that lo becomes i8::MIN, then below
+    // i8::MIN + n (signed).
+    let within = |v: m128i, lo: u8, n: u8| {
+        cmp_lt_mask_i8_m128i(add_i8_m128i(v, splat(0x80u8.wrapping_sub(lo))), splat(0x80u8.wrapping_add(n)))
+    };
+    let mut e = 0u64;
+    for (i, c) in block.as_chunks::<16>().0.iter().enumerate() {
+        let x = load_unaligned_m128i(c);
+        let alpha = within(bitor_m128i(x, splat(0x20)), b'a', 26);
+        let digit = within(x, b'0', 10);
+        let mut ident = bitor_m128i(bitor_m128i(alpha, digit), cmp_eq_mask_i8_m128i(x, splat(b'_')));
+        if DOT {
+            ident = bitor_m128i(ident, cmp_eq_mask_i8_m128i(x, splat(b'.')));
+        }
+        #[allow(clippy::cast_sign_loss)]
+        let ends = !(move_mask_i8_m128i(ident) as u32) & 0xffff;
+        e |= u64::from(ends).wrapping_shl((i as u32).wrapping_mul(16));
+    }
+    e
+}
+
+#[cfg(target_arch = "aarch64")]
 use block_ends_bytes as block_ends;
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+use block_ends_sse2 as block_ends;
+#[cfg(not(any(target_arch = "aarch64", all(target_arch = "x86_64", target_feature = "sse2"))))]
 use block_ends_swar as block_ends;
 
 fn classify_blocks<const DOT: bool>(strs: &[u8], out: &mut [u32]) {
@@ -214,6 +251,11 @@ mod tests {
             }
             assert_eq!(block_ends_bytes::<false>(&block), block_ends_swar::<false>(&block), "{block:?}");
             assert_eq!(block_ends_bytes::<true>(&block), block_ends_swar::<true>(&block), "{block:?}");
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            {
+                assert_eq!(block_ends_bytes::<false>(&block), block_ends_sse2::<false>(&block), "{block:?}");
+                assert_eq!(block_ends_bytes::<true>(&block), block_ends_sse2::<true>(&block), "{block:?}");
+            }
         }
     }
 
