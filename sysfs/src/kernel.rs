@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use btfkit::composite::Layer;
 use btfkit::names::NameIndex;
-use btfkit::validate::{KernelVersion, Profile, ValidateOptions};
+use btfkit::validate::{BaseNamesVec, KernelVersion, Profile, ValidateOptions};
 use btfkit::{Btf, IdIndex};
 
 use crate::{Error, SYSFS_BTF, read_file};
@@ -349,6 +349,8 @@ impl KernelBtf {
             base: self.base()?,
             base_names: self.base_names()?,
             slots: self.modules.iter().map(|_| OnceCell::new()).collect(),
+            name_bits: OnceCell::new(),
+            scratch: RefCell::new(Vec::new()),
             loads: RefCell::new(Vec::new()),
             skipped: RefCell::new(Vec::new()),
         })
@@ -418,7 +420,8 @@ pub struct Skipped {
 struct Loaded {
     data: Box<[u8]>,
     ids: Vec<u32>,
-    names: Vec<u64>,
+    /// The name index, made at the first lookup by name.
+    names: OnceCell<Vec<u64>>,
 }
 
 /// vmlinux plus the modules loaded so far; see the [module docs](self).
@@ -430,6 +433,12 @@ pub struct Session<'k> {
     /// Per module of the kernel's list: empty until loaded; `None` when
     /// skipped.
     slots: Vec<OnceCell<Option<Loaded>>>,
+    /// vmlinux's name classes for validation, made at the first module
+    /// that is validated.
+    name_bits: OnceCell<BaseNamesVec<'k>>,
+    /// Validation scratch, reused by every module (it grows to the largest
+    /// one loaded).
+    scratch: RefCell<Vec<u32>>,
     loads: RefCell<Vec<String>>,
     skipped: RefCell<Vec<Skipped>>,
 }
@@ -472,6 +481,29 @@ impl<'k> Session<'k> {
     /// [`Error::NoModule`]; in strict mode, the module's I/O, format or
     /// validation error.
     pub fn module(&self, name: &str) -> Result<Option<Layer<'_>>, Error> {
+        let Some((btf, l)) = self.module_parts(name)? else { return Ok(None) };
+        // The name index is made at the first lookup that needs it.
+        if l.names.get().is_none() {
+            let v = btf
+                .build_name_index_vec()
+                .map_err(|source| Error::Btf { path: self.kernel.module_path(name), source })?;
+            let _ = l.names.set(v);
+        }
+        Ok(Some(Layer::new(btf, NameIndex::from_built(l.names.get().map(Vec::as_slice).unwrap_or_default()))))
+    }
+
+    /// Module `name`'s BTF over vmlinux, read and validated on first use,
+    /// as [`Session::module`] but without the name index (which is then
+    /// not made): for walks over every type, such as counts.
+    ///
+    /// # Errors
+    /// As [`Session::module`].
+    pub fn module_btf(&self, name: &str) -> Result<Option<Btf<'_>>, Error> {
+        Ok(self.module_parts(name)?.map(|(btf, _)| btf))
+    }
+
+    /// The module's id-indexed BTF and what was loaded, loading it first.
+    fn module_parts(&self, name: &str) -> Result<Option<(Btf<'_>, &Loaded)>, Error> {
         let i = self
             .kernel
             .modules
@@ -493,11 +525,10 @@ impl<'k> Session<'k> {
             let _ = slot.set(loaded);
         }
         let Some(Some(l)) = slot.get() else { return Ok(None) };
-        let path = self.kernel.module_path(name);
-        let err = |source| Error::Btf { path: path.clone(), source };
+        let err = |source| Error::Btf { path: self.kernel.module_path(name), source };
         let btf = Btf::parse_split(&l.data, &self.base).map_err(err)?;
         let btf = btf.with_index(IdIndex::from_built(&btf, &l.ids)).map_err(err)?;
-        Ok(Some(Layer::new(btf, NameIndex::from_built(&l.names))))
+        Ok(Some((btf, l)))
     }
 
     fn load(&self, name: &str) -> Result<Loaded, Error> {
@@ -505,22 +536,31 @@ impl<'k> Session<'k> {
         self.loads.borrow_mut().push(name.to_owned());
         let mut raw = Vec::new();
         self.kernel.read_module_into(name, &mut raw)?;
-        let data = crate::input::extract(&path, &raw)?.btf.into_boxed_slice();
+        // Raw BTF (sysfs) is kept as read; anything else is extracted.
+        let data = if raw.starts_with(&[0x9f, 0xeb]) || raw.starts_with(&[0xeb, 0x9f]) {
+            raw.into_boxed_slice()
+        } else {
+            crate::input::extract(&path, &raw)?.btf.into_boxed_slice()
+        };
         if let Some(k) = self.kernel.opts.validate {
             let opts = ValidateOptions::new(Profile::Module, k);
-            btfkit::validate::validate_vec(&data, Some(&self.base), &opts)
+            let names = self.name_bits.get_or_init(|| BaseNamesVec::new(&self.base, k));
+            let mut scratch = self.scratch.borrow_mut();
+            let need = btfkit::validate::scratch_len_bound(&data);
+            if scratch.len() < need {
+                // Fresh, not resized: validation rewrites what it uses.
+                *scratch = vec![0; need];
+            }
+            btfkit::validate::validate_split(&data, &self.base, &names.names(), &opts, &mut scratch)
                 .map_err(|source| Error::Invalid { path: path.clone(), source })?;
         }
         let err = |source| Error::Btf { path: path.clone(), source };
-        // Parsed and id-indexed in one walk, then named in a second.
+        // Parsed and id-indexed in one walk; named on first lookup.
         let mut ids = vec![0u32; Btf::index_len_bound(&data)];
-        let (n, names) = {
-            let btf = Btf::parse_indexed(&data, Some(&self.base), self.base.options(), &mut ids).map_err(err)?;
-            (btf.index_len(), btf.build_name_index_vec().map_err(err)?)
-        };
+        let n = Btf::parse_indexed(&data, Some(&self.base), self.base.options(), &mut ids).map_err(err)?.index_len();
         ids.truncate(n);
         // 4 bytes a type, not the header's upper bound.
         ids.shrink_to_fit();
-        Ok(Loaded { data, ids, names })
+        Ok(Loaded { data, ids, names: OnceCell::new() })
     }
 }

@@ -653,8 +653,8 @@ fn stats(g: &Global, json: bool, m: &Modules) -> Result<ExitCode, Error> {
     };
     rows.push(row("vmlinux", s.base())?);
     for n in &names {
-        if let Some(l) = s.module(n)? {
-            rows.push(row(n, &l.btf)?);
+        if let Some(btf) = s.module_btf(n)? {
+            rows.push(row(n, &btf)?);
         }
     }
     report(&s, g);

@@ -144,3 +144,15 @@ pub fn cli() -> PathBuf {
     assert!(st.success(), "building btfkit failed");
     workspace().join("target/debug/btfkit")
 }
+
+/// Where, in a split blob, the name offset of member 0 of its first STRUCT
+/// or UNION with members lies; `None` when it has none.
+pub fn first_member_name_at(data: &[u8]) -> Option<usize> {
+    let btf = btfkit::Btf::parse(data).ok()?;
+    btf.types().filter_map(Result::ok).find_map(|t| {
+        matches!(t.kind(), Some(btfkit::Kind::Struct | btfkit::Kind::Union))
+            .then_some(())
+            .filter(|()| t.vlen() > 0)
+            .map(|()| t.offset() as usize + 12)
+    })
+}

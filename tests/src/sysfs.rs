@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use btfkit::Btf;
 use btfkit_sysfs::input::{Format, extract};
 use btfkit_sysfs::kernel::{Blob, KernelBtf, Options, ReadMode, SymbolOwners};
-use btfkit_tests::{cli, corpus, unavailable};
+use btfkit_tests::{cli, corpus, first_member_name_at, unavailable};
 
 fn run(args: &[&str]) -> Output {
     Command::new(cli()).args(args).output().expect("btfkit runs")
@@ -141,6 +141,49 @@ fn a_broken_module_fails_strict_mode_and_is_reported_in_tolerant_mode() {
     assert_eq!(o.status.code(), Some(0));
     assert!(text(&o.stderr).contains("skipped module broken"));
     assert!(text(&o.stdout).contains("\"name\":\"btrfs\""));
+    let _ = std::fs::remove_dir_all(&t);
+}
+
+/// A session validates each module as it loads it, with vmlinux's name
+/// classes made once: a member name pointing at an empty base string is
+/// refused (strict) or skipped and reported (tolerant), the modules
+/// beside it load, and `module_btf` gives the same types as `module`.
+#[test]
+fn a_session_validates_modules_against_the_base_names() {
+    let Some(dir) = corpus() else { return };
+    let mut bad = std::fs::read(dir.join("veth")).unwrap();
+    let at = first_member_name_at(&bad).unwrap();
+    // vmlinux's strings: offset 1 is its first name; its NUL ends it.
+    let base = std::fs::read(dir.join("vmlinux")).unwrap();
+    let b = Btf::parse(&base).unwrap();
+    let empty = 1 + b.own_strings()[1..].iter().position(|&c| c == 0).unwrap() as u32;
+    bad[at..at + 4].copy_from_slice(&empty.to_le_bytes());
+    let t = fake_sysfs(&dir, "session", &["dummy", "veth"], &[("bad", &bad)]);
+    let k61 = btfkit::validate::KernelVersion::new(6, 1);
+    for tolerant in [false, true] {
+        let opts = Options { dir: t.clone(), tolerant, validate: Some(k61), ..Options::default() };
+        let k = KernelBtf::open(opts).unwrap();
+        let s = k.session().unwrap();
+        let veth = s.module("veth").unwrap().unwrap();
+        assert_eq!(s.module_btf("veth").unwrap().unwrap().own_type_count(), veth.btf.own_type_count());
+        match s.module("bad") {
+            Err(btfkit_sysfs::Error::Invalid { path, source }) => {
+                assert!(!tolerant);
+                assert_eq!(path, t.join("bad"));
+                assert_eq!(source.rule(), btfkit::validate::Rule::InvalidMemberName, "{source}");
+            }
+            Ok(None) => {
+                assert!(tolerant);
+                let skipped = s.skipped();
+                assert_eq!(skipped.len(), 1);
+                assert_eq!(skipped[0].module, "bad");
+                assert!(skipped[0].error.to_string().contains("/bad"), "{}", skipped[0].error);
+            }
+            other => panic!("tolerant {tolerant}: {other:?}"),
+        }
+        assert!(s.module_btf("dummy").unwrap().is_some());
+        assert_eq!(s.loaded(), ["veth", "bad", "dummy"]);
+    }
     let _ = std::fs::remove_dir_all(&t);
 }
 

@@ -3,7 +3,7 @@
 use btfkit::validate::{KernelVersion, Profile, ValidateOptions, validate_vec};
 use btfkit::{Btf, IdIndex};
 use btfkit_tests::kernel::{availability, btf_load};
-use btfkit_tests::{corpus, corpus_modules, unavailable, workspace};
+use btfkit_tests::{corpus, corpus_modules, first_member_name_at, unavailable, workspace};
 
 /// The corpus is Debian's 6.1 kernel: its own rules apply.
 const K61: KernelVersion = KernelVersion::new(6, 1);
@@ -67,27 +67,16 @@ fn fixtures_validate_in_both_byte_orders() {
     }
 }
 
-/// Where, in a split blob, the name offset of member 0 of its first STRUCT
-/// or UNION with members lies; `None` when it has none.
-fn first_member_name_at(data: &[u8]) -> Option<usize> {
-    let btf = Btf::parse(data).ok()?;
-    btf.types().filter_map(Result::ok).find_map(|t| {
-        matches!(t.kind(), Some(btfkit::Kind::Struct | btfkit::Kind::Union))
-            .then_some(())
-            .filter(|()| t.vlen() > 0)
-            .map(|()| t.offset() as usize + 12)
-    })
-}
-
 /// `validate_split`, with the base's names classified once, gives
 /// `validate`'s verdict (whose base names take the exact byte-by-byte
 /// check): on every corpus module, and on modules whose first member name
 /// is pointed at base strings all over the base's string section (names,
 /// their suffixes, NULs, dotted section names), for the 6.1 rules and for
-/// pre-6.1 ones (no dots in identifiers).
+/// pre-6.1 ones (no dots in identifiers); the same with the classes in a
+/// `BaseNamesVec`.
 #[test]
 fn validate_split_with_base_names_agrees_with_validate() {
-    use btfkit::validate::{BaseNames, scratch_len, scratch_len_bound, validate, validate_split};
+    use btfkit::validate::{BaseNames, BaseNamesVec, scratch_len, scratch_len_bound, validate, validate_split};
     let Some(dir) = corpus() else { return };
     let base_data = std::fs::read(dir.join("vmlinux")).unwrap();
     let mut index = vec![0u32; Btf::index_len_bound(&base_data)];
@@ -99,6 +88,8 @@ fn validate_split_with_base_names_agrees_with_validate() {
     for kernel in [K61, KernelVersion::new(5, 15)] {
         let mut words = vec![0u32; BaseNames::words_needed(&base)];
         let names = BaseNames::new(&base, kernel, &mut words).unwrap();
+        // The same classes in a Vec of their own (sessions keep these).
+        let owned = BaseNamesVec::new(&base, kernel);
         for profile in [Profile::Module, Profile::Strict] {
             let opts = ValidateOptions::new(profile, kernel);
             for (i, m) in modules.iter().enumerate() {
@@ -114,6 +105,8 @@ fn validate_split_with_base_names_agrees_with_validate() {
                     let ours = validate_split(data, &base, &names, &opts, &mut scratch);
                     let exact = validate(data, Some(&base), &opts, &mut scratch);
                     assert_eq!(ours, exact, "{} {what} ({profile:?}, {kernel})", m.display());
+                    let from_vec = validate_split(data, &base, &owned.names(), &opts, &mut scratch);
+                    assert_eq!(from_vec, exact, "{} {what} ({profile:?}, {kernel}), BaseNamesVec", m.display());
                     agreed += 1;
                     rejected += usize::from(ours.is_err());
                 };

@@ -395,6 +395,39 @@ impl<'s> BaseNames<'s> {
     }
 }
 
+/// [`BaseNames`] in their own `Vec` (`alloc`): for a holder that keeps the
+/// base and its name bits side by side (a session loading modules one at
+/// a time), where [`BaseNames::new`]'s borrowed storage would borrow the
+/// holder itself.
+#[cfg(feature = "alloc")]
+#[derive(Debug, Clone)]
+pub struct BaseNamesVec<'s> {
+    words: alloc::vec::Vec<u32>,
+    strs: &'s [u8],
+    start: u32,
+    dot: bool,
+}
+
+#[cfg(feature = "alloc")]
+impl<'s> BaseNamesVec<'s> {
+    /// Classifies `base`'s own strings for `kernel`'s name rules, as
+    /// [`BaseNames::new`] does, into a `Vec` of its own.
+    #[must_use]
+    pub fn new(base: &Btf<'s>, kernel: KernelVersion) -> Self {
+        let strs = base.own_strings();
+        let mut words = alloc::vec![0u32; names::words_for(strs.len())];
+        let dot = Rules::new(&ValidateOptions::new(Profile::Module, kernel)).dot_everywhere;
+        names::classify(strs, dot, &mut words);
+        BaseNamesVec { words, strs, start: base.start_str_off().0, dot }
+    }
+
+    /// The names, for [`validate_split`].
+    #[must_use]
+    pub fn names(&self) -> BaseNames<'_> {
+        BaseNames { words: &self.words, strs: self.strs, start: self.start, dot: self.dot }
+    }
+}
+
 /// [`validate`] of split `data` over `base`, with the base's names
 /// classified beforehand: the same verdict, faster when many blobs share a
 /// base. `names` made from another string section than `base`'s own are
