@@ -67,7 +67,7 @@
 //! - *(none, the default)*: everything above, with no allocator.
 //! - `alloc`: owned conveniences such as `Btf::build_index_vec`,
 //!   `Btf::build_name_index_vec`, `validate::validate_vec`,
-//!   `write::VecBuilder`, and `write::HashIndex`, the writer's string
+//!   `validate::BaseNamesVec`, `write::VecBuilder`, and `write::HashIndex`, the writer's string
 //!   interning in a `hashbrown` table.
 //! - `log`: debug logging through the `log` crate.
 //! - `defmt`: debug logging through `defmt`, and `defmt::Format` for every
@@ -77,8 +77,9 @@
 //!
 //! Input bytes are untrusted. Any input yields `Ok` or an [`Error`], never a
 //! panic, never unbounded recursion, and never work or memory beyond a
-//! constant factor of the input size. The crate forbids `unsafe`, and its
-//! clippy configuration denies unchecked indexing, arithmetic overflow,
+//! constant factor of the input size. The crate forbids `unsafe` (its
+//! dependencies `zerocopy`, `memchr` and, on x86_64, `safe_arch` for SSE2
+//! keep theirs behind safe APIs), and its clippy configuration denies unchecked indexing, arithmetic overflow,
 //! `unwrap`, `expect` and `panic`. Fuzz targets in `fuzz/` enforce this.
 //!
 //! Parsing checks *structure* (what reading relies on). Whether the kernel
