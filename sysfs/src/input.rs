@@ -42,6 +42,22 @@ fn bad(path: &Path, what: impl Into<String>) -> Error {
     Error::Format { path: path.to_owned(), what: what.into() }
 }
 
+/// Whether `data` starts with the BTF magic, in either byte order: raw
+/// BTF, which is used as is.
+#[must_use]
+pub fn is_raw_btf(data: &[u8]) -> bool {
+    matches!(data, [0x9f, 0xeb, ..] | [0xeb, 0x9f, ..])
+}
+
+/// The BTF of a file's bytes: raw BTF as is (moved, not copied), anything
+/// else through [`extract`].
+///
+/// # Errors
+/// As [`extract`].
+pub fn into_btf(path: &Path, data: Vec<u8>) -> Result<Vec<u8>, Error> {
+    if is_raw_btf(&data) { Ok(data) } else { Ok(extract(path, &data)?.btf) }
+}
+
 /// Sniffs `data` and returns its BTF: as is for raw BTF, the `.BTF`
 /// section of an ELF object, after decompression for xz, zstd and gzip.
 ///
@@ -50,7 +66,7 @@ fn bad(path: &Path, what: impl Into<String>) -> Error {
 /// stream, or an ELF without `.BTF`.
 pub fn extract(path: &Path, data: &[u8]) -> Result<Extracted, Error> {
     let magic = data.get(..6).unwrap_or(data);
-    let (format, elf) = if matches!(magic, [0x9f, 0xeb, ..] | [0xeb, 0x9f, ..]) {
+    let (format, elf) = if is_raw_btf(magic) {
         return Ok(Extracted { format: Format::Raw, btf: data.to_vec(), distilled_base: None });
     } else if magic.starts_with(b"\x7fELF") {
         (Format::Elf, None)

@@ -537,11 +537,7 @@ impl<'k> Session<'k> {
         let mut raw = Vec::new();
         self.kernel.read_module_into(name, &mut raw)?;
         // Raw BTF (sysfs) is kept as read; anything else is extracted.
-        let data = if raw.starts_with(&[0x9f, 0xeb]) || raw.starts_with(&[0xeb, 0x9f]) {
-            raw.into_boxed_slice()
-        } else {
-            crate::input::extract(&path, &raw)?.btf.into_boxed_slice()
-        };
+        let data = crate::input::into_btf(&path, raw)?.into_boxed_slice();
         if let Some(k) = self.kernel.opts.validate {
             let opts = ValidateOptions::new(Profile::Module, k);
             let names = self.name_bits.get_or_init(|| BaseNamesVec::new(&self.base, k));

@@ -210,11 +210,7 @@ fn indexed<'a>(path: &Path, data: &'a [u8], base: Option<&'a Btf<'a>>, ix: &'a m
 
 /// A file's BTF: raw as is, else extracted from ELF or a compressed ELF.
 fn load_file(path: &Path) -> Result<Vec<u8>, Error> {
-    let data = read_file(path)?;
-    if data.starts_with(&[0x9f, 0xeb]) || data.starts_with(&[0xeb, 0x9f]) {
-        return Ok(data);
-    }
-    Ok(btfkit_sysfs::input::extract(path, &data)?.btf)
+    btfkit_sysfs::input::into_btf(path, read_file(path)?)
 }
 
 /// Reads `file` and, when given, reads, parses and indexes `base`; then
@@ -480,7 +476,7 @@ fn validate_modules(g: &Global, profile: Profile, kv: KernelVersion, m: &Modules
                             let len = k.read_module_into(name, &mut buf)?;
                             let raw = buf.get(..len).unwrap_or_default();
                             let extracted;
-                            let data = if raw.starts_with(&[0x9f, 0xeb]) || raw.starts_with(&[0xeb, 0x9f]) {
+                            let data = if btfkit_sysfs::input::is_raw_btf(raw) {
                                 raw
                             } else {
                                 extracted = btfkit_sysfs::input::extract(&path, raw)?.btf;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use btfkit::Btf;
-use btfkit_sysfs::input::{Format, extract};
+use btfkit_sysfs::input::{Format, extract, into_btf, is_raw_btf};
 use btfkit_sysfs::kernel::{Blob, KernelBtf, Options, ReadMode, SymbolOwners};
 use btfkit_tests::{cli, corpus, first_member_name_at, unavailable};
 
@@ -278,6 +278,12 @@ fn ko_files_raw_and_compressed_three_ways_give_the_raw_btf() {
         let e = extract(&ko, &std::fs::read(&ko).unwrap()).unwrap();
         assert_eq!(e.format, Format::Elf);
         assert!(e.btf == raw, "{m}.ko .BTF differs from the raw extraction");
+        // into_btf: the .ko extracted, raw BTF (either byte order) kept.
+        assert!(into_btf(&ko, std::fs::read(&ko).unwrap()).unwrap() == raw);
+        assert!(into_btf(&ko, raw.clone()).unwrap() == raw);
+        let mut swapped = raw.clone();
+        swapped.swap(0, 1);
+        assert!(is_raw_btf(&swapped) && into_btf(&ko, swapped.clone()).unwrap() == swapped);
         for (tool, args, ext, fmt) in [
             ("xz", &["-c", "-1"][..], "xz", Format::Xz),
             ("zstd", &["-c", "-q", "-1"][..], "zst", Format::Zstd),
