@@ -1122,6 +1122,8 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         let mut rest = self.data.get(start as usize..end as usize).ok_or(err(Rule::MetaTruncated, start))?;
         let mut off = start;
         let mut id = self.start_id;
+        // Each own type's descriptor words, in order.
+        let mut slots = self.scratch.as_chunks::<WORDS_PER_TYPE>().0.iter();
         while !rest.is_empty() {
             let tid = TypeId(id);
             let m = self.check_meta(off, rest).map_err(|mut e| {
@@ -1137,32 +1139,24 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                     return Err(ValidationError { type_id: Some(tid), ..err(Rule::TooManyTypes, off) });
                 }
             } else {
-                self.add_type(off, &m)?;
+                let Some([o, resolved, size, d, st]) = slots.next() else {
+                    let needed = (id.wrapping_sub(self.start_id) as usize).saturating_add(1);
+                    return Err(ValidationError {
+                        index: Some(u32::try_from(needed.saturating_mul(WORDS_PER_TYPE)).unwrap_or(u32::MAX)),
+                        ..err(Rule::TooManyTypes, 0)
+                    });
+                };
+                o.set(off);
+                resolved.set(0);
+                size.set(m.int);
+                d.set(m.desc);
+                st.set(m.st);
                 id = id.wrapping_add(1);
             }
             off = off.wrapping_add(m.len);
             rest = rest.get(m.len as usize..).unwrap_or_default();
         }
-        Ok(())
-    }
-
-    /// Records a type's descriptor, so that pass 2 and the type-tag check
-    /// look types up without decoding records.
-    fn add_type(&mut self, off: u32, m: &Meta) -> VResult<()> {
-        let Some([o, resolved, size, d, st]) = self.scratch.as_chunks::<WORDS_PER_TYPE>().0.get(self.nr as usize)
-        else {
-            let needed = (self.nr as usize).saturating_add(1).saturating_mul(WORDS_PER_TYPE);
-            return Err(ValidationError {
-                index: Some(u32::try_from(needed).unwrap_or(u32::MAX)),
-                ..err(Rule::TooManyTypes, 0)
-            });
-        };
-        o.set(off);
-        resolved.set(0);
-        size.set(m.int);
-        d.set(m.desc);
-        st.set(m.st);
-        self.nr = self.nr.wrapping_add(1);
+        self.nr = id.wrapping_sub(self.start_id);
         Ok(())
     }
 
