@@ -1911,6 +1911,9 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         for (i, m) in b.chunks_exact(12).enumerate().skip(from) {
             let i = i as u32;
             let (mty, moff) = (self.rd(m, 4), self.rd(m, 8));
+            if !s.kflag && self.member_fast(s.size, mty, moff) {
+                continue;
+            }
             let mt = self
                 .ty(mty)
                 .filter(|x| !x.is(K_NOSIZE | K_SOURCE_ONLY))
@@ -1923,6 +1926,58 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         }
         self.pop_resolved(0, 0);
         Ok(())
+    }
+
+    /// A member of a struct or union without kind_flag that passes the
+    /// member loop with nothing to push and passes `check_member`, decided
+    /// from the descriptor words of own types alone: an INT, ENUM, PTR,
+    /// resolved STRUCT, UNION or ARRAY, directly or through a resolved
+    /// modifier. `false`: the full path decides (and finds any error).
+    #[inline(always)]
+    fn member_fast(&self, ssize: u32, mty: u32, moff: u32) -> bool {
+        const SIZED: u32 =
+            kb(Kind::Int) | kb(Kind::Enum) | kb(Kind::Enum64) | kb(Kind::Ptr) | K_STRUCT | kb(Kind::Array);
+        let Some([_, r, size, d, st]) = self.words(mty) else { return false };
+        let k = kb_raw(d.get() & 0x1f);
+        let resolved = r.get() >> 30 == RESOLVED;
+        // What the member loop would do before check_member: push an
+        // unresolved STRUCT, UNION, ARRAY or modifier (a PTR is a sink of
+        // the struct walk).
+        let (k, size, st) = if k & K_MODIFIER != 0 {
+            // check_member of a modifier: that of its resolved, sized target.
+            let Some([_, tr, tsize, td, tst]) = self.words(r.get() & 0x3fff_ffff).filter(|_| resolved) else {
+                return false;
+            };
+            let tk = kb_raw(td.get() & 0x1f);
+            if tk & kb(Kind::Array) != 0 && tr.get() >> 30 != RESOLVED {
+                return false;
+            }
+            (tk, tsize.get(), tst.get())
+        } else if !resolved
+            && (k & (K_STRUCT | kb(Kind::Array)) != 0 || (k & kb(Kind::Ptr) != 0 && self.mode != Mode::StructOrArray))
+        {
+            return false;
+        } else {
+            (k, size.get(), st.get())
+        };
+        if k & SIZED == 0 {
+            return false;
+        }
+        if k & kb(Kind::Int) != 0 {
+            // `size` is the int data; the bitfield is the int's own.
+            let (ibits, ioff) = (size & 0xff, (size >> 16) & 0xff);
+            let Some(start) = moff.checked_add(ioff) else { return false };
+            let (bytes, copy) = (start / 8, ibits.wrapping_add(start % 8));
+            return copy <= 128 && ssize >= bytes && ssize.wrapping_sub(bytes) >= copy.div_ceil(8);
+        }
+        let msize = if k & kb(Kind::Ptr) != 0 {
+            self.rules.ptr_size
+        } else if k & kb(Kind::Array) != 0 {
+            size
+        } else {
+            st
+        };
+        sized_member(moff, ssize, msize).is_ok()
     }
 
     /// The `check_member` / `check_kflag_member` op of the member's type.
@@ -2118,7 +2173,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
     /// `btf_func_proto_check`.
     fn func_proto_check(&mut self, id: u32, t: T) -> VResult<()> {
         let ret = t.st;
-        if ret != 0 {
+        if ret != 0 && !self.param_fast(ret) {
             let rt = self
                 .ty(ret)
                 .filter(|r| !r.is(K_SOURCE_ONLY))
@@ -2146,6 +2201,9 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         for (i, a) in params.take(n).enumerate() {
             let i = i as u32;
             let (aname, aty) = (self.rd(a, 0), self.rd(a, 4));
+            if names_ok && self.param_fast(aty) {
+                continue;
+            }
             let ae = |s: &Self| s.member_err(Rule::InvalidArg, id, i);
             let at = self.ty(aty).filter(|x| !x.is(K_SOURCE_ONLY)).ok_or_else(|| ae(self))?;
             if !names_ok && aname != 0 && (!self.name_off_valid(aname) || !self.name_valid(aname, NameRule::Ident)) {
@@ -2159,6 +2217,26 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             }
         }
         Ok(())
+    }
+
+    /// A parameter (or return) type that passes every check of the
+    /// parameter loop with nothing to resolve: an own type, not source-only, resolved (or
+    /// needing no resolution) and sized, read from its descriptor words
+    /// alone. `false`: the full checks decide.
+    #[inline(always)]
+    fn param_fast(&self, id: u32) -> bool {
+        const SIZED: u32 = (K_HAS_SIZE | kb(Kind::Array) | kb(Kind::Ptr)) & !K_SOURCE_ONLY;
+        let Some([_, r, _, d, _]) = self.words(id) else { return false };
+        let k = kb_raw(d.get() & 0x1f);
+        let resolved = k & K_NEEDS_RESOLVE == 0 || r.get() >> 30 == RESOLVED;
+        if !resolved {
+            return false;
+        }
+        if k & SIZED != 0 {
+            return true;
+        }
+        k & K_MODIFIER != 0
+            && self.words(r.get() & 0x3fff_ffff).is_some_and(|[_, _, _, rd, _]| kb_raw(rd.get() & 0x1f) & SIZED != 0)
     }
 
     /// `btf_resolve_valid`.
