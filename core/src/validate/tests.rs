@@ -589,6 +589,45 @@ fn cases() -> Vec<Case> {
             }),
             e(Rule::MemberExceedsStructSize)
         ),
+        // Through a modifier, and arrays and structs: checked as their
+        // resolved, sized targets.
+        user(
+            "typedef int member exceeds size",
+            with_int(|b| {
+                b.head("t", TYPEDEF, 0, false, 1).head("s", STRUCT, 1, false, 4).member("a", 2, 8);
+            }),
+            e(Rule::MemberExceedsStructSize)
+        ),
+        user(
+            "typedef legacy int bitfield",
+            with_int(|b| {
+                b.int("i3", 4, 3, 0).head("t", TYPEDEF, 0, false, 2).head("s", STRUCT, 1, false, 4).member("a", 3, 5);
+            }),
+            ok
+        ),
+        user(
+            "array member too big",
+            with_int(|b| {
+                b.head("", ARRAY, 0, false, 0).u32(1).u32(1).u32(4).head("s", STRUCT, 1, false, 8).member("a", 2, 0);
+            }),
+            e(Rule::MemberExceedsStructSize)
+        ),
+        user(
+            "typedef array member fits",
+            with_int(|b| {
+                b.head("", ARRAY, 0, false, 0).u32(1).u32(1).u32(4);
+                b.head("t", TYPEDEF, 0, false, 2).head("s", STRUCT, 1, false, 16).member("a", 3, 0);
+            }),
+            ok
+        ),
+        user(
+            "typedef of a later struct member exceeds size",
+            with_int(|b| {
+                b.head("t", TYPEDEF, 0, false, 4).head("s", STRUCT, 1, false, 4).member("a", 2, 0);
+                b.head("big", STRUCT, 2, false, 8).member("x", 1, 0).member("y", 1, 32);
+            }),
+            e(Rule::MemberExceedsStructSize)
+        ),
         user(
             "float member misaligned",
             with_int(|b| {
