@@ -2220,23 +2220,14 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
     }
 
     /// A parameter (or return) type that passes every check of the
-    /// parameter loop with nothing to resolve: an own type, not source-only, resolved (or
-    /// needing no resolution) and sized, read from its descriptor words
-    /// alone. `false`: the full checks decide.
+    /// parameter loop with nothing to resolve: an own type, not
+    /// source-only, resolved (or needing no resolution) and sized.
+    /// `false`: the full checks decide.
     #[inline(always)]
     fn param_fast(&self, id: u32) -> bool {
-        const SIZED: u32 = (K_HAS_SIZE | kb(Kind::Array) | kb(Kind::Ptr)) & !K_SOURCE_ONLY;
         let Some([_, r, _, d, _]) = self.words(id) else { return false };
         let k = kb_raw(d.get() & 0x1f);
-        let resolved = k & K_NEEDS_RESOLVE == 0 || r.get() >> 30 == RESOLVED;
-        if !resolved {
-            return false;
-        }
-        if k & SIZED != 0 {
-            return true;
-        }
-        k & K_MODIFIER != 0
-            && self.words(r.get() & 0x3fff_ffff).is_some_and(|[_, _, _, rd, _]| kb_raw(rd.get() & 0x1f) & SIZED != 0)
+        k & K_SOURCE_ONLY == 0 && (k & K_NEEDS_RESOLVE == 0 || r.get() >> 30 == RESOLVED) && self.is_sized(id)
     }
 
     /// `btf_resolve_valid`.
