@@ -389,10 +389,17 @@ impl<'s> BaseNames<'s> {
             crate::ErrorKind::BufferTooSmall { needed: u32::try_from(needed).unwrap_or(u32::MAX) },
             0,
         ))?;
-        let dot = Rules::new(&ValidateOptions::new(Profile::Module, kernel)).dot_everywhere;
-        names::classify(strs, dot, words);
+        let dot = classify_base(strs, kernel, words);
         Ok(BaseNames { words, strs, start: start_str_off, dot })
     }
+}
+
+/// Classifies a base's own strings for `kernel`'s name rules into `words`;
+/// returns whether `.` counts as an identifier byte (6.1+).
+fn classify_base(strs: &[u8], kernel: KernelVersion, words: &mut [u32]) -> bool {
+    let dot = Rules::new(&ValidateOptions::new(Profile::Module, kernel)).dot_everywhere;
+    names::classify(strs, dot, words);
+    dot
 }
 
 /// [`BaseNames`] in their own `Vec` (`alloc`): for a holder that keeps the
@@ -416,8 +423,7 @@ impl<'s> BaseNamesVec<'s> {
     pub fn new(base: &Btf<'s>, kernel: KernelVersion) -> Self {
         let strs = base.own_strings();
         let mut words = alloc::vec![0u32; names::words_for(strs.len())];
-        let dot = Rules::new(&ValidateOptions::new(Profile::Module, kernel)).dot_everywhere;
-        names::classify(strs, dot, &mut words);
+        let dot = classify_base(strs, kernel, &mut words);
         BaseNamesVec { words, strs, start: base.start_str_off().0, dot }
     }
 
@@ -1965,10 +1971,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         }
         if k & kb(Kind::Int) != 0 {
             // `size` is the int data; the bitfield is the int's own.
-            let (ibits, ioff) = (size & 0xff, (size >> 16) & 0xff);
-            let Some(start) = moff.checked_add(ioff) else { return false };
-            let (bytes, copy) = (start / 8, ibits.wrapping_add(start % 8));
-            return copy <= 128 && ssize >= bytes && ssize.wrapping_sub(bytes) >= copy.div_ceil(8);
+            return int_member(size, moff, ssize).is_ok();
         }
         let msize = if k & kb(Kind::Ptr) != 0 {
             self.rules.ptr_size
@@ -1997,7 +2000,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         match Kind::from_u8(mt.kind) {
             Some(Kind::Int) => {
                 let d = mt.int;
-                let (ibits, ioff) = (d & 0xff, (d >> 16) & 0xff);
+                let ibits = d & 0xff;
                 if kflag {
                     if !int_is_regular(d) {
                         return Err(me(Rule::InvalidMemberBaseType));
@@ -2021,16 +2024,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                         return Err(me(Rule::MemberExceedsStructSize));
                     }
                 } else {
-                    let bo = moff;
-                    let start = bo.checked_add(ioff).ok_or_else(|| me(Rule::BitsOffsetOverflow))?;
-                    let bytes = start / 8;
-                    let copy = ibits.wrapping_add(start % 8);
-                    if copy > 128 {
-                        return Err(me(Rule::NrCopyBitsTooMany));
-                    }
-                    if ssize < bytes || ssize.wrapping_sub(bytes) < copy.div_ceil(8) {
-                        return Err(me(Rule::MemberExceedsStructSize));
-                    }
+                    int_member(d, moff, ssize).map_err(me)?;
                 }
                 Ok(())
             }
@@ -2319,6 +2313,23 @@ fn scan_bytes(rest: &[u8], from: usize, limit: usize, rest_ok: u8) -> bool {
 
 fn kb_raw(k: u32) -> u32 {
     1u32.wrapping_shl(k)
+}
+
+/// An INT member of a struct without kind_flag, at bit `bo`: the bitfield
+/// is the int's own (`d`, its int data).
+#[inline(always)]
+fn int_member(d: u32, bo: u32, ssize: u32) -> Result<(), Rule> {
+    let (ibits, ioff) = (d & 0xff, (d >> 16) & 0xff);
+    let start = bo.checked_add(ioff).ok_or(Rule::BitsOffsetOverflow)?;
+    let bytes = start / 8;
+    let copy = ibits.wrapping_add(start % 8);
+    if copy > 128 {
+        return Err(Rule::NrCopyBitsTooMany);
+    }
+    if ssize < bytes || ssize.wrapping_sub(bytes) < copy.div_ceil(8) {
+        return Err(Rule::MemberExceedsStructSize);
+    }
+    Ok(())
 }
 
 fn sized_member(bo: u32, ssize: u32, msize: u32) -> Result<(), Rule> {
