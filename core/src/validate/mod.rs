@@ -332,8 +332,12 @@ pub fn validate<'a>(
 }
 
 /// Many modules over one base: the base's strings classified once, so that
-/// the names a split blob takes from its base are checked as fast as its
-/// own. Built once per base and kernel, shared by every
+/// checking a name a split blob takes from its base is one bit: set where
+/// a plain identifier starts (an ASCII letter or `_`, then ASCII letters,
+/// digits and `_` up to a NUL, with `.` where the kernel allows it,
+/// shorter than 128 bytes, hence within every kernel's KSYM_NAME_LEN).
+/// Other names get the exact check. Built once per base and kernel, shared
+/// by every
 /// [`validate_split`] (it is `Sync`: validate from many threads).
 #[derive(Debug, Clone, Copy)]
 pub struct BaseNames<'s> {
@@ -398,7 +402,7 @@ impl<'s> BaseNames<'s> {
 /// returns whether `.` counts as an identifier byte (6.1+).
 fn classify_base(strs: &[u8], kernel: KernelVersion, words: &mut [u32]) -> bool {
     let dot = Rules::new(&ValidateOptions::new(Profile::Module, kernel)).dot_everywhere;
-    names::classify(strs, dot, words);
+    names::classify_starts(strs, dot, words);
     dot
 }
 
@@ -497,7 +501,7 @@ fn run<'a, E: Order>(
     let s = hdr.hdr_len.wrapping_add(hdr.str_off) as usize;
     let strs = data.get(s..s.wrapping_add(hdr.str_len as usize)).unwrap_or(&[]);
     // Every word is rewritten: nothing carries over from a reused scratch.
-    names::classify(strs, rules.dot_everywhere, name_bits);
+    names::classify_starts(strs, rules.dot_everywhere, name_bits);
     let name_bits = &*name_bits;
     let scratch = Cell::from_mut(scratch).as_slice_of_cells();
     let mut v = V {
@@ -1046,19 +1050,17 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
     #[inline(always)]
     fn name_valid(&self, off: u32, how: NameRule) -> bool {
         // The classes are built for `Ident`; a name they confirm is also a
-        // valid `IdentDot`.
+        // valid `IdentDot`, and shorter than any kernel's KSYM_NAME_LEN.
         if how != NameRule::Section {
-            let (limit, dot) = (self.rules.ksym_name_len, self.rules.dot_everywhere);
             let known = if off >= self.start_str_off {
-                let p = off.wrapping_sub(self.start_str_off) as usize;
-                names::ident(self.strs, self.name_bits, p, limit, dot)
+                names::starts_at(self.name_bits, off.wrapping_sub(self.start_str_off) as usize)
             } else {
                 self.base_names
                     .filter(|b| off >= b.start)
-                    .and_then(|b| names::ident(b.strs, b.words, off.wrapping_sub(b.start) as usize, limit, b.dot))
+                    .is_some_and(|b| names::starts_at(b.words, off.wrapping_sub(b.start) as usize))
             };
-            if let Some(ok) = known {
-                return ok;
+            if known {
+                return true;
             }
         }
         self.name_valid_uncached(off, how)

@@ -1,20 +1,19 @@
-//! Where the plain identifiers of a string section end, found for every
-//! byte in one linear pass, so that each identifier check is a few bit
-//! operations instead of a walk over the string.
+//! Where the plain identifiers of a string section start, found for
+//! every byte in one linear pass, so that checking a name is one bit
+//! instead of a walk over the string.
 //!
 //! One bit per string byte, 64 bytes to a block stored as two `u32` (low
-//! half first): the byte ends a plain identifier, i.e. it is not an ASCII
-//! letter, digit, `_` (or `.` where the kernel allows it). NUL, bytes
-//! >= 0x80 and every other byte end one.
+//! half first), each block's bits mirrored (byte `i` at bit `63 - i`): a
+//! plain identifier starts at the byte. That is: the byte is an ASCII
+//! letter or `_` (or `.` where the kernel allows it), and the first byte
+//! after it that is not an ASCII letter, digit, `_` (or `.`) is its NUL,
+//! in the same block or the next. Such a name has fewer than 128
+//! characters, within every kernel's KSYM_NAME_LEN, so it is valid.
 //!
-//! A name at `p` is a valid identifier when its first byte may start one
-//! and the first ending byte after `p` is its NUL, within KSYM_NAME_LEN
-//! characters. Anything else (Latin-1 letters after the first byte, which
-//! the kernel's ctype accepts, or a name that breaks the rule) is left to
-//! the exact byte-by-byte check: the bits only ever confirm, or refuse a
-//! name that is too long.
+//! Anything else (a Latin-1 letter, which the kernel's ctype accepts, a
+//! name of 128 characters or more, a name that breaks the rule) is left to
+//! the exact byte-by-byte check: the bits only ever confirm.
 
-use super::{ALPHA, CTYPE, DOT, UNDERSCORE};
 use crate::swar::{H, L, zero_bytes_loose};
 
 /// `u32` words per 64-byte block.
@@ -43,50 +42,23 @@ pub(super) fn ends8(x: u64, dot: bool) -> u64 {
     (ends >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
-/// The end bits of one 64-byte block, byte `i` at bit `i`: a byte at a
-/// time into marks (a loop the compiler turns into vector compares), then
-/// eight marks at a time into bits. Used on aarch64; x86_64 gathers the
-/// marks with SSE2 ([`block_ends_sse2`]), and on targets without vectors,
-/// where the loop stays a byte at a time, [`block_ends_swar`] is faster.
-#[inline(always)]
-#[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
-fn block_ends_bytes<const DOT: bool>(block: &[u8; 64]) -> u64 {
-    let mut marks = [0u8; 64];
-    for (m, &c) in marks.iter_mut().zip(block) {
-        let ident = (c | 0x20).wrapping_sub(b'a') < 26 || c.wrapping_sub(b'0') < 10 || c == b'_' || (DOT && c == b'.');
-        *m = u8::from(!ident);
-    }
-    let mut e = 0u64;
-    for (i, w) in marks.chunks_exact(8).enumerate() {
-        let x = w.try_into().map_or(0, u64::from_le_bytes);
-        // Bytes of 0 or 1 gathered into one byte, byte i's into bit i.
-        e |= (x.wrapping_mul(0x0102_0408_1020_4080) >> 56).wrapping_shl((i as u32).wrapping_mul(8));
-    }
-    e
-}
-
-/// [`block_ends_bytes`], eight bytes at a time in a `u64`.
-#[inline(always)]
-#[cfg_attr(any(target_arch = "aarch64", all(target_arch = "x86_64", target_feature = "sse2")), allow(dead_code))]
-fn block_ends_swar<const DOT: bool>(block: &[u8; 64]) -> u64 {
-    let mut e = 0u64;
-    for (i, w) in block.chunks_exact(8).enumerate() {
-        let x = w.try_into().map_or(0, u64::from_le_bytes);
-        e |= ends8(x, DOT).wrapping_shl((i as u32).wrapping_mul(8));
-    }
-    e
-}
-
-/// [`block_ends_bytes`] with SSE2, sixteen bytes at a time: range checks
-/// by a signed compare after a bias, and the sixteen marks gathered into
-/// bits by one `pmovmskb` (the byte loop leaves that gathering to
-/// multiplies).
+/// Three classes of each byte of one 64-byte block: it ends a plain
+/// identifier (not an ASCII letter, digit, `_`, or `.` with `DOT`), it is NUL, it may start a plain
+/// identifier (an ASCII letter, `_`, or `.` with `DOT`). Byte `i` at bit
+/// `i`, or with `MIRROR` at bit `63 - i`.
+///
+/// SSE2, sixteen bytes at a time: range checks by a signed compare after a
+/// bias, and sixteen marks gathered into bits by one `pmovmskb` (the byte
+/// loop leaves that gathering to multiplies). Mirrored, the sixteen bytes
+/// are reversed in the register first (three shuffles and a byte swap of
+/// each 16-bit lane), which is cheaper than reversing three `u64`.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
-fn block_ends_sse2<const DOT: bool>(block: &[u8; 64]) -> u64 {
+fn block_classes_sse2<const DOT: bool, const MIRROR: bool>(block: &[u8; 64]) -> (u64, u64, u64) {
     use safe_arch::{
         add_i8_m128i, bitor_m128i, cmp_eq_mask_i8_m128i, cmp_lt_mask_i8_m128i, load_unaligned_m128i, m128i,
-        move_mask_i8_m128i, set_splat_i8_m128i,
+        move_mask_i8_m128i, set_splat_i8_m128i, shl_imm_u16_m128i, shr_imm_u16_m128i, shuffle_ai_f32_all_m128i,
+        shuffle_ai_i16_h64all_m128i, shuffle_ai_i16_l64all_m128i, zeroed_m128i,
     };
     #[allow(clippy::cast_possible_wrap)]
     let splat = |b: u8| set_splat_i8_m128i(b as i8);
@@ -95,64 +67,139 @@ fn block_ends_sse2<const DOT: bool>(block: &[u8; 64]) -> u64 {
     let within = |v: m128i, lo: u8, n: u8| {
         cmp_lt_mask_i8_m128i(add_i8_m128i(v, splat(0x80u8.wrapping_sub(lo))), splat(0x80u8.wrapping_add(n)))
     };
-    let mut e = 0u64;
+    #[allow(clippy::cast_sign_loss)]
+    let bits = |m: m128i| u64::from(move_mask_i8_m128i(m) as u32 & 0xffff);
+    let (mut ends, mut nuls, mut starts) = (0u64, 0u64, 0u64);
     for (i, c) in block.as_chunks::<16>().0.iter().enumerate() {
-        let x = load_unaligned_m128i(c);
-        let alpha = within(bitor_m128i(x, splat(0x20)), b'a', 26);
-        let digit = within(x, b'0', 10);
-        let mut ident = bitor_m128i(bitor_m128i(alpha, digit), cmp_eq_mask_i8_m128i(x, splat(b'_')));
+        let mut x = load_unaligned_m128i(c);
+        let mut at = (i as u32).wrapping_mul(16);
+        if MIRROR {
+            // Dwords reversed, then the words in each, then the bytes.
+            let w =
+                shuffle_ai_i16_h64all_m128i::<0xb1>(shuffle_ai_i16_l64all_m128i::<0xb1>(shuffle_ai_f32_all_m128i::<
+                    0x1b,
+                >(x)));
+            x = bitor_m128i(shl_imm_u16_m128i::<8>(w), shr_imm_u16_m128i::<8>(w));
+            at = 48u32.wrapping_sub(at);
+        }
+        let mut first =
+            bitor_m128i(within(bitor_m128i(x, splat(0x20)), b'a', 26), cmp_eq_mask_i8_m128i(x, splat(b'_')));
         if DOT {
-            ident = bitor_m128i(ident, cmp_eq_mask_i8_m128i(x, splat(b'.')));
+            first = bitor_m128i(first, cmp_eq_mask_i8_m128i(x, splat(b'.')));
         }
-        #[allow(clippy::cast_sign_loss)]
-        let ends = !(move_mask_i8_m128i(ident) as u32) & 0xffff;
-        e |= u64::from(ends).wrapping_shl((i as u32).wrapping_mul(16));
+        let ident = bitor_m128i(first, within(x, b'0', 10));
+        ends |= (!bits(ident) & 0xffff).wrapping_shl(at);
+        nuls |= bits(cmp_eq_mask_i8_m128i(x, zeroed_m128i())).wrapping_shl(at);
+        starts |= bits(first).wrapping_shl(at);
     }
-    e
+    (ends, nuls, starts)
 }
 
-#[cfg(target_arch = "aarch64")]
-use block_ends_bytes as block_ends;
+/// [`block_classes_sse2`] a byte at a time (targets without SSE2, and the
+/// reference for tests).
+#[inline(always)]
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+fn block_classes_bytes<const DOT: bool, const MIRROR: bool>(block: &[u8; 64]) -> (u64, u64, u64) {
+    let (mut ends, mut nuls, mut starts) = (0u64, 0u64, 0u64);
+    for (i, &c) in block.iter().enumerate() {
+        let first = (c | 0x20).wrapping_sub(b'a') < 26 || c == b'_' || (DOT && c == b'.');
+        let ident = first || c.wrapping_sub(b'0') < 10;
+        let bit = 1u64.wrapping_shl(if MIRROR { 63u32.wrapping_sub(i as u32) } else { i as u32 });
+        if !ident {
+            ends |= bit;
+        }
+        if c == 0 {
+            nuls |= bit;
+        }
+        if first {
+            starts |= bit;
+        }
+    }
+    (ends, nuls, starts)
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+use block_classes_bytes as block_classes;
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-use block_ends_sse2 as block_ends;
-#[cfg(not(any(target_arch = "aarch64", all(target_arch = "x86_64", target_feature = "sse2"))))]
-use block_ends_swar as block_ends;
+use block_classes_sse2 as block_classes;
 
-fn classify_blocks<const DOT: bool>(strs: &[u8], out: &mut [u32]) {
-    let mut blocks = out.chunks_exact_mut(WORDS_PER_BLOCK);
-    let mut chunks = strs.chunks_exact(64);
-    for (block, out) in chunks.by_ref().zip(blocks.by_ref()) {
-        if let Ok(block) = block.try_into() {
-            store(out, block_ends::<DOT>(block));
-        }
-    }
-    let tail = chunks.remainder();
-    if !tail.is_empty()
-        && let Some(out) = blocks.next()
-    {
-        let mut block = [0u8; 64];
-        if let Some(b) = block.get_mut(..tail.len()) {
-            b.copy_from_slice(tail);
-        }
-        // tail.len() < 64
-        store(out, block_ends::<DOT>(&block) | u64::MAX.wrapping_shl(tail.len() as u32));
-    }
-    // Words beyond the section (a larger `out`) hold nothing from before.
-    for out in blocks {
-        store(out, u64::MAX);
+/// Fills `out` (at least [`words_for`] words) with one bit per byte of
+/// `strs`, set where a plain identifier of fewer than 128 characters
+/// starts: the byte may start one, and the first byte after it that ends
+/// one is its NUL, in the same 64-byte block or the next. Every such name
+/// is valid for every kernel (KSYM_NAME_LEN is 128 or more), so a set bit
+/// is the whole check ([`starts_at`]); a clear bit leaves the name to the
+/// exact check. Words beyond the section hold no bits.
+///
+/// Each block's bits are mirrored (byte `i` at bit `63 - i`), so that
+/// "the first end after a byte" is "the first end below a bit", which an
+/// addition finds for all bytes at once ([`next_end_is_nul`]). The blocks
+/// are visited from the last: a name that runs into the next block ends at
+/// that block's first ending byte, already classified.
+pub(super) fn classify_starts(strs: &[u8], dot: bool, out: &mut [u32]) {
+    if dot {
+        starts_blocks::<true>(strs, out);
+    } else {
+        starts_blocks::<false>(strs, out);
     }
 }
 
-/// Fills `out` (at least [`words_for`] words) with the bits of `strs`.
-/// Bytes past the end of `strs` (in its last block, and in any further
-/// words of `out`) end names, so that a scan running off the section stops
-/// there (and goes to the exact check, as they are not NUL).
-pub(super) fn classify(strs: &[u8], dot: bool, out: &mut [u32]) {
-    if dot {
-        classify_blocks::<true>(strs, out);
-    } else {
-        classify_blocks::<false>(strs, out);
+fn starts_blocks<const DOT: bool>(strs: &[u8], out: &mut [u32]) {
+    let blocks = strs.len().div_ceil(64);
+    for w in out.iter_mut().skip(blocks.saturating_mul(WORDS_PER_BLOCK)) {
+        *w = 0;
     }
+    // The NUL and the other ending bytes of the block after this one
+    // (mirrored, so its first end is the highest bit of the two).
+    let (mut nul_ends_next, mut other_ends_next) = (0u64, 0u64);
+    for (b, chunk) in strs.chunks(64).enumerate().rev() {
+        let (ends, nuls, first) = match <&[u8; 64]>::try_from(chunk) {
+            Ok(block) => block_classes::<DOT, true>(block),
+            Err(_) => {
+                // The short last block: bytes past the section end names
+                // and are not NUL.
+                let mut block = [0u8; 64];
+                if let Some(to) = block.get_mut(..chunk.len()) {
+                    to.copy_from_slice(chunk);
+                }
+                let past = u64::MAX.wrapping_shr(chunk.len() as u32);
+                let (e, z, f) = block_classes::<DOT, true>(&block);
+                (e | past, z & !past, f & !past)
+            }
+        };
+        let carry = u64::from(nul_ends_next > other_ends_next);
+        let starts = first & next_end_is_nul(ends, nuls, carry);
+        let at = b.wrapping_mul(WORDS_PER_BLOCK);
+        if let Some(out) = out.get_mut(at..at.wrapping_add(WORDS_PER_BLOCK)) {
+            store(out, starts);
+        }
+        (nul_ends_next, other_ends_next) = (ends & nuls, ends & !nuls);
+    }
+}
+
+/// Over a mirrored block's ending and NUL bits: bit `i` set when the first
+/// end below bit `i` (after its byte) is a NUL, or, when no end is below,
+/// `carry` (0 or 1: the next block's first end is a NUL).
+///
+/// An addition of 1 just above each NUL end, into the complement of the
+/// ends, carries through the run of non-ending bits above it and stops at
+/// the next end, flipping exactly the bits whose nearest end below is that
+/// NUL. The runs never meet, as each stops at an end, below the next
+/// addend. `carry` is an addend at the bottom, for the bits below every
+/// end.
+#[inline(always)]
+fn next_end_is_nul(ends: u64, nuls: u64, carry: u64) -> u64 {
+    let open = !ends;
+    let adds = ((ends & nuls) << 1) | carry;
+    open.wrapping_add(adds) ^ open
+}
+
+/// Whether [`classify_starts`] found a plain identifier starting at byte
+/// `p` (bit `63 - p % 64` of its block).
+#[inline(always)]
+pub(super) fn starts_at(words: &[u32], p: usize) -> bool {
+    let bit = p ^ 63;
+    words.get(bit / 32).is_some_and(|w| w.wrapping_shr(bit as u32 % 32) & 1 != 0)
 }
 
 #[allow(clippy::cast_possible_truncation)]
@@ -162,84 +209,46 @@ fn store(out: &mut [u32], e: u64) {
     }
 }
 
-#[inline(always)]
-fn block(words: &[u32], b: usize) -> Option<u64> {
-    let at = b.wrapping_mul(WORDS_PER_BLOCK);
-    match words.get(at..at.wrapping_add(WORDS_PER_BLOCK)) {
-        Some(&[lo, hi]) => Some(u64::from(lo) | (u64::from(hi) << 32)),
-        _ => None,
-    }
-}
-
-/// Whether the name at byte `p` of `strs` (classified into `words`) is an
-/// identifier of at most `limit` characters whose first byte may start one
-/// (the kernel's classes) and whose rest is plain ASCII: `Some(true)`
-/// confirms it, `Some(false)` refuses a name longer than `limit`; `None`
-/// means the bits cannot tell (the exact check decides).
-#[inline(always)]
-pub(super) fn ident(strs: &[u8], words: &[u32], p: usize, limit: usize, dot: bool) -> Option<bool> {
-    let c = *strs.get(p)?;
-    // The kernel's classes for the first byte (a Latin-1 letter may start
-    // a name); the bits confirm what follows as plain ASCII.
-    let first = ALPHA | UNDERSCORE | if dot { DOT } else { 0 };
-    if CTYPE.get(usize::from(c)).is_none_or(|&k| k & first == 0) {
-        return None;
-    }
-    // The first byte after p that ends the name: usually in p's block.
-    let (mut b, bit) = (p / 64, (p % 64) as u32);
-    let mut e = (block(words, b)? >> bit) >> 1;
-    let mut from = p.wrapping_add(1);
-    loop {
-        if e != 0 {
-            let q = from.wrapping_add(e.trailing_zeros() as usize);
-            return (*strs.get(q)? == 0).then_some(q.wrapping_sub(p) <= limit);
-        }
-        b = b.wrapping_add(1);
-        from = b.wrapping_mul(64);
-        if from.wrapping_sub(p) > limit {
-            // More than KSYM_NAME_LEN identifier bytes.
-            return Some(false);
-        }
-        e = block(words, b)?;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The bits agree with a byte-by-byte reading on every byte value at
-    /// every position of a block, and past a short tail.
+    /// The classes of every byte value at every position of a block, in
+    /// both orders, and `ends8` on each eight of them, are the byte's own.
     #[test]
-    fn ends_match_bytes() {
-        let mut buf = [0u8; 130];
-        let mut out = [0u32; 6];
+    fn classes_match_bytes() {
         for dot in [false, true] {
             for v in 0..=255u8 {
-                for len in [1usize, 7, 8, 63, 64, 65, 130] {
-                    let strs = &mut buf[..len];
-                    for (i, b) in strs.iter_mut().enumerate() {
-                        *b = if i % 3 == 1 { v } else { b'a' };
+                let mut block = [b'a'; 64];
+                for (i, b) in block.iter_mut().enumerate() {
+                    if i % 3 == 1 {
+                        *b = v;
                     }
-                    let words = words_for(len);
-                    classify(strs, dot, &mut out[..words]);
-                    for i in 0..words * 32 {
-                        let bit = out[i / 32] >> (i % 32) & 1 != 0;
-                        let want = match strs.get(i) {
-                            Some(&c) => !(c.is_ascii_alphanumeric() || c == b'_' || (dot && c == b'.')),
-                            None => true,
-                        };
-                        assert_eq!(bit, want, "byte {v:#x} at {i} of {len}, dot {dot}");
-                    }
+                }
+                let (e, z, f) =
+                    if dot { block_classes::<true, false>(&block) } else { block_classes::<false, false>(&block) };
+                let mirrored =
+                    if dot { block_classes::<true, true>(&block) } else { block_classes::<false, true>(&block) };
+                assert_eq!(mirrored, (e.reverse_bits(), z.reverse_bits(), f.reverse_bits()), "byte {v:#x} dot {dot}");
+                let mut swar = 0u64;
+                for (i, w) in block.chunks_exact(8).enumerate() {
+                    swar |= ends8(u64::from_le_bytes(w.try_into().unwrap()), dot) << (8 * i);
+                }
+                assert_eq!(swar, e, "ends8, byte {v:#x} dot {dot}");
+                for (i, &c) in block.iter().enumerate() {
+                    let first = c.is_ascii_alphabetic() || c == b'_' || (dot && c == b'.');
+                    let ident = first || c.is_ascii_digit();
+                    assert_eq!(e >> i & 1 != 0, !ident, "ends, byte {v:#x} at {i}, dot {dot}");
+                    assert_eq!(z >> i & 1 != 0, c == 0, "NUL, byte {v:#x} at {i}");
+                    assert_eq!(f >> i & 1 != 0, first, "starts, byte {v:#x} at {i}, dot {dot}");
                 }
             }
         }
     }
 
-    /// Both ways of finding a block's end bits agree, whichever one the
-    /// target uses.
+    /// SSE2 and the byte loop find the same three classes.
     #[test]
-    fn block_ends_agree() {
+    fn block_classes_agree() {
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         for round in 0..20_000u32 {
             let mut block = [0u8; 64];
@@ -249,47 +258,61 @@ mod tests {
                 x ^= x << 17;
                 *b = if round % 2 == 0 { b"a_.0\0Z9\x80\xe9 "[(x % 10) as usize] } else { x as u8 };
             }
-            assert_eq!(block_ends_bytes::<false>(&block), block_ends_swar::<false>(&block), "{block:?}");
-            assert_eq!(block_ends_bytes::<true>(&block), block_ends_swar::<true>(&block), "{block:?}");
+            let (e, z, f) = block_classes_bytes::<false, false>(&block);
+            let mirrored = block_classes_bytes::<false, true>(&block);
+            assert_eq!(mirrored, (e.reverse_bits(), z.reverse_bits(), f.reverse_bits()), "{block:?}");
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-            {
-                assert_eq!(block_ends_bytes::<false>(&block), block_ends_sse2::<false>(&block), "{block:?}");
-                assert_eq!(block_ends_bytes::<true>(&block), block_ends_sse2::<true>(&block), "{block:?}");
+            for (dot, mirror) in [(false, false), (false, true), (true, false), (true, true)] {
+                let (bytes, sse2) = match (dot, mirror) {
+                    (false, false) => {
+                        (block_classes_bytes::<false, false>(&block), block_classes_sse2::<false, false>(&block))
+                    }
+                    (false, true) => {
+                        (block_classes_bytes::<false, true>(&block), block_classes_sse2::<false, true>(&block))
+                    }
+                    (true, false) => {
+                        (block_classes_bytes::<true, false>(&block), block_classes_sse2::<true, false>(&block))
+                    }
+                    (true, true) => {
+                        (block_classes_bytes::<true, true>(&block), block_classes_sse2::<true, true>(&block))
+                    }
+                };
+                assert_eq!(bytes, sse2, "dot {dot} mirror {mirror}: {block:?}");
             }
         }
     }
 
     #[test]
-    fn ident_confirms_refuses_or_defers() {
+    fn starts_confirm_or_defer() {
         let mut strs = [0u8; 512];
-        let mut len = 1;
-        let mut at = |name: &[u8]| {
-            let p = len;
+        let mut put = |p: usize, name: &[u8]| {
             strs[p..p + name.len()].copy_from_slice(name);
-            len += name.len() + 1;
             p
         };
-        let ok = at(b"task_struct");
-        let long = at(&[b'x'; 200]);
-        let exact = at(&[b'y'; 128]);
-        let digit = at(b"9lives");
-        let latin = at(b"caf\xe9");
-        let dotted = at(b"a.b");
+        let ok = put(1, b"task_struct");
+        let long = put(13, &[b'x'; 200]);
+        let digit = put(214, b"9lives");
+        let latin = put(221, b"caf\xe9");
+        let dotted = put(226, b"a.b");
+        let spaced = put(230, b"a b");
+        // 30 characters from byte 300: across the block boundary at 320.
+        let across = put(300, &[b'z'; 30]);
+        let len = 331;
         let strs = &strs[..len];
         let mut words = [0u32; 16];
-        classify(strs, false, &mut words);
-        assert_eq!(ident(strs, &words, ok, 128, false), Some(true));
-        assert_eq!(ident(strs, &words, ok + 5, 128, false), Some(true), "a suffix is a name too");
-        assert_eq!(ident(strs, &words, long, 128, false), Some(false));
-        assert_eq!(ident(strs, &words, exact, 128, false), Some(true));
-        assert_eq!(ident(strs, &words, exact, 127, false), Some(false));
-        assert_eq!(ident(strs, &words, digit, 128, false), None);
-        assert_eq!(ident(strs, &words, latin, 128, false), None);
-        assert_eq!(ident(strs, &words, dotted, 128, false), None);
-        assert_eq!(ident(strs, &words, 0, 128, false), None, "the empty name");
-        assert_eq!(ident(strs, &words, strs.len(), 128, false), None, "past the end");
-        classify(strs, true, &mut words);
-        assert_eq!(ident(strs, &words, dotted, 128, true), Some(true));
+        classify_starts(strs, false, &mut words);
+        assert!(starts_at(&words, ok));
+        assert!(starts_at(&words, ok + 5), "a suffix is a name too");
+        assert!(starts_at(&words, across));
+        assert!(!starts_at(&words, long), "longer than 127: the exact check decides");
+        assert!(!starts_at(&words, long + 100), "ends two blocks on: the exact check decides");
+        assert!(starts_at(&words, long + 150));
+        for p in [digit, latin, dotted, spaced, 0, strs.len(), strs.len() + 64] {
+            assert!(!starts_at(&words, p), "{p}");
+        }
+        assert!(starts_at(&words, dotted + 2), "the b of a.b");
+        classify_starts(strs, true, &mut words);
+        assert!(starts_at(&words, dotted));
     }
 
     /// The kernel's loop (`__btf_name_valid`), byte by byte with its
@@ -314,14 +337,14 @@ mod tests {
         s.get(end) == Some(&0)
     }
 
-    /// Every offset of pseudo-random string sections (identifier bytes,
-    /// NULs, dots, digits, spaces, Latin-1 letters and other high bytes,
-    /// names near the length limits): a verdict of `ident` is the kernel's,
-    /// and every plain ASCII name gets one.
+    /// Every offset of pseudo-random string sections: a start bit is set
+    /// only where the kernel's loop accepts the name (at every limit from
+    /// 128), and is set for every plain ASCII name that ends in its own
+    /// block or the next. Words past the section hold nothing.
     #[test]
-    fn ident_agrees_with_the_kernel_loop() {
+    fn starts_agree_with_the_kernel_loop() {
         const ALPHABET: &[u8] = b"abcxyzABZ_09.. \x00\x00\x00\xe9\xd7\xff\x80-";
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut x: u64 = 0x5851_f42d_4c95_7f2d;
         let mut next = || {
             x ^= x << 13;
             x ^= x >> 7;
@@ -329,13 +352,16 @@ mod tests {
             x
         };
         let mut strs = [0u8; 1024];
-        let mut words = [0u32; 32];
-        for round in 0..64 {
-            // Runs of one byte class make long names; single bytes short ones.
+        let mut words = [0u32; 40];
+        for round in 0..96 {
             let mut i = 0;
             while i < strs.len() {
                 let r = next();
-                let run = if r % 7 == 0 { 100 + (r >> 8) as usize % 60 } else { 1 };
+                let run = match r % 11 {
+                    0 => 50 + (r >> 8) as usize % 90,
+                    1 | 2 => 2 + (r >> 8) as usize % 20,
+                    _ => 1,
+                };
                 let c = ALPHABET[(r >> 16) as usize % ALPHABET.len()];
                 let c = if run > 1 && c == 0 { b'q' } else { c };
                 for b in strs.iter_mut().skip(i).take(run) {
@@ -343,26 +369,27 @@ mod tests {
                 }
                 i += run;
             }
-            let len = strs.len() - round;
+            let len = strs.len() - round * 5;
             let s = &strs[..len];
             for dot in [false, true] {
-                classify(s, dot, &mut words);
-                for limit in [1usize, 2, 63, 64, 65, 127, 128, 512] {
-                    for p in 0..=len {
-                        let want = kernel(s, p, limit, dot);
-                        match ident(s, &words, p, limit, dot) {
-                            Some(got) => assert_eq!(got, want, "offset {p} limit {limit} dot {dot}: {:?}", &s[p..]),
-                            None => {
-                                let plain = s.get(p..).and_then(|t| t.split(|&c| c == 0).next()).is_some_and(|n| {
-                                    !n.is_empty()
-                                        && (n[0].is_ascii_alphabetic() || n[0] == b'_' || (dot && n[0] == b'.'))
-                                        && n.iter()
-                                            .all(|&c| c.is_ascii_alphanumeric() || c == b'_' || (dot && c == b'.'))
-                                });
-                                let ended = s[p..].contains(&0);
-                                assert!(!(plain && ended), "offset {p}: a plain name left to the slow check");
-                            }
+                words.fill(u32::MAX);
+                classify_starts(s, dot, &mut words);
+                assert!(words[words_for(len)..].iter().all(|&w| w == 0), "bits past the section");
+                for p in 0..len + 64 {
+                    let set = starts_at(&words, p);
+                    if set {
+                        for limit in [128usize, 512] {
+                            assert!(kernel(s, p, limit, dot), "offset {p} dot {dot}: {:?}", &s[p..]);
                         }
+                    }
+                    let Some(rest) = s.get(p..) else { continue };
+                    let Some(nul) = rest.iter().position(|&c| c == 0) else { continue };
+                    let n = &rest[..nul];
+                    let plain = !n.is_empty()
+                        && (n[0].is_ascii_alphabetic() || n[0] == b'_' || (dot && n[0] == b'.'))
+                        && n.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_' || (dot && c == b'.'));
+                    if plain && (p + nul) / 64 <= p / 64 + 1 {
+                        assert!(set, "offset {p} dot {dot}: plain name {:?} not found", n);
                     }
                 }
             }
