@@ -471,7 +471,6 @@ fn validate_modules(g: &Global, profile: Profile, kv: KernelVersion, m: &Modules
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(name) = names.get(i) else { break };
-                        let path = k.module_path(name);
                         let r = (|| -> Result<Option<String>, Error> {
                             let len = k.read_module_into(name, &mut buf)?;
                             let raw = buf.get(..len).unwrap_or_default();
@@ -479,7 +478,7 @@ fn validate_modules(g: &Global, profile: Profile, kv: KernelVersion, m: &Modules
                             let data = if btfkit_sysfs::input::is_raw_btf(raw) {
                                 raw
                             } else {
-                                extracted = btfkit_sysfs::input::extract(&path, raw)?.btf;
+                                extracted = btfkit_sysfs::input::extract(&k.module_path(name), raw)?.btf;
                                 &extracted
                             };
                             let need = btfkit::validate::scratch_len_bound(data);
@@ -490,7 +489,10 @@ fn validate_modules(g: &Global, profile: Profile, kv: KernelVersion, m: &Modules
                             }
                             Ok(btfkit::validate::validate_split(data, &base, &base_names, &opts, &mut scratch)
                                 .err()
-                                .map(|e| format!("{}: invalid for {profile:?} on Linux {kv}: {e}", path.display())))
+                                .map(|e| {
+                                    let path = k.module_path(name);
+                                    format!("{}: invalid for {profile:?} on Linux {kv}: {e}", path.display())
+                                }))
                         })();
                         done.push((i, r));
                     }

@@ -3,8 +3,7 @@
 //! instead of a walk over the string.
 //!
 //! One bit per string byte, 64 bytes to a block stored as two `u32` (low
-//! half first), each block's bits mirrored (byte `i` at bit `63 - i`): a
-//! plain identifier starts at the byte. That is: the byte is an ASCII
+//! half first): a plain identifier starts at the byte. That is: the byte is an ASCII
 //! letter or `_` (or `.` where the kernel allows it), and the first byte
 //! after it that is not an ASCII letter, digit, `_` (or `.`) is its NUL,
 //! in the same block or the next. Such a name has fewer than 128
@@ -42,23 +41,20 @@ pub(super) fn ends8(x: u64, dot: bool) -> u64 {
     (ends >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
-/// Three classes of each byte of one 64-byte block: it ends a plain
-/// identifier (not an ASCII letter, digit, `_`, or `.` with `DOT`), it is NUL, it may start a plain
-/// identifier (an ASCII letter, `_`, or `.` with `DOT`). Byte `i` at bit
-/// `i`, or with `MIRROR` at bit `63 - i`.
+/// Three classes of each byte of one 64-byte block, byte `i` at bit `i`:
+/// it ends a plain identifier (not an ASCII letter, digit, `_`, or `.` with
+/// `DOT`), it is NUL, it may start a plain identifier (an ASCII letter,
+/// `_`, or `.` with `DOT`).
 ///
 /// SSE2, sixteen bytes at a time: range checks by a signed compare after a
 /// bias, and sixteen marks gathered into bits by one `pmovmskb` (the byte
-/// loop leaves that gathering to multiplies). Mirrored, the sixteen bytes
-/// are reversed in the register first (three shuffles and a byte swap of
-/// each 16-bit lane), which is cheaper than reversing three `u64`.
+/// loop leaves that gathering to multiplies).
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
-fn block_classes_sse2<const DOT: bool, const MIRROR: bool>(block: &[u8; 64]) -> (u64, u64, u64) {
+fn block_classes_sse2<const DOT: bool>(block: &[u8; 64]) -> (u64, u64, u64) {
     use safe_arch::{
         add_i8_m128i, bitor_m128i, cmp_eq_mask_i8_m128i, cmp_lt_mask_i8_m128i, load_unaligned_m128i, m128i,
-        move_mask_i8_m128i, set_splat_i8_m128i, shl_imm_u16_m128i, shr_imm_u16_m128i, shuffle_ai_f32_all_m128i,
-        shuffle_ai_i16_h64all_m128i, shuffle_ai_i16_l64all_m128i, zeroed_m128i,
+        move_mask_i8_m128i, set_splat_i8_m128i, zeroed_m128i,
     };
     #[allow(clippy::cast_possible_wrap)]
     let splat = |b: u8| set_splat_i8_m128i(b as i8);
@@ -71,17 +67,8 @@ fn block_classes_sse2<const DOT: bool, const MIRROR: bool>(block: &[u8; 64]) -> 
     let bits = |m: m128i| u64::from(move_mask_i8_m128i(m) as u32 & 0xffff);
     let (mut ends, mut nuls, mut starts) = (0u64, 0u64, 0u64);
     for (i, c) in block.as_chunks::<16>().0.iter().enumerate() {
-        let mut x = load_unaligned_m128i(c);
-        let mut at = (i as u32).wrapping_mul(16);
-        if MIRROR {
-            // Dwords reversed, then the words in each, then the bytes.
-            let w =
-                shuffle_ai_i16_h64all_m128i::<0xb1>(shuffle_ai_i16_l64all_m128i::<0xb1>(shuffle_ai_f32_all_m128i::<
-                    0x1b,
-                >(x)));
-            x = bitor_m128i(shl_imm_u16_m128i::<8>(w), shr_imm_u16_m128i::<8>(w));
-            at = 48u32.wrapping_sub(at);
-        }
+        let x = load_unaligned_m128i(c);
+        let at = (i as u32).wrapping_mul(16);
         let mut first =
             bitor_m128i(within(bitor_m128i(x, splat(0x20)), b'a', 26), cmp_eq_mask_i8_m128i(x, splat(b'_')));
         if DOT {
@@ -99,12 +86,12 @@ fn block_classes_sse2<const DOT: bool, const MIRROR: bool>(block: &[u8; 64]) -> 
 /// reference for tests).
 #[inline(always)]
 #[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
-fn block_classes_bytes<const DOT: bool, const MIRROR: bool>(block: &[u8; 64]) -> (u64, u64, u64) {
+fn block_classes_bytes<const DOT: bool>(block: &[u8; 64]) -> (u64, u64, u64) {
     let (mut ends, mut nuls, mut starts) = (0u64, 0u64, 0u64);
     for (i, &c) in block.iter().enumerate() {
         let first = (c | 0x20).wrapping_sub(b'a') < 26 || c == b'_' || (DOT && c == b'.');
         let ident = first || c.wrapping_sub(b'0') < 10;
-        let bit = 1u64.wrapping_shl(if MIRROR { 63u32.wrapping_sub(i as u32) } else { i as u32 });
+        let bit = 1u64.wrapping_shl(i as u32);
         if !ident {
             ends |= bit;
         }
@@ -118,8 +105,6 @@ fn block_classes_bytes<const DOT: bool, const MIRROR: bool>(block: &[u8; 64]) ->
     (ends, nuls, starts)
 }
 
-#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-use block_classes_bytes as block_classes;
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 use block_classes_sse2 as block_classes;
 
@@ -131,11 +116,8 @@ use block_classes_sse2 as block_classes;
 /// is the whole check ([`starts_at`]); a clear bit leaves the name to the
 /// exact check. Words beyond the section hold no bits.
 ///
-/// Each block's bits are mirrored (byte `i` at bit `63 - i`), so that
-/// "the first end after a byte" is "the first end below a bit", which an
-/// addition finds for all bytes at once ([`next_end_is_nul`]). The blocks
-/// are visited from the last: a name that runs into the next block ends at
-/// that block's first ending byte, already classified.
+/// The blocks are visited from the last: a name that runs into the next
+/// block ends at that block's first ending byte, already classified.
 pub(super) fn classify_starts(strs: &[u8], dot: bool, out: &mut [u32]) {
     if dot {
         starts_blocks::<true>(strs, out);
@@ -149,12 +131,11 @@ fn starts_blocks<const DOT: bool>(strs: &[u8], out: &mut [u32]) {
     for w in out.iter_mut().skip(blocks.saturating_mul(WORDS_PER_BLOCK)) {
         *w = 0;
     }
-    // The NUL and the other ending bytes of the block after this one
-    // (mirrored, so its first end is the highest bit of the two).
-    let (mut nul_ends_next, mut other_ends_next) = (0u64, 0u64);
+    // Whether the first ending byte of the block after this one is a NUL.
+    let mut carry = false;
     for (b, chunk) in strs.chunks(64).enumerate().rev() {
         let (ends, nuls, first) = match <&[u8; 64]>::try_from(chunk) {
-            Ok(block) => block_classes::<DOT, true>(block),
+            Ok(block) => block_classes::<DOT>(block),
             Err(_) => {
                 // The short last block: bytes past the section end names
                 // and are not NUL.
@@ -162,44 +143,49 @@ fn starts_blocks<const DOT: bool>(strs: &[u8], out: &mut [u32]) {
                 if let Some(to) = block.get_mut(..chunk.len()) {
                     to.copy_from_slice(chunk);
                 }
-                let past = u64::MAX.wrapping_shr(chunk.len() as u32);
-                let (e, z, f) = block_classes::<DOT, true>(&block);
+                let past = u64::MAX.wrapping_shl(chunk.len() as u32);
+                let (e, z, f) = block_classes::<DOT>(&block);
                 (e | past, z & !past, f & !past)
             }
         };
-        let carry = u64::from(nul_ends_next > other_ends_next);
         let starts = first & next_end_is_nul(ends, nuls, carry);
         let at = b.wrapping_mul(WORDS_PER_BLOCK);
         if let Some(out) = out.get_mut(at..at.wrapping_add(WORDS_PER_BLOCK)) {
             store(out, starts);
         }
-        (nul_ends_next, other_ends_next) = (ends & nuls, ends & !nuls);
+        carry = ends & ends.wrapping_neg() & nuls != 0;
     }
 }
 
-/// Over a mirrored block's ending and NUL bits: bit `i` set when the first
-/// end below bit `i` (after its byte) is a NUL, or, when no end is below,
-/// `carry` (0 or 1: the next block's first end is a NUL).
+/// Over a block's ending and NUL bits: bit `i` set when the first end
+/// after bit `i` is a NUL, or, when no end is after it, `carry` (the next
+/// block's first end is a NUL).
 ///
-/// An addition of 1 just above each NUL end, into the complement of the
-/// ends, carries through the run of non-ending bits above it and stops at
-/// the next end, flipping exactly the bits whose nearest end below is that
-/// NUL. The runs never meet, as each stops at an end, below the next
-/// addend. `carry` is an addend at the bottom, for the bits below every
-/// end.
+/// Usually every end of a block is a NUL: then every bit before the last
+/// end qualifies. Otherwise the bits are mirrored, so that "after" is
+/// "below": an addition of 1 just above each NUL end, into the complement
+/// of the ends, carries through the run of non-ending bits above it and
+/// stops at the next end, flipping exactly the bits whose nearest end
+/// below is that NUL. The runs never meet, as each stops at an end, below
+/// the next addend. `carry` is an addend at the bottom, for the bits below
+/// every end.
 #[inline(always)]
-fn next_end_is_nul(ends: u64, nuls: u64, carry: u64) -> u64 {
-    let open = !ends;
-    let adds = ((ends & nuls) << 1) | carry;
-    open.wrapping_add(adds) ^ open
+fn next_end_is_nul(ends: u64, nuls: u64, carry: bool) -> u64 {
+    if ends & !nuls == 0 {
+        // Bits below the last end (none without an end).
+        let before_last = if ends == 0 { 0 } else { u64::MAX.wrapping_shr(ends.leading_zeros()).wrapping_shr(1) };
+        return if carry { u64::MAX } else { before_last };
+    }
+    let open = !ends.reverse_bits();
+    let adds = ((ends & nuls).reverse_bits() << 1) | u64::from(carry);
+    (open.wrapping_add(adds) ^ open).reverse_bits()
 }
 
 /// Whether [`classify_starts`] found a plain identifier starting at byte
-/// `p` (bit `63 - p % 64` of its block).
+/// `p`.
 #[inline(always)]
 pub(super) fn starts_at(words: &[u32], p: usize) -> bool {
-    let bit = p ^ 63;
-    words.get(bit / 32).is_some_and(|w| w.wrapping_shr(bit as u32 % 32) & 1 != 0)
+    words.get(p / 32).is_some_and(|w| w.wrapping_shr(p as u32 % 32) & 1 != 0)
 }
 
 #[allow(clippy::cast_possible_truncation)]
@@ -213,8 +199,8 @@ fn store(out: &mut [u32], e: u64) {
 mod tests {
     use super::*;
 
-    /// The classes of every byte value at every position of a block, in
-    /// both orders, and `ends8` on each eight of them, are the byte's own.
+    /// The classes of every byte value at every position of a block, and
+    /// `ends8` on each eight of them, are the byte's own.
     #[test]
     fn classes_match_bytes() {
         for dot in [false, true] {
@@ -225,11 +211,7 @@ mod tests {
                         *b = v;
                     }
                 }
-                let (e, z, f) =
-                    if dot { block_classes::<true, false>(&block) } else { block_classes::<false, false>(&block) };
-                let mirrored =
-                    if dot { block_classes::<true, true>(&block) } else { block_classes::<false, true>(&block) };
-                assert_eq!(mirrored, (e.reverse_bits(), z.reverse_bits(), f.reverse_bits()), "byte {v:#x} dot {dot}");
+                let (e, z, f) = if dot { block_classes::<true>(&block) } else { block_classes::<false>(&block) };
                 let mut swar = 0u64;
                 for (i, w) in block.chunks_exact(8).enumerate() {
                     swar |= ends8(u64::from_le_bytes(w.try_into().unwrap()), dot) << (8 * i);
@@ -258,26 +240,10 @@ mod tests {
                 x ^= x << 17;
                 *b = if round % 2 == 0 { b"a_.0\0Z9\x80\xe9 "[(x % 10) as usize] } else { x as u8 };
             }
-            let (e, z, f) = block_classes_bytes::<false, false>(&block);
-            let mirrored = block_classes_bytes::<false, true>(&block);
-            assert_eq!(mirrored, (e.reverse_bits(), z.reverse_bits(), f.reverse_bits()), "{block:?}");
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-            for (dot, mirror) in [(false, false), (false, true), (true, false), (true, true)] {
-                let (bytes, sse2) = match (dot, mirror) {
-                    (false, false) => {
-                        (block_classes_bytes::<false, false>(&block), block_classes_sse2::<false, false>(&block))
-                    }
-                    (false, true) => {
-                        (block_classes_bytes::<false, true>(&block), block_classes_sse2::<false, true>(&block))
-                    }
-                    (true, false) => {
-                        (block_classes_bytes::<true, false>(&block), block_classes_sse2::<true, false>(&block))
-                    }
-                    (true, true) => {
-                        (block_classes_bytes::<true, true>(&block), block_classes_sse2::<true, true>(&block))
-                    }
-                };
-                assert_eq!(bytes, sse2, "dot {dot} mirror {mirror}: {block:?}");
+            {
+                assert_eq!(block_classes_bytes::<false>(&block), block_classes_sse2::<false>(&block), "{block:?}");
+                assert_eq!(block_classes_bytes::<true>(&block), block_classes_sse2::<true>(&block), "{block:?}");
             }
         }
     }
