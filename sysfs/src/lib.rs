@@ -111,6 +111,14 @@ impl std::error::Error for Error {
     }
 }
 
+/// CPUs this process may run on ([`std::thread::available_parallelism`],
+/// 1 when unknown), asked once: the answer reads cgroup files.
+#[must_use]
+pub fn cpus() -> usize {
+    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
+}
+
 /// Anonymous memory for large buffers (inputs, scratch, outputs): page
 /// aligned, advised to use transparent huge pages and populated up front
 /// where the kernel supports it, so that a 10 MB buffer costs a handful of
@@ -221,7 +229,7 @@ pub fn read_files(paths: &[PathBuf]) -> Result<(BigBuffer, Vec<std::ops::Range<u
         files.push((f, len));
     }
     let mut buf = big_buffer(total).map_err(io(Path::new("<memory>")))?;
-    let two = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+    let two = cpus() >= 2;
     let mut ranges = Vec::with_capacity(paths.len());
     let mut at = 0usize;
     for (p, (f, len)) in paths.iter().zip(files) {
