@@ -3,10 +3,10 @@
 //! instead of a walk over the string.
 //!
 //! One bit per string byte, 64 bytes to a block stored as two `u32` (low
-//! half first): a plain identifier starts at the byte. That is: the byte is an ASCII
-//! letter or `_` (or `.` where the kernel allows it), and the first byte
-//! after it that is not an ASCII letter, digit, `_` (or `.`) is its NUL,
-//! in the same block or the next. Such a name has fewer than 128
+//! half first): a plain identifier starts at the byte. That is, the byte
+//! is an ASCII letter or `_` (or `.` where the kernel allows it), and the
+//! first byte after it that is not an ASCII letter, digit, `_` (or `.`) is
+//! its NUL, in the same block or the next. Such a name has fewer than 128
 //! characters, within every kernel's KSYM_NAME_LEN, so it is valid.
 //!
 //! Anything else (a Latin-1 letter, which the kernel's ctype accepts, a
@@ -47,8 +47,7 @@ pub(super) fn ends8(x: u64, dot: bool) -> u64 {
 /// `_`, or `.` with `DOT`).
 ///
 /// SSE2, sixteen bytes at a time: range checks by a signed compare after a
-/// bias, and sixteen marks gathered into bits by one `pmovmskb` (the byte
-/// loop leaves that gathering to multiplies).
+/// bias, and sixteen marks gathered into bits by one `pmovmskb`.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
 fn block_classes_sse2<const DOT: bool>(block: &[u8; 64]) -> (u64, u64, u64) {
@@ -105,6 +104,8 @@ fn block_classes_bytes<const DOT: bool>(block: &[u8; 64]) -> (u64, u64, u64) {
     (ends, nuls, starts)
 }
 
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+use block_classes_bytes as block_classes;
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 use block_classes_sse2 as block_classes;
 
