@@ -337,8 +337,7 @@ pub fn validate<'a>(
 /// digits and `_` up to a NUL, with `.` where the kernel allows it,
 /// shorter than 128 bytes, hence within every kernel's KSYM_NAME_LEN).
 /// Other names get the exact check. Built once per base and kernel, shared
-/// by every
-/// [`validate_split`] (it is `Sync`: validate from many threads).
+/// by every [`validate_split`] (it is `Sync`: validate from many threads).
 #[derive(Debug, Clone, Copy)]
 pub struct BaseNames<'s> {
     words: &'s [u32],
