@@ -7,7 +7,7 @@
 #   user:     btfkit validate --profile user of the corpus vmlinux
 #             (validate_impl; the issue-3 budget's workload)
 #   vmlinux:  the same blob under the base rules (no resolve pass)
-#   modules:  btfkit validate --all-modules (validate_split over every
+#   modules:  btfkit validate --all-modules (validate_impl over every
 #             module, all threads summed; the issue-5 workload)
 #
 # Usage: tests/bench/instructions.sh [CORPUS_DIR]   (needs valgrind)
@@ -48,4 +48,4 @@ report() {
 printf '%-9s %12s\n' workload instructions
 report user 'btfkit::validate::validate_impl ' "$bin" validate --profile user --kernel 6.1 "$corpus/vmlinux"
 report vmlinux 'btfkit::validate::validate_impl ' "$bin" validate --profile vmlinux --kernel 6.1 "$corpus/vmlinux"
-report modules 'btfkit::validate::validate_split ' "$bin" validate --all-modules --kernel 6.1 --sysfs "$corpus"
+report modules 'btfkit::validate::validate_impl ' "$bin" validate --all-modules --kernel 6.1 --sysfs "$corpus"

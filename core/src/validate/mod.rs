@@ -455,6 +455,11 @@ pub fn validate_split<'a>(
     validate_impl(data, Some(base), names, opts, scratch)
 }
 
+// Never inlined: one call per blob costs nothing, and the instruction
+// counts of tests/bench/instructions.sh find every validation under this
+// one name, whatever the optimiser does to the callers (LTO inlines
+// `validate_split` into its loops).
+#[inline(never)]
 fn validate_impl<'a>(
     data: &'a [u8],
     base: Option<&'a Btf<'a>>,
