@@ -132,30 +132,37 @@ fn starts_blocks<const DOT: bool>(strs: &[u8], out: &mut [u32]) {
     for w in out.iter_mut().skip(blocks.saturating_mul(WORDS_PER_BLOCK)) {
         *w = 0;
     }
+    let (whole, tail) = strs.as_chunks::<64>();
     // Whether the first ending byte of the block after this one is a NUL.
     let mut carry = false;
-    for (b, chunk) in strs.chunks(64).enumerate().rev() {
-        let (ends, nuls, first) = match <&[u8; 64]>::try_from(chunk) {
-            Ok(block) => block_classes::<DOT>(block),
-            Err(_) => {
-                // The short last block: bytes past the section end names
-                // and are not NUL.
-                let mut block = [0u8; 64];
-                if let Some(to) = block.get_mut(..chunk.len()) {
-                    to.copy_from_slice(chunk);
-                }
-                let past = u64::MAX.wrapping_shl(chunk.len() as u32);
-                let (e, z, f) = block_classes::<DOT>(&block);
-                (e | past, z & !past, f & !past)
-            }
-        };
-        let starts = first & next_end_is_nul(ends, nuls, carry);
-        let at = b.wrapping_mul(WORDS_PER_BLOCK);
-        if let Some(out) = out.get_mut(at..at.wrapping_add(WORDS_PER_BLOCK)) {
-            store(out, starts);
+    // The short last block first, apart: the loop over whole blocks then
+    // makes no call (to copy), so the SSE2 constants stay in registers.
+    if !tail.is_empty() {
+        // Bytes past the section end names and are not NUL.
+        let mut block = [0u8; 64];
+        if let Some(to) = block.get_mut(..tail.len()) {
+            to.copy_from_slice(tail);
         }
-        carry = ends & ends.wrapping_neg() & nuls != 0;
+        let past = u64::MAX.wrapping_shl(tail.len() as u32);
+        let (e, z, f) = block_classes::<DOT>(&block);
+        carry = block_starts(e | past, z & !past, f & !past, carry, whole.len(), out);
     }
+    for (b, block) in whole.iter().enumerate().rev() {
+        let (ends, nuls, first) = block_classes::<DOT>(block);
+        carry = block_starts(ends, nuls, first, carry, b, out);
+    }
+}
+
+/// Stores block `b`'s start bits from its classes; returns the carry for
+/// the block before it: whether this block's first end is a NUL.
+#[inline(always)]
+fn block_starts(ends: u64, nuls: u64, first: u64, carry: bool, b: usize, out: &mut [u32]) -> bool {
+    let starts = first & next_end_is_nul(ends, nuls, carry);
+    let at = b.wrapping_mul(WORDS_PER_BLOCK);
+    if let Some(out) = out.get_mut(at..at.wrapping_add(WORDS_PER_BLOCK)) {
+        store(out, starts);
+    }
+    ends & ends.wrapping_neg() & nuls != 0
 }
 
 /// Over a block's ending and NUL bits: bit `i` set when the first end
