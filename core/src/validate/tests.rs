@@ -10,7 +10,7 @@ use std::vec::Vec;
 
 use super::{KernelVersion, Profile, Rule, ValidateOptions, validate};
 use crate::test_util::Builder;
-use crate::{Endian, Kind};
+use crate::{Endian, Kind, VlenEncoding};
 
 const K618: KernelVersion = KernelVersion::new(6, 18);
 const INT: u8 = Kind::Int as u8;
@@ -1261,4 +1261,153 @@ fn reused_scratch_does_not_carry_name_verdicts_over() {
     let mut scratch = std::vec![0u32; super::scratch_len(&dotted, None, &new)];
     assert!(validate(&dotted, None, &new, &mut scratch).is_ok());
     assert_eq!(validate(&dotted, None, &old, &mut scratch).unwrap_err().rule(), Rule::InvalidName);
+}
+
+/// Pass 1's fast path finds what `check_meta` finds: on random records of
+/// every kind (mostly the fast ones, with their fields now and then just
+/// past a limit), standalone and split over a base with classified names,
+/// under four profiles and three kernels, the verdict (rule, offset, type,
+/// index) and every scratch word are those of validation without it.
+#[test]
+fn fast_meta_agrees_with_check_meta() {
+    use super::{BaseNames, validate_slow, validate_split};
+    use crate::{Btf, ParseOptions};
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = move |n: u32| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed >> 32) as u32 % n.max(1)
+    };
+    // Strings: identifiers (one with a dot), broken names, Latin-1
+    // letters, a name too long for any kernel, an empty one. Returns the
+    // offsets of the plain identifiers.
+    let pieces: [&[u8]; 9] = [b"abc", b"_x1", b"a.b", b"1ab", b"a-b", b"\xe9t\xe9", b"", b"q", &[b'n'; 600]];
+    let fill = |b: &mut Builder, rnd: &mut dyn FnMut(u32) -> u32| {
+        let mut good = Vec::new();
+        for _ in 0..12 {
+            let i = rnd(pieces.len() as u32) as usize;
+            if matches!(i, 0 | 1 | 7) {
+                good.push(b.str_base + b.strs.len() as u32);
+            }
+            b.strs.extend_from_slice(pieces[i]);
+            b.strs.push(0);
+        }
+        good.push(b.str("ok"));
+        good
+    };
+    // A base: `[1] int`, its strings classified once per kernel.
+    let mut base_b = Builder::new(Endian::Little);
+    base_b.int("int", 4, 32, 1);
+    let base_good = fill(&mut base_b, &mut rnd);
+    let base_blob = base_b.build();
+    let mut index = std::vec![0u32; Btf::index_len_bound(&base_blob)];
+    let base = Btf::parse_indexed(&base_blob, None, ParseOptions::default(), &mut index).unwrap();
+    let base_len = base.header().str_len;
+    let kinds = [PTR, CONST, TYPEDEF, FUNC, PROTO, 9, 11, INT, STRUCT, TYPE_TAG, ENUM];
+    let (mut accepted, mut refused) = (0, 0);
+    for round in 0..6000 {
+        let split = round % 2 == 1;
+        // One field in `odds` is broken: often, or rarely.
+        let odds = if round % 4 < 2 { 50 } else { 5 };
+        let mut b = if split { Builder::split(Endian::Little, base_len) } else { Builder::new(Endian::Little) };
+        let mut good = fill(&mut b, &mut rnd);
+        if split {
+            good.extend_from_slice(&base_good);
+        }
+        let str_end = b.str_base + b.strs.len() as u32;
+        let n = 1 + rnd(6);
+        let bad = |rnd: &mut dyn FnMut(u32) -> u32| rnd(odds) == 0;
+        for id in 1..=n {
+            let id = id + u32::from(split);
+            let kind = if bad(&mut rnd) { rnd(32) as u8 } else { kinds[rnd(kinds.len() as u32) as usize] };
+            let named = !matches!(kind, PTR | CONST | 9 | 11 | PROTO);
+            let name = if bad(&mut rnd) {
+                [0, rnd(str_end + 2), 0x00ff_ffff + rnd(3)][rnd(3) as usize]
+            } else if named {
+                good[rnd(good.len() as u32) as usize]
+            } else {
+                0
+            };
+            let members = matches!(kind, PROTO | STRUCT | ENUM);
+            let vlen = if bad(&mut rnd) {
+                [1 + rnd(3), 1 << (16 + rnd(8)), rnd(0x1_0000)][rnd(3) as usize]
+            } else if members || kind == FUNC {
+                rnd(3)
+            } else {
+                0
+            }
+            .min(if members { 4 } else { u32::MAX });
+            let kflag = bad(&mut rnd);
+            // Types refer to earlier ones (void, `int`), or not.
+            let st = if bad(&mut rnd) {
+                [rnd(n + 3), 0x000f_ffff + rnd(3)][rnd(2) as usize]
+            } else if kind == FUNC {
+                id + 1
+            } else if matches!(kind, STRUCT | ENUM | INT) {
+                4
+            } else {
+                rnd(id)
+            };
+            let extra = if bad(&mut rnd) { 1 << (16 + rnd(15)) } else { 0 };
+            b.u32(name).u32(VlenEncoding::Bits16.encode(kind, vlen, kflag) | extra).u32(st);
+            let some_name = |rnd: &mut dyn FnMut(u32) -> u32| good[rnd(good.len() as u32) as usize];
+            match kind {
+                INT => {
+                    b.u32(32);
+                }
+                PROTO => {
+                    for _ in 0..vlen {
+                        let pname = if rnd(4) == 0 { 0 } else { some_name(&mut rnd) };
+                        b.u32(pname).u32(if pname == 0 { 0 } else { rnd(id) });
+                    }
+                }
+                STRUCT => {
+                    for _ in 0..vlen {
+                        b.u32(some_name(&mut rnd)).u32(1).u32(0);
+                    }
+                }
+                ENUM => {
+                    for i in 0..vlen {
+                        b.u32(some_name(&mut rnd)).u32(i);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if bad(&mut rnd) {
+            let cut = rnd(b.types.len() as u32) as usize;
+            b.types.truncate(cut);
+        }
+        let data = b.build();
+        for profile in [Profile::UserLoad, Profile::Vmlinux, Profile::Strict, Profile::Module] {
+            if split == matches!(profile, Profile::UserLoad | Profile::Vmlinux) {
+                continue;
+            }
+            let on_base = split.then_some(&base);
+            for k in [K618, KernelVersion::new(5, 4), KernelVersion::new(7, 2)] {
+                let opts = ValidateOptions::new(profile, k);
+                let len = super::scratch_len(&data, on_base, &opts);
+                let (mut s1, mut s2) = (std::vec![0u32; len], std::vec![0u32; len]);
+                let fast = match on_base {
+                    Some(base) => {
+                        let mut words = std::vec![0u32; BaseNames::words_needed(base)];
+                        let names = BaseNames::new(base, k, &mut words).unwrap();
+                        validate_split(&data, base, &names, &opts, &mut s1)
+                    }
+                    None => validate(&data, None, &opts, &mut s1),
+                };
+                let slow = validate_slow(&data, on_base, &opts, &mut s2);
+                assert_eq!(fast, slow, "round {round} {profile:?} {k}: {data:02x?}");
+                assert_eq!(s1, s2, "round {round} {profile:?} {k}: scratch differs");
+                if fast.is_ok() {
+                    accepted += 1;
+                } else {
+                    refused += 1;
+                }
+            }
+        }
+    }
+    // Both directions, many times.
+    assert!(accepted > 3000 && refused > 3000, "{accepted} accepted, {refused} refused");
 }
