@@ -138,6 +138,45 @@ impl<'a> Btf<'a> {
         Ok(btf)
     }
 
+    /// Reopens a blob that [`Btf::parse_indexed`] (or [`Btf::parse_with`]
+    /// and [`Btf::build_index`]) has walked, from that walk's index,
+    /// without walking it again: O(1), where a parse is O(types). For
+    /// callers that keep the bytes and the index and make the view again
+    /// at each use, since a view borrows the bytes and so cannot be kept
+    /// beside them (a cache of loaded modules).
+    ///
+    /// `offsets` must be the index of these bytes over this base. Its ends
+    /// are checked (it starts the type section, its last record ends it,
+    /// and it is no longer than the section allows); an index of other
+    /// bytes that passes gives wrong lookups, never a panic or a read out
+    /// of bounds.
+    ///
+    /// # Errors
+    /// As [`Btf::parse_split`] for the header; [`ErrorKind::IndexMismatch`]
+    /// when the index does not fit the type section.
+    pub fn reopen_indexed(
+        data: &'a [u8],
+        base: Option<&'a Btf<'a>>,
+        opts: ParseOptions,
+        offsets: &'a [u32],
+    ) -> Result<Self> {
+        let mut btf = Self::unwalked(data, base, opts)?;
+        let (start, end) = btf.sections.types;
+        let fits = offsets.len() <= Self::index_len_bound(data)
+            && match (offsets.first(), offsets.last()) {
+                (Some(&first), Some(&last)) => {
+                    first == start
+                        && with_endian!(btf.header.endian, O => btf.record_len::<O>(last, end))
+                            .is_ok_and(|len| u64::from(last).wrapping_add(u64::from(len)) == u64::from(end))
+                }
+                _ => start == end,
+            };
+        let n = u32::try_from(offsets.len()).ok().filter(|_| fits).ok_or(Error::new(ErrorKind::IndexMismatch, 0))?;
+        btf.nr_types = n;
+        btf.index = Some(offsets);
+        Ok(btf)
+    }
+
     /// The header, its sections and the numbering after `base`, with no
     /// type counted yet: what both parses start from.
     fn unwalked(data: &'a [u8], base: Option<&'a Btf<'a>>, opts: ParseOptions) -> Result<Self> {

@@ -101,6 +101,42 @@ fn split_numbering_continues_from_base() {
 }
 
 #[test]
+fn reopened_from_an_index_without_a_walk() {
+    for endian in [Endian::Little, Endian::Big] {
+        let base_blob = small(endian);
+        let base = Btf::parse(&base_blob).unwrap();
+        let mut s = Builder::split(endian, base.header().str_len);
+        s.head("", Kind::Const as u8, 0, false, 2);
+        s.head("p", Kind::Struct as u8, 1, false, 8).member("x", 1, 0);
+        s.head("q", Kind::Typedef as u8, 0, false, 5);
+        let blob = s.build();
+        let mut storage = std::vec![0u32; Btf::index_len_bound(&blob)];
+        let n = Btf::parse_indexed(&blob, Some(&base), base.options(), &mut storage).unwrap().index_len();
+        let own = &storage[..n];
+        let re = Btf::reopen_indexed(&blob, Some(&base), base.options(), own).unwrap();
+        let walked = Btf::parse_split(&blob, &base).unwrap();
+        assert_eq!((re.start_id(), re.own_type_count(), re.type_count()), (TypeId(4), 3, 7));
+        assert!(re.has_index());
+        for t in walked.types().map(Result::unwrap) {
+            let r = re.type_by_id(t.id()).unwrap();
+            assert_eq!((r.offset(), r.kind()), (t.offset(), t.kind()));
+        }
+        assert_eq!(re.type_by_id(TypeId(7)).unwrap_err().kind(), ErrorKind::TypeIdOutOfRange(7));
+        // An index that does not fit: it does not start the section, its
+        // last record does not end it, or it is longer than the section.
+        let mismatch = |offsets: &[u32]| Btf::reopen_indexed(&blob, Some(&base), base.options(), offsets).map(|_| ());
+        let long: Vec<u32> = own.iter().chain(own).copied().collect();
+        for bad in [&own[1..], &own[..2], &[][..], &long[..]] {
+            assert_eq!(mismatch(bad).unwrap_err().kind(), ErrorKind::IndexMismatch, "{bad:?}");
+        }
+        // A blob with no types takes the empty index, and only that.
+        let empty = Builder::split(endian, base.header().str_len).build();
+        assert_eq!(Btf::reopen_indexed(&empty, Some(&base), base.options(), &[]).unwrap().own_type_count(), 0);
+        assert!(Btf::reopen_indexed(&empty, Some(&base), base.options(), &own[..1]).is_err());
+    }
+}
+
+#[test]
 fn split_must_match_base_byte_order() {
     let base_blob = small(Endian::Little);
     let base = Btf::parse(&base_blob).unwrap();

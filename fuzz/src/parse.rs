@@ -65,6 +65,34 @@ pub fn run(data: &[u8]) {
                 assert_eq!(ix.type_by_id(ty.id()).expect("indexed lookup").offset(), ty.offset());
             }
         }
+        // Reopened from its own index, without a walk: the same view. From
+        // an index that is not its own: an error or wrong answers, never a
+        // panic.
+        let n = indexed.map(|ix| ix.index_len());
+        if let (Ok(btf), Ok(n)) = (&parsed, n) {
+            let own = storage.get(..n).unwrap_or_default();
+            let re = Btf::reopen_indexed(data, None, opts, own).expect("reopened from its own index");
+            assert_eq!(re.own_type_count(), btf.own_type_count());
+            for ty in btf.types().flatten() {
+                assert_eq!(re.type_by_id(ty.id()).expect("reopened lookup").offset(), ty.offset());
+            }
+            let mut other = own.to_vec();
+            if let Some(first) = other.get_mut(n / 2) {
+                *first = first.wrapping_add(4);
+            }
+            for offsets in
+                [&other[..], own.get(1..).unwrap_or_default(), own.get(..n.saturating_sub(1)).unwrap_or_default()]
+            {
+                if let Ok(wrong) = Btf::reopen_indexed(data, None, opts, offsets) {
+                    for id in 0..=wrong.type_count() {
+                        if let Ok(t) = wrong.type_by_id(btfkit::TypeId(id)) {
+                            let _ = wrong.name(&t);
+                            let _ = dump_type(&wrong, &t, &mut CountingSink::default());
+                        }
+                    }
+                }
+            }
+        }
         if let Ok(btf) = parsed {
             exercise(&btf);
         }

@@ -526,8 +526,8 @@ impl<'k> Session<'k> {
         }
         let Some(Some(l)) = slot.get() else { return Ok(None) };
         let err = |source| Error::Btf { path: self.kernel.module_path(name), source };
-        let btf = Btf::parse_split(&l.data, &self.base).map_err(err)?;
-        let btf = btf.with_index(IdIndex::from_built(&btf, &l.ids)).map_err(err)?;
+        // From the index made at load: no walk per call.
+        let btf = Btf::reopen_indexed(&l.data, Some(&self.base), self.base.options(), &l.ids).map_err(err)?;
         Ok(Some((btf, l)))
     }
 
