@@ -146,10 +146,10 @@ impl<'a> Btf<'a> {
     /// beside them (a cache of loaded modules).
     ///
     /// `offsets` must be the index of these bytes over this base. Its ends
-    /// are checked (it starts the type section, its last record ends it,
-    /// and it is no longer than the section allows); an index of other
-    /// bytes that passes gives wrong lookups, never a panic or a read out
-    /// of bounds.
+    /// and length are checked (it starts the type section, its last record
+    /// ends it, and it is no longer than the section and the id space
+    /// allow); an index of other bytes that passes gives wrong lookups,
+    /// never a panic or a read out of bounds.
     ///
     /// # Errors
     /// As [`Btf::parse_split`] for the header; [`ErrorKind::IndexMismatch`]
@@ -162,7 +162,10 @@ impl<'a> Btf<'a> {
     ) -> Result<Self> {
         let mut btf = Self::unwalked(data, base, opts)?;
         let (start, end) = btf.sections.types;
+        // As many types as the section holds, and ids that the walk would
+        // not have refused (TooManyTypes).
         let fits = offsets.len() <= Self::index_len_bound(data)
+            && (offsets.len() as u64) < u64::from(u32::MAX.wrapping_sub(btf.start_id))
             && match (offsets.first(), offsets.last()) {
                 (Some(&first), Some(&last)) => {
                     first == start
