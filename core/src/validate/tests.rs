@@ -1266,8 +1266,9 @@ fn reused_scratch_does_not_carry_name_verdicts_over() {
 /// Pass 1's fast path finds what `check_meta` finds: on random records of
 /// every kind (mostly the fast ones, with their fields now and then just
 /// past a limit), standalone and split over a base with classified names,
-/// under each profile that applies and three kernels, the verdict (rule, offset, type,
-/// index) and every scratch word are those of validation without it.
+/// under each profile that applies and three kernels, the verdict (rule,
+/// offset, type, index) and every scratch word are those of validation
+/// without it.
 #[test]
 fn fast_meta_agrees_with_check_meta() {
     use super::{BaseNames, validate_slow, validate_split};
