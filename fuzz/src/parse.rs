@@ -76,9 +76,10 @@ pub fn run(data: &[u8]) {
             for ty in btf.types().flatten() {
                 assert_eq!(re.type_by_id(ty.id()).expect("reopened lookup").offset(), ty.offset());
             }
+            // Its own but for a middle entry; without its first; without its last.
             let mut other = own.to_vec();
-            if let Some(first) = other.get_mut(n / 2) {
-                *first = first.wrapping_add(4);
+            if let Some(mid) = other.get_mut(n / 2) {
+                *mid = mid.wrapping_add(4);
             }
             for offsets in
                 [&other[..], own.get(1..).unwrap_or_default(), own.get(..n.saturating_sub(1)).unwrap_or_default()]
