@@ -1510,9 +1510,12 @@ fn mutate(r: &mut Rng, seed: &[u8]) -> Vec<u8> {
                     if r.chance(30) {
                         strs.pop();
                     } else {
+                        // An earlier mutation may have left no NUL at all.
                         let nuls: Vec<usize> = (0..strs.len()).filter(|&i| strs[i] == 0).collect();
-                        let i = r.pick(&nuls);
-                        strs[i] = r.pick(b"a_.");
+                        if !nuls.is_empty() {
+                            let i = r.pick(&nuls);
+                            strs[i] = r.pick(b"a_.");
+                        }
                     }
                     d = join(&types, &strs);
                 }

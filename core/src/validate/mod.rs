@@ -470,11 +470,11 @@ fn validate_impl<'a>(
     validate_rules(data, base, base_names, Rules::new(opts), scratch)
 }
 
-/// [`validate`] without pass 1's fast path, for the test that holds the
-/// two to the same verdicts and the same scratch words.
+/// [`validate`] without the fast paths of either pass, for the tests that
+/// hold the two to the same verdicts and the same scratch words.
 #[cfg(test)]
 fn validate_slow(data: &[u8], base: Option<&Btf<'_>>, opts: &ValidateOptions, scratch: &mut [u32]) -> VResult<()> {
-    validate_rules(data, base, None, Rules { fast_meta: false, ..Rules::new(opts) }, scratch)
+    validate_rules(data, base, None, Rules { fast: false, ..Rules::new(opts) }, scratch)
 }
 
 fn validate_rules<'a>(
@@ -590,9 +590,10 @@ struct Rules {
     datasec_printable: bool,
     dot_everywhere: bool,
     ptr_size: u32,
-    /// Pass 1 may take [`V::meta_fast`] (always, but in the test that
-    /// checks it against `check_meta` alone).
-    fast_meta: bool,
+    /// The passes may take their fast paths ([`V::meta_fast`] in pass 1;
+    /// `resolve_fast`, `member_fast` and `param_fast` in pass 2): always,
+    /// but in the tests that hold them to the plain passes.
+    fast: bool,
 }
 
 impl Rules {
@@ -635,7 +636,7 @@ impl Rules {
             datasec_printable: k.at_least(6, 9),
             dot_everywhere: k.at_least(6, 1),
             ptr_size: o.ptr_size,
-            fast_meta: true,
+            fast: true,
         }
     }
 }
@@ -1163,7 +1164,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         let mut slots = self.scratch.as_chunks::<WORDS_PER_TYPE>().0.iter();
         // The fast path takes name offset 0 as valid, as it is but for a
         // split blob without strings over a base without any.
-        let fast = self.rules.fast_meta && self.name_off_valid(0);
+        let fast = self.rules.fast && self.name_off_valid(0);
         while !rest.is_empty() {
             let tid = TypeId(id);
             let m = match if fast { self.meta_fast(rest) } else { None } {
@@ -1203,15 +1204,18 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         Ok(())
     }
 
-    /// [`Self::check_meta`] of the commonest records (four types in five in
-    /// the cloud kernel and its modules)
-    /// when they are plainly fine: a PTR, VOLATILE, CONST or RESTRICT with
-    /// no name, a TYPEDEF or FUNC whose name the classes confirm, a
-    /// FUNC_PROTO with no name; no kind_flag, no vlen beyond 16 bits, and
-    /// type ids in range. Returns what `check_meta` would, without its
-    /// general decode; `None` leaves the record to it, for the other kinds
-    /// and for the rule that a record breaks. Only for blobs where name
-    /// offset 0 is valid.
+    /// [`Self::check_meta`] of the common records (all but a few hundred of
+    /// the cloud kernel's 95,000) when they are plainly fine: a PTR,
+    /// VOLATILE, CONST or RESTRICT with no name, a TYPEDEF or FUNC whose
+    /// name the classes confirm, a FUNC_PROTO or ARRAY with no name; a
+    /// STRUCT, UNION, ENUM or ENUM64 with no name or a confirmed one, whose
+    /// members or values have confirmed names (or none, for members),
+    /// in-range types and offsets in order within the size. No vlen beyond
+    /// 16 bits, kind_flag only where every kernel that knows the kind
+    /// takes it, and type ids in range. Returns what `check_meta` would,
+    /// without its general decode; `None` leaves the record to it, for the
+    /// other kinds and for the rule that a record breaks. Only for blobs
+    /// where name offset 0 is valid.
     #[inline(always)]
     fn meta_fast(&self, rest: &'a [u8]) -> Option<Meta> {
         const PTR: u32 = Kind::Ptr as u32;
@@ -1221,6 +1225,13 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         const TYPEDEF: u32 = Kind::Typedef as u32;
         const FUNC: u32 = Kind::Func as u32;
         const FUNC_PROTO: u32 = Kind::FuncProto as u32;
+        const ARRAY: u32 = Kind::Array as u32;
+        const STRUCT: u32 = Kind::Struct as u32;
+        const UNION: u32 = Kind::Union as u32;
+        const ENUM: u32 = Kind::Enum as u32;
+        const ENUM64: u32 = Kind::Enum64 as u32;
+        // The kind_flag, as the kind byte has it.
+        const KF: u32 = 0x80;
         let h = rest.get(..12)?;
         let (name, info, st) = (self.rd(h, 0), self.rd(h, 4), self.rd(h, 8));
         // Bits 16-23 clear: the same vlen under either encoding, and no
@@ -1242,6 +1253,48 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             FUNC_PROTO if name == 0 => {
                 let len = 12u32.wrapping_add(vlen.wrapping_mul(8));
                 (len, self.proto_flags(rest.get(12..len as usize)?))
+            }
+            ARRAY if vlen == 0 && name == 0 && st == 0 => {
+                let b = rest.get(12..24)?;
+                let (elem, index) = (self.rd(b, 0), self.rd(b, 4));
+                if elem == 0 || elem > raw::BTF_MAX_TYPE || index == 0 || index > raw::BTF_MAX_TYPE {
+                    return None;
+                }
+                (24, 0)
+            }
+            STRUCT | UNION | 0x84 | 0x85 if name == 0 || named() => {
+                let len = 12u32.wrapping_add(vlen.wrapping_mul(12));
+                let bo_mask = if kind & KF != 0 { 0x00ff_ffff } else { u32::MAX };
+                let union = kind & 0x1f == UNION;
+                let mut last = 0u32;
+                for m in rest.get(12..len as usize)?.chunks_exact(12) {
+                    let (mname, mty, bo) = (self.rd(m, 0), self.rd(m, 4), self.rd(m, 8) & bo_mask);
+                    if mname != 0 && !(self.name_off_valid(mname) && self.name_known(mname)) {
+                        return None;
+                    }
+                    if mty == 0 || mty > raw::BTF_MAX_TYPE || (union && bo != 0) || last > bo || bo.div_ceil(8) > st {
+                        return None;
+                    }
+                    last = bo;
+                }
+                (len, 0)
+            }
+            ENUM | ENUM64 | 0x86 | 0x93
+                if kind & 0x1f <= u32::from(self.rules.kind_max)
+                    && (kind & KF == 0 || self.rules.enum_kflag)
+                    && st <= 8
+                    && st.is_power_of_two()
+                    && (name == 0 || named()) =>
+            {
+                let esz = if kind & 0x1f == ENUM { 8 } else { 12 };
+                let len = 12u32.wrapping_add(vlen.wrapping_mul(esz));
+                for v in rest.get(12..len as usize)?.chunks_exact(esz as usize) {
+                    let vname = self.rd(v, 0);
+                    if vname == 0 || !(self.name_off_valid(vname) && self.name_known(vname)) {
+                        return None;
+                    }
+                }
+                (len, 0)
             }
             _ => return None,
         };
@@ -1756,6 +1809,9 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
     /// result is known without walking; `false`: walk it.
     #[inline]
     fn resolve_fast(&mut self, id: u32, t: T) -> bool {
+        if !self.rules.fast {
+            return false;
+        }
         if t.k(Kind::Func) {
             return self.func_fast(id, t.st);
         }
@@ -1767,9 +1823,11 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
 
     /// A PTR or modifier at the top of the walk whose target needs no walk:
     /// a sized type other than a modifier, VAR or DATASEC, or void, FWD or
-    /// FUNC_PROTO, that is a sink of the walk's mode or already resolved.
-    /// The walk would push it, find the target sized (or one of the three
-    /// allowed unsized kinds), resolve it to the target and find that valid.
+    /// FUNC_PROTO, that is a sink of the walk's mode or already resolved;
+    /// or a resolved modifier that resolved to such a type. The walk would
+    /// push it, find the target sized (or one of the three allowed unsized
+    /// kinds), resolve it to the target (or to the target's resolution) and
+    /// find that valid.
     fn ref_fast(&mut self, id: u32, t: T) -> bool {
         const TARGETS: u32 = (K_HAS_SIZE & !kb(Kind::Datasec))
             | kb(Kind::Array)
@@ -1778,16 +1836,32 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             | kb(Kind::Fwd)
             | kb(Kind::FuncProto);
         let Some(n) = self.ty(t.st) else { return false };
-        if !n.is(TARGETS) {
-            return false;
-        }
-        // The walk's mode after pushing `id`: Ptr for a PTR, else Tbd.
-        let sink = if t.k(Kind::Ptr) { !n.k(Kind::Ptr) } else { !n.is(K_NEEDS_RESOLVE) };
-        if !sink && !self.is_resolved(t.st) {
-            return false;
-        }
+        let to = if n.is(K_MODIFIER) {
+            // A resolved modifier (never a sink): the walk goes on to what
+            // it resolved to, which is no modifier. `finish_ref` takes that
+            // when it is sized, void, FWD or FUNC_PROTO; a PTR walks on
+            // past a PTR that is not resolved yet (`continue_past_modifier`).
+            if !self.is_resolved(t.st) {
+                return false;
+            }
+            let to = self.resolved_id(t.st);
+            match self.ty(to) {
+                Some(r) if r.is(TARGETS) && !(t.k(Kind::Ptr) && r.k(Kind::Ptr) && !self.is_resolved(to)) => to,
+                _ => return false,
+            }
+        } else {
+            if !n.is(TARGETS) {
+                return false;
+            }
+            // The walk's mode after pushing `id`: Ptr for a PTR, else Tbd.
+            let sink = if t.k(Kind::Ptr) { !n.k(Kind::Ptr) } else { !n.is(K_NEEDS_RESOLVE) };
+            if !sink && !self.is_resolved(t.st) {
+                return false;
+            }
+            t.st
+        };
         if let Some([_, r, s, ..]) = self.words(id) {
-            r.set((RESOLVED << 30) | (t.st & 0x3fff_ffff));
+            r.set((RESOLVED << 30) | (to & 0x3fff_ffff));
             s.set(0);
             return true;
         }
@@ -2008,7 +2082,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         for (i, m) in b.chunks_exact(12).enumerate().skip(from) {
             let i = i as u32;
             let (mty, moff) = (self.rd(m, 4), self.rd(m, 8));
-            if !s.kflag && self.member_fast(s.size, mty, moff) {
+            if self.rules.fast && self.member_fast(s.size, s.kflag, mty, moff) {
                 continue;
             }
             let mt = self
@@ -2025,13 +2099,13 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         Ok(())
     }
 
-    /// A member of a struct or union without kind_flag that passes the
-    /// member loop with nothing to push and passes `check_member`, decided
-    /// from the descriptor words of own types alone: an INT, ENUM, PTR,
-    /// resolved STRUCT, UNION or ARRAY, directly or through a resolved
+    /// A member of a struct or union (with kind_flag `kflag`) that passes
+    /// the member loop with nothing to push and passes `check_member`,
+    /// decided from the descriptor words of own types alone: an INT, ENUM,
+    /// PTR, resolved STRUCT, UNION or ARRAY, directly or through a resolved
     /// modifier. `false`: the full path decides (and finds any error).
     #[inline(always)]
-    fn member_fast(&self, ssize: u32, mty: u32, moff: u32) -> bool {
+    fn member_fast(&self, ssize: u32, kflag: bool, mty: u32, moff: u32) -> bool {
         const SIZED: u32 =
             kb(Kind::Int) | kb(Kind::Enum) | kb(Kind::Enum64) | kb(Kind::Ptr) | K_STRUCT | kb(Kind::Array);
         let Some([_, r, size, d, st]) = self.words(mty) else { return false };
@@ -2061,8 +2135,17 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             return false;
         }
         if k & kb(Kind::Int) != 0 {
-            // `size` is the int data; the bitfield is the int's own.
-            return int_member(size, moff, ssize).is_ok();
+            // `size` is the int data.
+            return if kflag { int_kflag_member(size, moff, ssize) } else { int_member(size, moff, ssize) }.is_ok();
+        }
+        if kflag {
+            if k & (kb(Kind::Enum) | kb(Kind::Enum64)) != 0 {
+                return enum_kflag_member(st, moff, ssize, self.rules.strict).is_ok();
+            }
+            // No bitfield size on other kinds.
+            if moff >> 24 != 0 {
+                return false;
+            }
         }
         let msize = if k & kb(Kind::Ptr) != 0 {
             self.rules.ptr_size
@@ -2091,54 +2174,12 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         match Kind::from_u8(mt.kind) {
             Some(Kind::Int) => {
                 let d = mt.int;
-                let ibits = d & 0xff;
-                if kflag {
-                    if !int_is_regular(d) {
-                        return Err(me(Rule::InvalidMemberBaseType));
-                    }
-                    let mut nr = moff >> 24;
-                    let bo = moff & 0x00ff_ffff;
-                    if nr == 0 {
-                        if !bo.is_multiple_of(8) {
-                            return Err(me(Rule::InvalidMemberOffset));
-                        }
-                        nr = ibits;
-                    } else if nr > ibits {
-                        return Err(me(Rule::InvalidMemberBitfieldSize));
-                    }
-                    let copy = nr.wrapping_add(bo % 8);
-                    if copy > 128 {
-                        return Err(me(Rule::NrCopyBitsTooMany));
-                    }
-                    let bytes = bo / 8;
-                    if ssize < bytes || ssize.wrapping_sub(bytes) < copy.div_ceil(8) {
-                        return Err(me(Rule::MemberExceedsStructSize));
-                    }
-                } else {
-                    int_member(d, moff, ssize).map_err(me)?;
-                }
-                Ok(())
+                if kflag { int_kflag_member(d, moff, ssize) } else { int_member(d, moff, ssize) }.map_err(me)
             }
             Some(Kind::Enum | Kind::Enum64) => {
                 let esize = mt.st;
                 if kflag {
-                    let bo = moff & 0x00ff_ffff;
-                    let mut nr = moff >> 24;
-                    // Kernel quirk 6: an 8-byte enum without bitfield is
-                    // checked as 32 bits; Strict uses its real width.
-                    let width = if self.rules.strict { esize.wrapping_mul(8) } else { 32 };
-                    if nr == 0 {
-                        if !bo.is_multiple_of(8) {
-                            return Err(me(Rule::MemberNotByteAligned));
-                        }
-                        nr = width;
-                    } else if nr > 32 {
-                        return Err(me(Rule::InvalidMemberBitfieldSize));
-                    }
-                    if ssize < bo.wrapping_add(nr).div_ceil(8) {
-                        return Err(me(Rule::MemberExceedsStructSize));
-                    }
-                    Ok(())
+                    enum_kflag_member(esize, moff, ssize, self.rules.strict).map_err(me)
                 } else {
                     sized_member(moff, ssize, esize).map_err(me)
                 }
@@ -2258,7 +2299,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
     /// `btf_func_proto_check`.
     fn func_proto_check(&mut self, id: u32, t: T) -> VResult<()> {
         let ret = t.st;
-        if ret != 0 && !self.param_fast(ret) {
+        if ret != 0 && !(self.rules.fast && self.param_fast(ret)) {
             let rt = self
                 .ty(ret)
                 .filter(|r| !r.is(K_SOURCE_ONLY))
@@ -2286,7 +2327,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         for (i, a) in params.take(n).enumerate() {
             let i = i as u32;
             let (aname, aty) = (self.rd(a, 0), self.rd(a, 4));
-            if names_ok && self.param_fast(aty) {
+            if names_ok && self.rules.fast && self.param_fast(aty) {
                 continue;
             }
             let ae = |s: &Self| s.member_err(Rule::InvalidArg, id, i);
@@ -2418,6 +2459,59 @@ fn int_member(d: u32, bo: u32, ssize: u32) -> Result<(), Rule> {
         return Err(Rule::NrCopyBitsTooMany);
     }
     if ssize < bytes || ssize.wrapping_sub(bytes) < copy.div_ceil(8) {
+        return Err(Rule::MemberExceedsStructSize);
+    }
+    Ok(())
+}
+
+/// An INT member of a struct with kind_flag (`btf_int_check_kflag_member`):
+/// the bitfield size is the member's own, in the offset's top byte.
+#[inline(always)]
+fn int_kflag_member(d: u32, moff: u32, ssize: u32) -> Result<(), Rule> {
+    if !int_is_regular(d) {
+        return Err(Rule::InvalidMemberBaseType);
+    }
+    let ibits = d & 0xff;
+    let mut nr = moff >> 24;
+    let bo = moff & 0x00ff_ffff;
+    if nr == 0 {
+        if !bo.is_multiple_of(8) {
+            return Err(Rule::InvalidMemberOffset);
+        }
+        nr = ibits;
+    } else if nr > ibits {
+        return Err(Rule::InvalidMemberBitfieldSize);
+    }
+    let copy = nr.wrapping_add(bo % 8);
+    if copy > 128 {
+        return Err(Rule::NrCopyBitsTooMany);
+    }
+    let bytes = bo / 8;
+    if ssize < bytes || ssize.wrapping_sub(bytes) < copy.div_ceil(8) {
+        return Err(Rule::MemberExceedsStructSize);
+    }
+    Ok(())
+}
+
+/// An ENUM or ENUM64 member (of `esize` bytes) of a struct with kind_flag
+/// (`btf_enum_check_kflag_member`).
+#[inline(always)]
+fn enum_kflag_member(esize: u32, moff: u32, ssize: u32, strict: bool) -> Result<(), Rule> {
+    let bo = moff & 0x00ff_ffff;
+    let mut nr = moff >> 24;
+    // Kernel quirk 6: an 8-byte enum without bitfield is checked as 32
+    // bits; Strict uses its real width.
+    let width = if strict { esize.wrapping_mul(8) } else { 32 };
+    if nr == 0 {
+        if !bo.is_multiple_of(8) {
+            return Err(Rule::MemberNotByteAligned);
+        }
+        nr = width;
+    } else if nr > 32 {
+        return Err(Rule::InvalidMemberBitfieldSize);
+    }
+    // bo < 2^24 and nr <= 64: no wrap.
+    if ssize < bo.wrapping_add(nr).div_ceil(8) {
         return Err(Rule::MemberExceedsStructSize);
     }
     Ok(())

@@ -463,6 +463,14 @@ fn cases() -> Vec<Case> {
             e(Rule::InvalidIndex)
         ),
         user(
+            // Pass 1 refuses it, before the broken record after it.
+            "array index void, then a named PTR",
+            with_int(|b| {
+                b.head("", ARRAY, 0, false, 0).u32(1).u32(0).u32(4).head("p", PTR, 0, false, 1);
+            }),
+            e(Rule::InvalidIndex)
+        ),
+        user(
             "array index 3-bit int",
             with_int(|b| {
                 b.int("i3", 1, 3, 0).head("", ARRAY, 0, false, 0).u32(1).u32(2).u32(4);
@@ -523,6 +531,14 @@ fn cases() -> Vec<Case> {
             "member offset past size",
             with_int(|b| {
                 b.head("s", STRUCT, 1, false, 4).member("a", 1, 40);
+            }),
+            e(Rule::MemberOffsetExceedsSize)
+        ),
+        user(
+            // Without kind_flag all 32 bits are the offset.
+            "member offset of 2^24 bits past size",
+            with_int(|b| {
+                b.head("s", STRUCT, 1, false, 4).member("a", 1, 1 << 24);
             }),
             e(Rule::MemberOffsetExceedsSize)
         ),
@@ -662,6 +678,24 @@ fn cases() -> Vec<Case> {
                 b.ptr(2).head("", CONST, 0, false, 1);
             }),
             e(Rule::LoopDetected)
+        ),
+        user(
+            // The struct resolves the typedef to the PTR without resolving
+            // it (a PTR is a sink of a struct walk). The walk from the
+            // first PTR goes on past the typedef to that PTR, which points
+            // back at it.
+            "pointer loop past a typedef",
+            with_int(|b| {
+                b.head("s", STRUCT, 1, false, 8).member("m", 3, 0).head("t", TYPEDEF, 0, false, 5).ptr(3).ptr(4);
+            }),
+            e(Rule::LoopDetected)
+        ),
+        user(
+            "pointer past a typedef",
+            with_int(|b| {
+                b.head("s", STRUCT, 1, false, 8).member("m", 3, 0).head("t", TYPEDEF, 0, false, 5).ptr(3).ptr(1);
+            }),
+            ok
         ),
         user("chain of 31", typedef_chain(31), ok),
         user("chain of 33", typedef_chain(33), e(Rule::MaxResolveDepth)),
@@ -1305,7 +1339,7 @@ fn fast_meta_agrees_with_check_meta() {
     let mut index = std::vec![0u32; Btf::index_len_bound(&base_blob)];
     let base = Btf::parse_indexed(&base_blob, None, ParseOptions::default(), &mut index).unwrap();
     let base_len = base.header().str_len;
-    let kinds = [PTR, CONST, TYPEDEF, FUNC, PROTO, 9, 11, INT, STRUCT, TYPE_TAG, ENUM];
+    let kinds = [PTR, CONST, TYPEDEF, FUNC, PROTO, 9, 11, INT, STRUCT, TYPE_TAG, ENUM, ARRAY, UNION, ENUM64];
     let (mut accepted, mut refused) = (0, 0);
     for round in 0..6000 {
         let split = round % 2 == 1;
@@ -1322,7 +1356,7 @@ fn fast_meta_agrees_with_check_meta() {
         for id in 1..=n {
             let id = id + u32::from(split);
             let kind = if bad(&mut rnd) { rnd(32) as u8 } else { kinds[rnd(kinds.len() as u32) as usize] };
-            let named = !matches!(kind, PTR | CONST | 9 | 11 | PROTO);
+            let named = !matches!(kind, PTR | CONST | 9 | 11 | PROTO | ARRAY);
             let name = if bad(&mut rnd) {
                 [0, rnd(str_end + 2), 0x00ff_ffff + rnd(3)][rnd(3) as usize]
             } else if named {
@@ -1330,7 +1364,7 @@ fn fast_meta_agrees_with_check_meta() {
             } else {
                 0
             };
-            let members = matches!(kind, PROTO | STRUCT | ENUM);
+            let members = matches!(kind, PROTO | STRUCT | UNION | ENUM | ENUM64);
             let vlen = if bad(&mut rnd) {
                 [1 + rnd(3), 1 << (16 + rnd(8)), rnd(0x1_0000)][rnd(3) as usize]
             } else if members || kind == FUNC {
@@ -1345,8 +1379,10 @@ fn fast_meta_agrees_with_check_meta() {
                 [rnd(n + 3), 0x000f_ffff + rnd(3)][rnd(2) as usize]
             } else if kind == FUNC {
                 id + 1
-            } else if matches!(kind, STRUCT | ENUM | INT) {
+            } else if matches!(kind, STRUCT | UNION | ENUM | ENUM64 | INT) {
                 4
+            } else if kind == ARRAY {
+                0
             } else {
                 rnd(id)
             };
@@ -1363,15 +1399,27 @@ fn fast_meta_agrees_with_check_meta() {
                         b.u32(pname).u32(if pname == 0 { 0 } else { rnd(id) });
                     }
                 }
-                STRUCT => {
-                    for _ in 0..vlen {
-                        b.u32(some_name(&mut rnd)).u32(1).u32(0);
+                STRUCT | UNION => {
+                    // Offsets in order within the size, or not; a bitfield
+                    // size (or a high offset) in the top byte.
+                    for i in 0..vlen {
+                        let mname = if rnd(4) == 0 { 0 } else { some_name(&mut rnd) };
+                        let off = if bad(&mut rnd) { [40, 1 << 24, 0][rnd(3) as usize] } else { 8 * i };
+                        b.u32(mname).u32(if bad(&mut rnd) { 0 } else { 1 }).u32(off);
                     }
                 }
-                ENUM => {
+                ENUM | ENUM64 => {
                     for i in 0..vlen {
                         b.u32(some_name(&mut rnd)).u32(i);
+                        if kind == ENUM64 {
+                            b.u32(0);
+                        }
                     }
+                }
+                ARRAY => {
+                    let (elem, index) =
+                        if bad(&mut rnd) { ([0, 0x10_0000, 1][rnd(3) as usize], rnd(2)) } else { (1, 1) };
+                    b.u32(elem).u32(index).u32(rnd(4));
                 }
                 _ => {}
             }
@@ -1412,4 +1460,141 @@ fn fast_meta_agrees_with_check_meta() {
     }
     // Both directions, many times.
     assert!(accepted > 3000 && refused > 3000, "{accepted} accepted, {refused} refused");
+}
+
+/// Pass 2's fast paths against the plain passes, on small blobs built for
+/// pass 2: every kind that resolves,
+/// targets before and after the referring type (and itself, and void),
+/// structs with and without kind_flag and bitfields, arrays of every
+/// size, prototypes with and without a trailing void. The verdict (rule,
+/// offset, type, index) and every scratch word must be the same.
+#[test]
+fn pass_2_fast_paths_agree_with_the_plain_walk() {
+    use super::validate_slow;
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rnd = move |n: u32| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed >> 32) as u32 % n.max(1)
+    };
+    let kinds = [
+        INT, INT, PTR, PTR, ARRAY, ARRAY, STRUCT, STRUCT, UNION, ENUM, ENUM64, FWD, TYPEDEF, TYPEDEF, CONST, 9, 11,
+        FUNC, PROTO, PROTO, VAR, FLOAT, TYPE_TAG, DECL_TAG,
+    ];
+    let (mut accepted, mut refused) = (0, 0);
+    for round in 0..20000 {
+        let mut b = Builder::new(Endian::Little);
+        let names = [b.str("a"), b.str("b_1"), b.str("c")];
+        let n = 2 + rnd(12);
+        // Mostly earlier types, sometimes later ones, itself, or void.
+        let target = |rnd: &mut dyn FnMut(u32) -> u32, id: u32| match rnd(16) {
+            0 => rnd(n + 2),
+            1 => 0,
+            // Strictly earlier: 1..id (void for the first type).
+            _ if id > 1 => 1 + rnd(id - 1),
+            _ => 0,
+        };
+        let mut kind_of = std::vec::Vec::new();
+        for id in 1..=n {
+            // Type 1 is an int more often than not: an index type.
+            let kind = if id == 1 && rnd(4) != 0 { INT } else { kinds[rnd(kinds.len() as u32) as usize] };
+            kind_of.push(kind);
+            let name = names[rnd(3) as usize];
+            match kind {
+                INT => {
+                    let (size, bits, off) =
+                        [(4, 32, 0), (1, 8, 0), (8, 64, 0), (4, 5, 0), (4, 3, 2), (2, 16, 0)][rnd(6) as usize];
+                    b.u32(name).u32(VlenEncoding::Bits16.encode(INT, 0, false)).u32(size);
+                    b.u32((off << 16) | bits);
+                }
+                PTR | CONST | 9 | 11 | TYPE_TAG | TYPEDEF => {
+                    let nm = if matches!(kind, TYPEDEF | TYPE_TAG) { name } else { 0 };
+                    b.u32(nm).u32(VlenEncoding::Bits16.encode(kind, 0, false)).u32(target(&mut rnd, id));
+                }
+                ARRAY => {
+                    b.u32(0).u32(VlenEncoding::Bits16.encode(ARRAY, 0, false)).u32(0);
+                    let nelems = [0, 1, 3, 7, 0x4000_0000, u32::MAX][rnd(6) as usize];
+                    let index = if rnd(4) == 0 { target(&mut rnd, id) } else { 1 };
+                    b.u32(target(&mut rnd, id).max(1)).u32(index.max(1)).u32(nelems);
+                }
+                STRUCT | UNION => {
+                    let vlen = rnd(4);
+                    let kflag = rnd(3) == 0;
+                    let mut off = 0;
+                    let mut members = std::vec::Vec::new();
+                    for _ in 0..vlen {
+                        let bits = if kflag && rnd(3) == 0 { (1 + rnd(40)) << 24 } else { 0 };
+                        let bo = if kind == UNION { 0 } else { off };
+                        members.push((names[rnd(3) as usize], target(&mut rnd, id).max(1), bits | bo));
+                        off += [0, 1, 3, 8, 32, 64, 64, 64][rnd(8) as usize];
+                    }
+                    // Big enough for most members, or not.
+                    let size = if rnd(4) == 0 { [0, 4, 8, 16][rnd(4) as usize] } else { off / 8 + 16 };
+                    b.u32(name).u32(VlenEncoding::Bits16.encode(kind, vlen, kflag)).u32(size);
+                    for (mname, mty, moff) in members {
+                        b.u32(mname).u32(mty).u32(moff);
+                    }
+                }
+                ENUM | ENUM64 => {
+                    let size = [1, 2, 4, 8][rnd(4) as usize];
+                    b.u32(name).u32(VlenEncoding::Bits16.encode(kind, 1, false)).u32(size);
+                    b.u32(names[0]).u32(1);
+                    if kind == ENUM64 {
+                        b.u32(0);
+                    }
+                }
+                FWD => {
+                    b.u32(name).u32(VlenEncoding::Bits16.encode(FWD, 0, false)).u32(0);
+                }
+                FUNC => {
+                    b.u32(name).u32(VlenEncoding::Bits16.encode(FUNC, rnd(2), false)).u32(target(&mut rnd, id));
+                }
+                PROTO => {
+                    let vlen = rnd(4);
+                    b.u32(0).u32(VlenEncoding::Bits16.encode(PROTO, vlen, false)).u32(target(&mut rnd, id));
+                    for i in 0..vlen {
+                        let last = i + 1 == vlen;
+                        if last && rnd(3) == 0 {
+                            b.u32(0).u32(0);
+                        } else {
+                            let pname = if rnd(8) == 0 { 0 } else { names[rnd(3) as usize] };
+                            b.u32(pname).u32(target(&mut rnd, id));
+                        }
+                    }
+                }
+                VAR => {
+                    b.u32(name).u32(VlenEncoding::Bits16.encode(VAR, 0, false)).u32(target(&mut rnd, id));
+                    b.u32(rnd(2));
+                }
+                FLOAT => {
+                    b.u32(name).u32(VlenEncoding::Bits16.encode(FLOAT, 0, false)).u32([4, 8][rnd(2) as usize]);
+                }
+                _ => {
+                    // DECL_TAG on a member, the whole type, or a parameter.
+                    b.u32(name).u32(VlenEncoding::Bits16.encode(DECL_TAG, 0, false)).u32(target(&mut rnd, id));
+                    b.u32([u32::MAX, 0, 1][rnd(3) as usize]);
+                }
+            }
+        }
+        let data = b.build();
+        for profile in [Profile::UserLoad, Profile::Strict] {
+            for k in [K618, KernelVersion::new(5, 4)] {
+                let opts = ValidateOptions::new(profile, k);
+                let len = super::scratch_len(&data, None, &opts);
+                let (mut s1, mut s2) = (std::vec![0u32; len], std::vec![0u32; len]);
+                let fast = validate(&data, None, &opts, &mut s1);
+                let slow = validate_slow(&data, None, &opts, &mut s2);
+                let what = std::format!("round {round} {profile:?} {k} kinds {kind_of:?}");
+                assert_eq!(fast, slow, "{what}: {data:02x?}");
+                assert_eq!(s1, s2, "{what}: scratch differs");
+                if fast.is_ok() {
+                    accepted += 1;
+                } else {
+                    refused += 1;
+                }
+            }
+        }
+    }
+    assert!(accepted > 10000 && refused > 10000, "{accepted} accepted, {refused} refused");
 }
