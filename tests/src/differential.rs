@@ -1842,6 +1842,54 @@ fn handmade_seeds_are_accepted() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
+/// The blob of every unit case of core's validator (one accepting and one
+/// rejecting case per rule and per quirk decision): the running kernel's
+/// verdict must be our `UserLoad` verdict for its version. The cases hold
+/// their expected verdicts for the kernel each names; this is what ties
+/// those expectations to the kernel itself. The core test writes the blobs
+/// (`BTFKIT_EXPORT_CASES`); its own debug build runs here.
+#[test]
+fn unit_case_blobs_get_the_running_kernels_verdict() {
+    if let Err(why) = availability() {
+        eprintln!("KERNEL ORACLE UNAVAILABLE: {why}");
+        let _ = unavailable("the kernel BTF verifier (bpf(BPF_BTF_LOAD))", &why);
+        return;
+    }
+    let rel = release();
+    let kernel = KernelVersion::parse(&rel).unwrap_or(KernelVersion::LATEST);
+    let opts = ValidateOptions::new(Profile::UserLoad, kernel);
+    let dir = workspace().join("target/unit-cases");
+    let _ = std::fs::remove_dir_all(&dir);
+    let test = "validate::tests::every_rule_accepts_and_rejects_as_expected";
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["test", "-q", "-p", "btfkit", "--lib", "--", "--exact", test])
+        .env("BTFKIT_EXPORT_CASES", &dir)
+        .current_dir(workspace())
+        .output()
+        .expect("cargo runs");
+    assert!(out.status.success(), "{test} failed:\n{}", String::from_utf8_lossy(&out.stdout));
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(files.len() >= 100, "only {} case blobs in {}", files.len(), dir.display());
+    let (mut accepted, mut bad) = (0, Vec::new());
+    for f in &files {
+        let d = std::fs::read(f).unwrap();
+        let theirs = btf_load(&d);
+        let ours = validate_vec(&d, None, &opts);
+        accepted += usize::from(theirs.is_ok());
+        if theirs.is_ok() != ours.is_ok() {
+            let kernel = match &theirs {
+                Ok(()) => "ACCEPTS".to_owned(),
+                Err(rj) => format!("rejects (errno {}); log tail:\n    {}", rj.errno, tail(&rj.log)),
+            };
+            let ours = ours.map_or_else(|e| format!("rejects: {e}"), |()| "accepts".to_owned());
+            bad.push(format!("{}\n  ours: {ours}\n  kernel: {kernel}\n  hex: {}", f.display(), hex(&d)));
+        }
+    }
+    eprintln!("unit case blobs on Linux {rel}: {} loaded, kernel accepted {accepted}", files.len());
+    assert!(bad.is_empty(), "{} of {} unit case blobs disagree:\n{}", bad.len(), files.len(), bad.join("\n"));
+}
+
 /// Prints the kernel's verdict and full log for `BTFKIT_BTF_FILE` (raw
 /// bytes, or hex as printed by the differential test), and ours.
 #[test]
