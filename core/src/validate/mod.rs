@@ -1818,6 +1818,36 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         if t.is(K_MODIFIER | kb(Kind::Ptr)) {
             return self.ref_fast(id, t);
         }
+        if t.is(K_STRUCT | kb(Kind::Array)) {
+            return self.aggregate_fast(id, t);
+        }
+        false
+    }
+
+    /// A STRUCT or UNION at the top of the walk whose members all pass
+    /// [`Self::member_fast`], or an ARRAY whose index and element need no
+    /// walk and pass: resolved as the walk would (after pushing it, in the
+    /// struct-or-array mode), without the walk.
+    fn aggregate_fast(&mut self, id: u32, t: T) -> bool {
+        let Some((b, _)) = self.body(id) else { return false };
+        self.mode = Mode::StructOrArray;
+        let done = if t.k(Kind::Array) {
+            match self.array_step(id, b) {
+                Ok(Step::Done(elem_id, size)) => Some((elem_id, size)),
+                _ => None,
+            }
+        } else {
+            let kflag = t.flags & F_KFLAG != 0;
+            b.chunks_exact(12).all(|m| self.member_fast(t.st, kflag, self.rd(m, 4), self.rd(m, 8))).then_some((0, 0))
+        };
+        self.mode = Mode::Tbd;
+        if let Some((to, size)) = done
+            && let Some([_, r, s, ..]) = self.words(id)
+        {
+            r.set((RESOLVED << 30) | (to & 0x3fff_ffff));
+            s.set(size);
+            return true;
+        }
         false
     }
 
@@ -2032,14 +2062,27 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
 
     fn array_resolve(&mut self, v: Vertex) -> VResult<()> {
         let b = self.body_of(v.id)?;
+        match self.array_step(v.id, b)? {
+            Step::Push(next) => self.push(next),
+            Step::Done(elem_id, size) => {
+                self.pop_resolved(elem_id, size);
+                Ok(())
+            }
+        }
+    }
+
+    /// `btf_array_resolve` of array `id` (record body `b`) once: a type to
+    /// resolve first, or the element's resolved id and the array's size.
+    fn array_step(&self, id: u32, b: &[u8]) -> VResult<Step> {
         let a = Arr { elem: self.rd(b, 0), index: self.rd(b, 4), nelems: self.rd(b, 8) };
+        let v = Vertex { id, next_member: 0 };
         let mut index_id = a.index;
         let index = self
             .ty(index_id)
             .filter(|x| !x.is(K_NOSIZE | K_SOURCE_ONLY))
             .ok_or_else(|| self.type_err(Rule::InvalidIndex, v.id))?;
         if !self.is_sink(index) && !self.is_resolved(index_id) {
-            return self.push(index_id);
+            return Ok(Step::Push(index_id));
         }
         match self.id_size(&mut index_id) {
             Some((it, _)) if it.k(Kind::Int) && int_is_regular(it.int) => {}
@@ -2051,7 +2094,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             .filter(|x| !x.is(K_NOSIZE | K_SOURCE_ONLY))
             .ok_or_else(|| self.type_err(Rule::InvalidElem, v.id))?;
         if !self.is_sink(elem) && !self.is_resolved(elem_id) {
-            return self.push(elem_id);
+            return Ok(Step::Push(elem_id));
         }
         let (et, esize) = self.id_size(&mut elem_id).ok_or_else(|| self.type_err(Rule::InvalidElem, v.id))?;
         if et.k(Kind::Int) && !int_is_regular(et.int) {
@@ -2060,8 +2103,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         if esize > u32::MAX.checked_div(a.nelems).unwrap_or(u32::MAX) {
             return Err(self.type_err(Rule::ArraySizeOverflow, v.id));
         }
-        self.pop_resolved(elem_id, esize.wrapping_mul(a.nelems));
-        Ok(())
+        Ok(Step::Done(elem_id, esize.wrapping_mul(a.nelems)))
     }
 
     fn struct_resolve(&mut self, v: Vertex, t: T) -> VResult<()> {
@@ -2421,6 +2463,15 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         }
         Ok(())
     }
+}
+
+/// One step of an array's resolution.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    /// Resolve this type first.
+    Push(u32),
+    /// Resolved: the element's resolved id, the array's size.
+    Done(u32, u32),
 }
 
 /// The struct or union whose members are checked.
