@@ -1788,19 +1788,24 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
 
     /// `btf_check_all_types`.
     fn pass2(&mut self) -> VResult<()> {
-        let first = self.start_id;
-        let last = self.start_id.wrapping_add(self.nr);
-        let mut id = first;
-        while id < last {
-            let t = self.ty(id).ok_or(err(Rule::InvalidTypeId, 0))?;
+        const PROTO: u32 = Kind::FuncProto as u32;
+        // The own types in id order, their words read once here.
+        for (id, [_, r, size, d, st]) in (self.start_id..).zip(self.types) {
+            let d = d.get();
+            let k = kb_raw(d & 0x1f);
+            let needs = k & K_NEEDS_RESOLVE != 0 && r.get() >> 30 != RESOLVED;
+            if !needs && d & 0x1f != PROTO {
+                continue;
+            }
+            #[allow(clippy::cast_possible_truncation)]
+            let t = T { kind: (d & 0x1f) as u8, flags: (d & 0xe0) as u8, vlen: d >> 8, st: st.get(), int: size.get() };
             self.mode = Mode::Tbd;
-            if t.is(K_NEEDS_RESOLVE) && !self.is_resolved(id) && !self.resolve_fast(id, t) {
+            if needs && !self.resolve_fast(id, t) {
                 self.resolve(id)?;
             }
-            if t.k(Kind::FuncProto) {
+            if d & 0x1f == PROTO {
                 self.func_proto_check(id, t)?;
             }
-            id = id.wrapping_add(1);
         }
         Ok(())
     }
@@ -2393,9 +2398,20 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
     /// `false`: the full checks decide.
     #[inline(always)]
     fn param_fast(&self, id: u32) -> bool {
+        const SIZED: u32 = K_HAS_SIZE | kb(Kind::Array) | kb(Kind::Ptr);
         let Some([_, r, _, d, _]) = self.words(id) else { return false };
         let k = kb_raw(d.get() & 0x1f);
-        k & K_SOURCE_ONLY == 0 && (k & K_NEEDS_RESOLVE == 0 || r.get() >> 30 == RESOLVED) && self.is_sized(id)
+        let w = r.get();
+        if k & K_SOURCE_ONLY != 0 || (k & K_NEEDS_RESOLVE != 0 && w >> 30 != RESOLVED) {
+            return false;
+        }
+        if k & SIZED != 0 {
+            return true;
+        }
+        // A resolved modifier (VAR is source-only): sized when what it
+        // resolved to is (`is_sized`, for own types).
+        k & K_MODIFIER != 0
+            && self.words(w & 0x3fff_ffff).is_some_and(|[_, _, _, rd, _]| kb_raw(rd.get() & 0x1f) & SIZED != 0)
     }
 
     /// `btf_resolve_valid`.
