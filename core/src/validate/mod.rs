@@ -393,12 +393,19 @@ impl<'s> BaseNames<'s> {
             0,
         ))?;
         let dot = classify_base(strs, kernel, words);
+        names::clear_from(words, first_past_max(start_str_off));
         Ok(BaseNames { words, strs, start: start_str_off, dot })
     }
 }
 
 /// Classifies a base's own strings for `kernel`'s name rules into `words`;
 /// returns whether `.` counts as an identifier byte (6.1+).
+/// The first byte of a string section at offset `start_str_off` whose
+/// offset is past the largest name offset.
+fn first_past_max(start_str_off: u32) -> usize {
+    (raw::BTF_MAX_NAME_OFFSET as usize).saturating_add(1).saturating_sub(start_str_off as usize)
+}
+
 fn classify_base(strs: &[u8], kernel: KernelVersion, words: &mut [u32]) -> bool {
     let dot = Rules::new(&ValidateOptions::new(Profile::Module, kernel)).dot_everywhere;
     names::classify_starts(strs, dot, words);
@@ -522,6 +529,8 @@ fn run<'a, E: Order>(
     let strs = data.get(s..s.wrapping_add(hdr.str_len as usize)).unwrap_or(&[]);
     // Every word is rewritten: nothing carries over from a reused scratch.
     names::classify_starts(strs, rules.dot_everywhere, name_bits);
+    let start_str_off = base.map_or(0, |b| b.start_str_off().0.saturating_add(b.header().str_len));
+    names::clear_from(name_bits, first_past_max(start_str_off));
     let name_bits = &*name_bits;
     let scratch = Cell::from_mut(scratch).as_slice_of_cells();
     let mut v = V {
@@ -532,7 +541,7 @@ fn run<'a, E: Order>(
         hdr,
         base,
         start_id: base.map_or(1, Btf::type_count),
-        start_str_off: base.map_or(0, |b| b.start_str_off().0.saturating_add(b.header().str_len)),
+        start_str_off,
         nr: 0,
         types: &[],
         scratch,
@@ -1084,7 +1093,10 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
 
     /// Whether the name classes confirm a plain identifier at `off`, ours
     /// or the base's: then the name is valid under both identifier rules.
-    /// `false` decides nothing. A set bit lies inside its string section.
+    /// `false` decides nothing. A set bit lies inside its string section,
+    /// at an offset no larger than the largest name offset (`clear_from`),
+    /// so a confirmed name's offset is valid (`name_off_valid`); and it is
+    /// never that of the empty string at 0.
     #[inline(always)]
     fn name_known(&self, off: u32) -> bool {
         if off >= self.start_str_off {
@@ -1241,7 +1253,8 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             return None;
         }
         let (kind, vlen) = (info >> 24, info & 0xffff);
-        let named = || name != 0 && self.name_off_valid(name) && self.name_known(name);
+        // A confirmed name's offset is valid (see `name_known`).
+        let named = || self.name_known(name);
         let (len, flags) = match kind {
             PTR | VOLATILE | CONST | RESTRICT if vlen == 0 && name == 0 && st <= raw::BTF_MAX_TYPE => (12, 0),
             TYPEDEF if vlen == 0 && st <= raw::BTF_MAX_TYPE && named() => (12, 0),
@@ -1269,7 +1282,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                 let mut last = 0u32;
                 for m in rest.get(12..len as usize)?.chunks_exact(12) {
                     let (mname, mty, bo) = (self.rd(m, 0), self.rd(m, 4), self.rd(m, 8) & bo_mask);
-                    if mname != 0 && !(self.name_off_valid(mname) && self.name_known(mname)) {
+                    if mname != 0 && !self.name_known(mname) {
                         return None;
                     }
                     if mty == 0 || mty > raw::BTF_MAX_TYPE || (union && bo != 0) || last > bo || bo.div_ceil(8) > st {
@@ -1290,7 +1303,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                 let len = 12u32.wrapping_add(vlen.wrapping_mul(esz));
                 for v in rest.get(12..len as usize)?.chunks_exact(esz as usize) {
                     let vname = self.rd(v, 0);
-                    if vname == 0 || !(self.name_off_valid(vname) && self.name_known(vname)) {
+                    if !self.name_known(vname) {
                         return None;
                     }
                 }
@@ -1313,7 +1326,8 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             if pname == 0 {
                 func_ok &= pty == 0;
             } else if names_ok {
-                names_ok = self.name_off_valid(pname) && self.name_valid(pname, NameRule::Ident);
+                names_ok = self.name_known(pname)
+                    || (self.name_off_valid(pname) && self.name_valid_uncached(pname, NameRule::Ident));
             }
         }
         (if func_ok { F_FUNC_OK } else { 0 }) | if names_ok { F_NAMES_OK } else { 0 }

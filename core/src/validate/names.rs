@@ -189,6 +189,20 @@ fn next_end_is_nul(ends: u64, nuls: u64, carry: bool) -> u64 {
     (open.wrapping_add(adds) ^ open).reverse_bits()
 }
 
+/// Clears the bits of the bytes from `from` on: names that start there
+/// have no valid offset (a split blob's strings, or a base's, can reach
+/// past the largest name offset), so no bit may confirm them.
+pub(super) fn clear_from(words: &mut [u32], from: usize) {
+    let (word, bit) = (from / 32, from % 32);
+    if let Some(w) = words.get_mut(word) {
+        // Keep bits below `bit` (none when it is 0).
+        *w &= (1u32 << bit).wrapping_sub(1);
+    }
+    for w in words.iter_mut().skip(word.saturating_add(1)) {
+        *w = 0;
+    }
+}
+
 /// Whether [`classify_starts`] found a plain identifier starting at byte
 /// `p`.
 #[inline(always)]

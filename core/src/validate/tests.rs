@@ -1597,3 +1597,47 @@ fn pass_2_fast_paths_agree_with_the_plain_walk() {
     }
     assert!(accepted > 10000 && refused > 10000, "{accepted} accepted, {refused} refused");
 }
+
+/// A name whose offset is past the largest name offset (2^24 - 1) is
+/// refused, on the fast paths too: a split blob's own strings can start
+/// near or past it. Its base's strings fill the offsets below.
+#[test]
+fn names_past_the_largest_offset_are_refused_on_every_path() {
+    use super::{BaseNames, validate_slow, validate_split};
+    use crate::{Btf, ParseOptions};
+    for (base_len, names, expect) in [
+        // "t" at 2^24 - 2, "u" at 2^24: the second is past the largest.
+        (0x00ff_fffe_usize, ["t", "u"], Err(Rule::InvalidNameOffset)),
+        (0x00ff_fffe, ["t", "t"], Ok(())),
+        // All of the split's strings are past it.
+        (0x0100_0000, ["t", "t"], Err(Rule::InvalidNameOffset)),
+    ] {
+        let mut base_b = Builder::new(Endian::Little);
+        base_b.int("int", 4, 32, 1);
+        base_b.strs.resize(base_len - 1, b'a');
+        base_b.strs.push(0);
+        let base_blob = base_b.build();
+        let mut index = std::vec![0u32; Btf::index_len_bound(&base_blob)];
+        let base = Btf::parse_indexed(&base_blob, None, ParseOptions::default(), &mut index).unwrap();
+        let mut b = Builder::split(Endian::Little, base_len as u32);
+        b.head(names[0], TYPEDEF, 0, false, 1);
+        // The second name: a new string, or the first one again.
+        let second = if names[1] == names[0] { base_len as u32 } else { b.str(names[1]) };
+        b.u32(second).u32(VlenEncoding::Bits16.encode(TYPEDEF, 0, false)).u32(1);
+        let data = b.build();
+        for profile in [Profile::Module, Profile::Strict] {
+            let opts = ValidateOptions::new(profile, K618);
+            let len = super::scratch_len(&data, Some(&base), &opts);
+            let mut scratch = std::vec![0u32; len];
+            let mut words = std::vec![0u32; BaseNames::words_needed(&base)];
+            let base_names = BaseNames::new(&base, K618, &mut words).unwrap();
+            let what = std::format!("base strings {base_len:#x}, names {names:?}, {profile:?}");
+            let plain = validate(&data, Some(&base), &opts, &mut scratch).map_err(|e| e.rule());
+            assert_eq!(plain, expect, "{what}: validate");
+            let split = validate_split(&data, &base, &base_names, &opts, &mut scratch).map_err(|e| e.rule());
+            assert_eq!(split, expect, "{what}: validate_split");
+            let slow = validate_slow(&data, Some(&base), &opts, &mut scratch).map_err(|e| e.rule());
+            assert_eq!(slow, expect, "{what}: without the fast paths");
+        }
+    }
+}
