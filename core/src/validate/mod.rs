@@ -398,14 +398,14 @@ impl<'s> BaseNames<'s> {
     }
 }
 
-/// Classifies a base's own strings for `kernel`'s name rules into `words`;
-/// returns whether `.` counts as an identifier byte (6.1+).
 /// The first byte of a string section at offset `start_str_off` whose
 /// offset is past the largest name offset.
 fn first_past_max(start_str_off: u32) -> usize {
     (raw::BTF_MAX_NAME_OFFSET as usize).saturating_add(1).saturating_sub(start_str_off as usize)
 }
 
+/// Classifies a base's own strings for `kernel`'s name rules into `words`;
+/// returns whether `.` counts as an identifier byte (6.1+).
 fn classify_base(strs: &[u8], kernel: KernelVersion, words: &mut [u32]) -> bool {
     let dot = Rules::new(&ValidateOptions::new(Profile::Module, kernel)).dot_everywhere;
     names::classify_starts(strs, dot, words);
@@ -600,8 +600,9 @@ struct Rules {
     dot_everywhere: bool,
     ptr_size: u32,
     /// The passes may take their fast paths ([`V::meta_fast`] in pass 1;
-    /// `resolve_fast`, `member_fast` and `param_fast` in pass 2): always,
-    /// but in the tests that hold them to the plain passes.
+    /// `func_fast`, `resolve_fast` with `ref_fast` and `aggregate_fast`,
+    /// `member_fast` and `param_fast` in pass 2): always, but in the tests
+    /// that hold them to the plain passes.
     fast: bool,
 }
 
@@ -1244,6 +1245,10 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         const ENUM64: u32 = Kind::Enum64 as u32;
         // The kind_flag, as the kind byte has it.
         const KF: u32 = 0x80;
+        const STRUCT_KF: u32 = STRUCT | KF;
+        const UNION_KF: u32 = UNION | KF;
+        const ENUM_KF: u32 = ENUM | KF;
+        const ENUM64_KF: u32 = ENUM64 | KF;
         let h = rest.get(..12)?;
         let (name, info, st) = (self.rd(h, 0), self.rd(h, 4), self.rd(h, 8));
         // Bits 16-23 clear: the same vlen under either encoding, and no
@@ -1275,7 +1280,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                 }
                 (24, 0)
             }
-            STRUCT | UNION | 0x84 | 0x85 if name == 0 || named() => {
+            STRUCT | UNION | STRUCT_KF | UNION_KF if name == 0 || named() => {
                 let len = 12u32.wrapping_add(vlen.wrapping_mul(12));
                 let bo_mask = if kind & KF != 0 { 0x00ff_ffff } else { u32::MAX };
                 let union = kind & 0x1f == UNION;
@@ -1292,7 +1297,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                 }
                 (len, 0)
             }
-            ENUM | ENUM64 | 0x86 | 0x93
+            ENUM | ENUM64 | ENUM_KF | ENUM64_KF
                 if kind & 0x1f <= u32::from(self.rules.kind_max)
                     && (kind & KF == 0 || self.rules.enum_kflag)
                     && st <= 8
