@@ -235,18 +235,28 @@ const BTF_MAX_SIZE: usize = 16 * 1024 * 1024;
 /// How many `u32` of scratch [`validate`] needs for `data`: 5 per type,
 /// plus one bit per byte of its string section (where the identifiers
 /// end, found in one linear pass, so that each name check is a few bit
-/// operations).
+/// operations), plus two bits per 12 bytes of its type section (a summary
+/// of each type that the hot checks of pass 2 read from a few kilobytes
+/// instead of from the type's words).
 ///
 /// This walks the record heads once (no allocation). For a blob whose
 /// structure is broken it returns an upper bound.
 #[must_use]
 pub fn scratch_len(data: &[u8], base: Option<&Btf<'_>>, opts: &ValidateOptions) -> usize {
     let parse = crate::ParseOptions::with_vlen(vlen_encoding(opts.kernel));
-    let (types, str_len) = match Btf::parse_with(data, base, parse) {
-        Ok(b) => (b.own_type_count() as usize, b.header().str_len as usize),
-        Err(_) => (data.len() / 12, data.len()),
+    let (types, str_len, type_len) = match Btf::parse_with(data, base, parse) {
+        Ok(b) => (b.own_type_count() as usize, b.header().str_len as usize, b.header().type_len as usize),
+        Err(_) => (data.len() / 12, data.len(), data.len()),
     };
-    names::words_for(str_len).saturating_add(types.saturating_add(1).saturating_mul(WORDS_PER_TYPE))
+    names::words_for(str_len)
+        .saturating_add(flag_words(type_len))
+        .saturating_add(types.saturating_add(1).saturating_mul(WORDS_PER_TYPE))
+}
+
+/// Words of type summaries ([`SIZED_OK`], [`FUNC_OK`]) for a type section
+/// of `type_len` bytes: two bits for each record it can hold.
+fn flag_words(type_len: usize) -> usize {
+    (type_len / 12).saturating_add(1).div_ceil(16)
 }
 
 /// An upper bound of [`scratch_len`] from the header alone (no walk over
@@ -259,7 +269,9 @@ pub fn scratch_len_bound(data: &[u8]) -> usize {
     let (type_len, str_len) =
         crate::Header::parse(data).map_or((data.len(), data.len()), |h| (h.type_len as usize, h.str_len as usize));
     let (type_len, str_len) = (type_len.min(data.len()), str_len.min(data.len()));
-    names::words_for(str_len).saturating_add((type_len / 12).saturating_add(1).saturating_mul(WORDS_PER_TYPE))
+    names::words_for(str_len)
+        .saturating_add(flag_words(type_len))
+        .saturating_add((type_len / 12).saturating_add(1).saturating_mul(WORDS_PER_TYPE))
 }
 
 fn vlen_encoding(k: KernelVersion) -> VlenEncoding {
@@ -532,6 +544,9 @@ fn run<'a, E: Order>(
     let start_str_off = base.map_or(0, |b| b.start_str_off().0.saturating_add(b.header().str_len));
     names::clear_from(name_bits, first_past_max(start_str_off));
     let name_bits = &*name_bits;
+    let (flags, scratch) = scratch.split_at_mut(flag_words(hdr.type_len as usize).min(scratch.len()));
+    flags.fill(0);
+    let flags = Cell::from_mut(flags).as_slice_of_cells();
     let scratch = Cell::from_mut(scratch).as_slice_of_cells();
     let mut v = V {
         data,
@@ -545,6 +560,7 @@ fn run<'a, E: Order>(
         nr: 0,
         types: &[],
         scratch,
+        flags,
         name_bits,
         base_names: base_names.filter(|n| !n.dot || rules.dot_everywhere),
         mode: Mode::Tbd,
@@ -847,6 +863,15 @@ const F_NAMES_OK: u8 = 0x40;
 /// The kind_flag.
 const F_KFLAG: u8 = 0x80;
 
+/// Type summary: the type passes [`V::param_fast`] (it needs no
+/// resolution, or is resolved, and is sized): set by pass 1 for the kinds
+/// that need no resolution, and when a type is resolved. Once true, it
+/// stays true.
+const SIZED_OK: u32 = 1;
+/// Type summary: a FUNC_PROTO whose parameters pass `btf_func_check`
+/// ([`F_FUNC_OK`]), set by pass 1.
+const FUNC_OK: u32 = 2;
+
 /// A type as the resolver sees it: pass 1's descriptor, no record decode.
 /// Kind 0 is void.
 #[derive(Debug, Clone, Copy)]
@@ -961,6 +986,8 @@ struct V<'a, 's, E> {
     types: &'s [[Cell<u32>; WORDS_PER_TYPE]],
     /// Pass 1's descriptors and pass 2's state, `WORDS_PER_TYPE` words a type.
     scratch: &'s [Cell<u32>],
+    /// Two bits an own type, in id order ([`SIZED_OK`], [`FUNC_OK`]).
+    flags: &'s [Cell<u32>],
     /// The name classes of our own strings (see `names`).
     name_bits: &'s [u32],
     /// The base's, when the caller classified them (usable for these rules).
@@ -1208,6 +1235,12 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                 size.set(m.int);
                 d.set(m.desc);
                 st.set(m.st);
+                let k = kb_raw(m.desc & 0x1f);
+                if k & (kb(Kind::Int) | kb(Kind::Enum) | kb(Kind::Enum64) | kb(Kind::Float)) != 0 {
+                    self.set_flag(id, SIZED_OK);
+                } else if k & kb(Kind::FuncProto) != 0 && m.desc & u32::from(F_FUNC_OK) != 0 {
+                    self.set_flag(id, FUNC_OK);
+                }
                 id = id.wrapping_add(1);
             }
             off = off.wrapping_add(m.len);
@@ -1604,6 +1637,30 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         self.types.get(id.wrapping_sub(self.start_id) as usize)
     }
 
+    /// Whether own type `id` has summary bit `f` (`false` for any other id).
+    #[inline(always)]
+    fn flag(&self, id: u32, f: u32) -> bool {
+        let i = id.wrapping_sub(self.start_id) as usize;
+        self.flags.get(i / 16).is_some_and(|w| w.get().wrapping_shr(((i % 16) as u32).wrapping_mul(2)) & f != 0)
+    }
+
+    /// Sets summary bit `f` of own type `id`.
+    #[inline(always)]
+    fn set_flag(&self, id: u32, f: u32) {
+        let i = id.wrapping_sub(self.start_id) as usize;
+        if let Some(w) = self.flags.get(i / 16) {
+            w.set(w.get() | f.wrapping_shl(((i % 16) as u32).wrapping_mul(2)));
+        }
+    }
+
+    /// After own type `id` was resolved: its [`SIZED_OK`] bit.
+    #[inline(always)]
+    fn settled(&self, id: u32) {
+        if self.param_fast(id) {
+            self.set_flag(id, SIZED_OK);
+        }
+    }
+
     /// `btf_type_by_id`: `None` when the id does not exist; kind 0 is void.
     #[inline]
     fn ty(&self, id: u32) -> Option<T> {
@@ -1875,6 +1932,8 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         {
             r.set((RESOLVED << 30) | (to & 0x3fff_ffff));
             s.set(size);
+            // Sized, and now resolved.
+            self.set_flag(id, SIZED_OK);
             return true;
         }
         false
@@ -1922,6 +1981,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         if let Some([_, r, s, ..]) = self.words(id) {
             r.set((RESOLVED << 30) | (to & 0x3fff_ffff));
             s.set(0);
+            self.settled(id);
             return true;
         }
         false
@@ -1931,11 +1991,9 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
     /// `btf_func_check` (pass 1's summary): resolved to it directly, as the
     /// walk would.
     fn func_fast(&mut self, id: u32, proto: u32) -> bool {
-        let ok = self.words(proto).is_some_and(|[_, _, _, d, _]| {
-            let d = d.get();
-            d & 0x1f == u32::from(Kind::FuncProto as u8) && d & u32::from(F_FUNC_OK) != 0
-        });
-        if ok && let Some([_, r, s, ..]) = self.words(id) {
+        if self.flag(proto, FUNC_OK)
+            && let Some([_, r, s, ..]) = self.words(id)
+        {
             r.set((RESOLVED << 30) | (proto & 0x3fff_ffff));
             s.set(0);
             return true;
@@ -1974,6 +2032,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         {
             r.set((RESOLVED << 30) | (resolved_id & 0x3fff_ffff));
             s.set(size);
+            self.settled(v.id);
         }
     }
 
@@ -2370,7 +2429,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
     /// `btf_func_proto_check`.
     fn func_proto_check(&mut self, id: u32, t: T) -> VResult<()> {
         let ret = t.st;
-        if ret != 0 && !(self.rules.fast && self.param_fast(ret)) {
+        if ret != 0 && !(self.rules.fast && self.flag(ret, SIZED_OK)) {
             let rt = self
                 .ty(ret)
                 .filter(|r| !r.is(K_SOURCE_ONLY))
@@ -2398,7 +2457,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         for (i, a) in params.take(n).enumerate() {
             let i = i as u32;
             let (aname, aty) = (self.rd(a, 0), self.rd(a, 4));
-            if names_ok && self.rules.fast && self.param_fast(aty) {
+            if names_ok && self.rules.fast && self.flag(aty, SIZED_OK) {
                 continue;
             }
             let ae = |s: &Self| s.member_err(Rule::InvalidArg, id, i);
