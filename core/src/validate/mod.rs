@@ -545,7 +545,10 @@ fn run<'a, E: Order>(
     names::clear_from(name_bits, first_past_max(start_str_off));
     let name_bits = &*name_bits;
     let (flags, scratch) = scratch.split_at_mut(flag_words(hdr.type_len as usize).min(scratch.len()));
-    flags.fill(0);
+    // Only pass 2 uses the summaries.
+    if rules.resolve {
+        flags.fill(0);
+    }
     let flags = Cell::from_mut(flags).as_slice_of_cells();
     let scratch = Cell::from_mut(scratch).as_slice_of_cells();
     let mut v = V {
@@ -864,12 +867,12 @@ const F_NAMES_OK: u8 = 0x40;
 const F_KFLAG: u8 = 0x80;
 
 /// Type summary: the type passes [`V::param_fast`] (it needs no
-/// resolution, or is resolved, and is sized): set by pass 1 for the kinds
-/// that need no resolution, and when a type is resolved. Once true, it
-/// stays true.
+/// resolution, or is resolved, and is sized): set by pass 2 at the turn of
+/// a kind that needs no resolution, and when a type is resolved. Once
+/// true, it stays true; unset, it decides nothing.
 const SIZED_OK: u32 = 1;
 /// Type summary: a FUNC_PROTO whose parameters pass `btf_func_check`
-/// ([`F_FUNC_OK`]), set by pass 1.
+/// ([`F_FUNC_OK`]), set by pass 2 at its turn.
 const FUNC_OK: u32 = 2;
 
 /// A type as the resolver sees it: pass 1's descriptor, no record decode.
@@ -1235,12 +1238,6 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                 size.set(m.int);
                 d.set(m.desc);
                 st.set(m.st);
-                let k = kb_raw(m.desc & 0x1f);
-                if k & (kb(Kind::Int) | kb(Kind::Enum) | kb(Kind::Enum64) | kb(Kind::Float)) != 0 {
-                    self.set_flag(id, SIZED_OK);
-                } else if k & kb(Kind::FuncProto) != 0 && m.desc & u32::from(F_FUNC_OK) != 0 {
-                    self.set_flag(id, FUNC_OK);
-                }
                 id = id.wrapping_add(1);
             }
             off = off.wrapping_add(m.len);
@@ -1870,6 +1867,18 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         for (id, [_, r, size, d, st]) in (self.start_id..).zip(self.types) {
             let d = d.get();
             let k = kb_raw(d & 0x1f);
+            // The kinds that need no resolution are sized (but for a
+            // FUNC_PROTO, which passes `btf_func_check` or not), from their
+            // turn on: a later type that uses an earlier one finds its
+            // summary, an earlier one that uses a later one (rare) takes
+            // the full path.
+            if k & (kb(Kind::Int) | kb(Kind::Enum) | kb(Kind::Enum64) | kb(Kind::Float)) != 0 {
+                self.set_flag(id, SIZED_OK);
+                continue;
+            }
+            if d & 0x1f == PROTO && d & u32::from(F_FUNC_OK) != 0 {
+                self.set_flag(id, FUNC_OK);
+            }
             let needs = k & K_NEEDS_RESOLVE != 0 && r.get() >> 30 != RESOLVED;
             if !needs && d & 0x1f != PROTO {
                 continue;
