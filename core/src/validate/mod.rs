@@ -574,7 +574,9 @@ fn run<'a, E: Order>(
     v.pass1()?;
     v.types = v.scratch.get(..(v.nr as usize).wrapping_mul(WORDS_PER_TYPE)).unwrap_or(&[]).as_chunks().0;
     if v.rules.resolve {
-        v.pass2()?;
+        // Pass 2 also checks the type tags, and reports their first error
+        // after its own.
+        return v.pass2();
     }
     v.check_type_tags()
 }
@@ -1859,14 +1861,20 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
 
     // ---- pass 2 ----
 
-    /// `btf_check_all_types`.
+    /// `btf_check_all_types`, then `btf_check_type_tags`: each modifier's
+    /// tags are checked at its turn, and their first error is returned
+    /// only once every type has passed.
     fn pass2(&mut self) -> VResult<()> {
         const PROTO: u32 = Kind::FuncProto as u32;
         const FUNC: u32 = Kind::Func as u32;
+        let mut tags = Ok(());
         // The own types in id order, their words read once here.
         for (id, [_, r, size, d, st]) in (self.start_id..).zip(self.types) {
             let d = d.get();
             let k = kb_raw(d & 0x1f);
+            if k & K_MODIFIER != 0 && tags.is_ok() {
+                tags = self.type_tags_of(id);
+            }
             // The kinds that need no resolution are sized (but for a
             // FUNC_PROTO, which passes `btf_func_check` or not), from their
             // turn on: a later type that uses an earlier one finds its
@@ -1897,7 +1905,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                 self.func_proto_check(id, t)?;
             }
         }
-        Ok(())
+        tags
     }
 
     /// `resolve(id)` for an unresolved type outside any walk, when its
@@ -2543,31 +2551,38 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
     fn check_type_tags(&self) -> VResult<()> {
         for (i, [_, _, _, d, _]) in (self.start_id..).zip(self.types) {
             // Most types are no modifier: their descriptor word says so.
-            if kb_raw(d.get() & 0x1f) & K_MODIFIER == 0 {
-                continue;
+            if kb_raw(d.get() & 0x1f) & K_MODIFIER != 0 {
+                self.type_tags_of(i)?;
             }
-            let mut t = self.ty(i).ok_or_else(|| self.type_err(Rule::DanglingModifier, i))?;
-            let mut in_tags = t.k(Kind::TypeTag);
-            let mut cur = i;
-            let mut limit = 32u32;
-            while t.is(K_MODIFIER) {
-                if limit == 0 {
-                    return Err(self.type_err(Rule::ModifierChainTooLong, i));
-                }
-                limit = limit.wrapping_sub(1);
-                if t.k(Kind::TypeTag) {
-                    if !in_tags {
-                        return Err(self.type_err(Rule::TypeTagsAfterModifiers, i));
-                    }
-                } else {
-                    in_tags = false;
-                }
-                if cur < i {
-                    break;
-                }
-                cur = t.st;
-                t = self.ty(cur).ok_or_else(|| self.type_err(Rule::DanglingModifier, i))?;
+        }
+        Ok(())
+    }
+
+    /// [`Self::check_type_tags`] of modifier `i`: its chain, up to the
+    /// first earlier type. It reads descriptors only, so pass 2 can run it
+    /// at the modifier's turn and keep the first error for after it.
+    fn type_tags_of(&self, i: u32) -> VResult<()> {
+        let mut t = self.ty(i).ok_or_else(|| self.type_err(Rule::DanglingModifier, i))?;
+        let mut in_tags = t.k(Kind::TypeTag);
+        let mut cur = i;
+        let mut limit = 32u32;
+        while t.is(K_MODIFIER) {
+            if limit == 0 {
+                return Err(self.type_err(Rule::ModifierChainTooLong, i));
             }
+            limit = limit.wrapping_sub(1);
+            if t.k(Kind::TypeTag) {
+                if !in_tags {
+                    return Err(self.type_err(Rule::TypeTagsAfterModifiers, i));
+                }
+            } else {
+                in_tags = false;
+            }
+            if cur < i {
+                break;
+            }
+            cur = t.st;
+            t = self.ty(cur).ok_or_else(|| self.type_err(Rule::DanglingModifier, i))?;
         }
         Ok(())
     }

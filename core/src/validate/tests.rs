@@ -699,6 +699,22 @@ fn cases() -> Vec<Case> {
             }),
             ok
         ),
+        user(
+            // Pass 2 first: the loop, not the tag after a modifier before it.
+            "tag after a modifier, then a pointer loop",
+            with_int(|b| {
+                b.head("", CONST, 0, false, 3).head("t", TYPE_TAG, 0, false, 1);
+                b.ptr(5).head("", CONST, 0, false, 4);
+            }),
+            e(Rule::LoopDetected)
+        ),
+        user(
+            "tag after a modifier",
+            with_int(|b| {
+                b.head("", CONST, 0, false, 3).head("t", TYPE_TAG, 0, false, 1);
+            }),
+            e(Rule::TypeTagsAfterModifiers)
+        ),
         user("chain of 31", typedef_chain(31), ok),
         user("chain of 33", typedef_chain(33), e(Rule::MaxResolveDepth)),
         // ---- ENUM / ENUM64 ----
