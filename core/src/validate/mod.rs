@@ -248,6 +248,12 @@ pub fn scratch_len(data: &[u8], base: Option<&Btf<'_>>, opts: &ValidateOptions) 
         Ok(b) => (b.own_type_count() as usize, b.header().str_len as usize, b.header().type_len as usize),
         Err(_) => (data.len() / 12, data.len(), data.len()),
     };
+    scratch_words(str_len, type_len, types)
+}
+
+/// Scratch words for `str_len` bytes of strings and `types` types in
+/// `type_len` bytes: name classes, type summaries, each type's words.
+fn scratch_words(str_len: usize, type_len: usize, types: usize) -> usize {
     names::words_for(str_len)
         .saturating_add(flag_words(type_len))
         .saturating_add(types.saturating_add(1).saturating_mul(WORDS_PER_TYPE))
@@ -269,9 +275,7 @@ pub fn scratch_len_bound(data: &[u8]) -> usize {
     let (type_len, str_len) =
         crate::Header::parse(data).map_or((data.len(), data.len()), |h| (h.type_len as usize, h.str_len as usize));
     let (type_len, str_len) = (type_len.min(data.len()), str_len.min(data.len()));
-    names::words_for(str_len)
-        .saturating_add(flag_words(type_len))
-        .saturating_add((type_len / 12).saturating_add(1).saturating_mul(WORDS_PER_TYPE))
+    scratch_words(str_len, type_len, type_len / 12)
 }
 
 fn vlen_encoding(k: KernelVersion) -> VlenEncoding {
