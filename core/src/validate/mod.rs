@@ -1879,43 +1879,62 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
     /// tags are checked at its turn, and their first error is returned
     /// only once every type has passed.
     fn pass2(&mut self) -> VResult<()> {
-        const PROTO: u32 = Kind::FuncProto as u32;
+        const INT: u32 = Kind::Int as u32;
+        const PTR: u32 = Kind::Ptr as u32;
+        const ARRAY: u32 = Kind::Array as u32;
+        const STRUCT: u32 = Kind::Struct as u32;
+        const UNION: u32 = Kind::Union as u32;
+        const ENUM: u32 = Kind::Enum as u32;
+        const FWD: u32 = Kind::Fwd as u32;
+        const TYPEDEF: u32 = Kind::Typedef as u32;
+        const VOLATILE: u32 = Kind::Volatile as u32;
+        const CONST: u32 = Kind::Const as u32;
+        const RESTRICT: u32 = Kind::Restrict as u32;
         const FUNC: u32 = Kind::Func as u32;
+        const PROTO: u32 = Kind::FuncProto as u32;
+        const FLOAT: u32 = Kind::Float as u32;
+        const TYPE_TAG: u32 = Kind::TypeTag as u32;
+        const ENUM64: u32 = Kind::Enum64 as u32;
+        let fast = self.rules.fast;
         let mut tags = Ok(());
         // The own types in id order, their words read once here.
         for (id, [_, r, size, d, st]) in (self.start_id..).zip(self.types) {
             let d = d.get();
-            let k = kb_raw(d & 0x1f);
-            if k & K_MODIFIER != 0 && tags.is_ok() {
-                tags = self.type_tags_of(id);
+            let kind = d & 0x1f;
+            match kind {
+                // Sized and never resolved, from their turn on: a later
+                // type that uses an earlier one finds its summary, an
+                // earlier one that uses a later one (rare) takes the full
+                // path.
+                INT | ENUM | ENUM64 | FLOAT => {
+                    self.set_flag(id, SIZED_OK);
+                    continue;
+                }
+                FWD => continue,
+                // Two types in five: `func_fast` without the decode.
+                FUNC if r.get() >> 30 == RESOLVED || (fast && self.func_fast(id, st.get())) => continue,
+                PROTO if d & u32::from(F_FUNC_OK) != 0 => self.set_flag(id, FUNC_OK),
+                TYPEDEF | VOLATILE | CONST | RESTRICT | TYPE_TAG if tags.is_ok() => tags = self.type_tags_of(id),
+                _ => {}
             }
-            // The kinds that need no resolution are sized (but for a
-            // FUNC_PROTO, which passes `btf_func_check` or not), from their
-            // turn on: a later type that uses an earlier one finds its
-            // summary, an earlier one that uses a later one (rare) takes
-            // the full path.
-            if k & (kb(Kind::Int) | kb(Kind::Enum) | kb(Kind::Enum64) | kb(Kind::Float)) != 0 {
-                self.set_flag(id, SIZED_OK);
-                continue;
-            }
-            if d & 0x1f == PROTO && d & u32::from(F_FUNC_OK) != 0 {
-                self.set_flag(id, FUNC_OK);
-            }
-            let needs = k & K_NEEDS_RESOLVE != 0 && r.get() >> 30 != RESOLVED;
-            if !needs && d & 0x1f != PROTO {
-                continue;
-            }
-            // Two types in five are FUNCs: `func_fast` without the decode.
-            if needs && d & 0x1f == FUNC && self.rules.fast && self.func_fast(id, st.get()) {
+            let needs = kind != PROTO && r.get() >> 30 != RESOLVED;
+            if !needs && kind != PROTO {
                 continue;
             }
             #[allow(clippy::cast_possible_truncation)]
-            let t = T { kind: (d & 0x1f) as u8, flags: (d & 0xe0) as u8, vlen: d >> 8, st: st.get(), int: size.get() };
+            let t = T { kind: kind as u8, flags: (d & 0xe0) as u8, vlen: d >> 8, st: st.get(), int: size.get() };
             self.mode = Mode::Tbd;
-            if needs && !self.resolve_fast(id, t) {
-                self.resolve(id)?;
-            }
-            if d & 0x1f == PROTO {
+            if needs {
+                let quick = fast
+                    && match kind {
+                        PTR | TYPEDEF | VOLATILE | CONST | RESTRICT | TYPE_TAG => self.ref_fast(id, t),
+                        STRUCT | UNION | ARRAY => self.aggregate_fast(id, t),
+                        _ => false,
+                    };
+                if !quick {
+                    self.resolve(id)?;
+                }
+            } else {
                 self.func_proto_check(id, t)?;
             }
         }

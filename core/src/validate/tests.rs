@@ -1197,6 +1197,22 @@ fn errors_name_type_offset_and_index() {
     assert_eq!(std::format!("{e}"), "[2] Invalid member name (member/entry 1) at byte 0x40");
 }
 
+/// A type-tag error names the modifier whose chain it is found in, the
+/// first in id order: here the tag that starts the chain, not the CONST
+/// after it (whose own chain breaks the rule too).
+#[test]
+fn type_tag_errors_name_the_first_chain() {
+    let d = with_int(|b| {
+        b.head("t", TYPE_TAG, 0, false, 3).head("", CONST, 0, false, 4).head("u", TYPE_TAG, 0, false, 1);
+    });
+    for profile in [Profile::UserLoad, Profile::Vmlinux, Profile::Strict] {
+        let opts = ValidateOptions::new(profile, K618);
+        let mut scratch = std::vec![0u32; super::scratch_len(&d, None, &opts)];
+        let e = validate(&d, None, &opts, &mut scratch).unwrap_err();
+        assert_eq!((e.rule(), e.type_id()), (Rule::TypeTagsAfterModifiers, Some(crate::TypeId(2))), "{profile:?}");
+    }
+}
+
 /// Quirk 1: past BTF_MAX_TYPE types (the 16 MiB of a user load hold a
 /// million PTRs), the kernel drops the rest silently, after their meta
 /// check; `UserLoad` emulates that, `Strict` refuses the first one over.
