@@ -2478,6 +2478,9 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
 
     /// `btf_func_proto_check`.
     fn func_proto_check(&mut self, id: u32, t: T) -> VResult<()> {
+        if self.rules.fast && self.proto_fast(id, t) {
+            return Ok(());
+        }
         let ret = t.st;
         if ret != 0 && !(self.rules.fast && self.flag(ret, SIZED_OK)) {
             let rt = self
@@ -2523,6 +2526,24 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             }
         }
         Ok(())
+    }
+
+    /// A FUNC_PROTO that `btf_func_proto_check` passes with nothing to
+    /// resolve: pass 1 found its names valid, its return type is void or
+    /// has [`SIZED_OK`], every parameter but a trailing unnamed void has it.
+    #[inline(always)]
+    fn proto_fast(&self, id: u32, t: T) -> bool {
+        if t.flags & F_NAMES_OK == 0 || (t.st != 0 && !self.flag(t.st, SIZED_OK)) {
+            return false;
+        }
+        let Some((b, _)) = self.body(id) else { return false };
+        // A trailing void parameter: unnamed it ends a variadic list (a
+        // named one is the full check's to report).
+        let typed = match b.rchunks_exact(8).next() {
+            Some(last) if self.rd(last, 4) == 0 && self.rd(last, 0) == 0 => b.len().wrapping_sub(8),
+            _ => b.len(),
+        };
+        b.get(..typed).unwrap_or_default().chunks_exact(8).all(|a| self.flag(self.rd(a, 4), SIZED_OK))
     }
 
     /// A parameter (or return) type that passes every check of the

@@ -866,6 +866,29 @@ fn cases() -> Vec<Case> {
             e(Rule::InvalidArg)
         ),
         user(
+            // Checked in pass 2 (btf_func_proto_check), not pass 1.
+            "proto arg name invalid",
+            with_int(|b| {
+                b.head("", PROTO, 1, false, 0);
+                let n = b.str("1x");
+                b.u32(n).u32(1);
+            }),
+            e(Rule::InvalidArg)
+        ),
+        user(
+            // The kernel's ctype counts Latin-1 letters: only the exact
+            // check knows.
+            "proto arg name Latin-1",
+            with_int(|b| {
+                b.head("", PROTO, 1, false, 0);
+                // "été" in Latin-1 bytes.
+                let n = b.str_base + b.strs.len() as u32;
+                b.strs.extend_from_slice(b"\xe9t\xe9\0");
+                b.u32(n).u32(1);
+            }),
+            ok
+        ),
+        user(
             "proto void arg first",
             with_int(|b| {
                 b.head("", PROTO, 2, false, 0).u32(0).u32(0).u32(0).u32(1);
@@ -1517,6 +1540,7 @@ fn pass_2_fast_paths_agree_with_the_plain_walk() {
     for round in 0..20000 {
         let mut b = Builder::new(Endian::Little);
         let names = [b.str("a"), b.str("b_1"), b.str("c")];
+        let bad_name = b.str("1x");
         let n = 2 + rnd(12);
         // Mostly earlier types, sometimes later ones, itself, or void.
         let target = |rnd: &mut dyn FnMut(u32) -> u32, id: u32| match rnd(16) {
@@ -1589,7 +1613,11 @@ fn pass_2_fast_paths_agree_with_the_plain_walk() {
                         if last && rnd(3) == 0 {
                             b.u32(0).u32(0);
                         } else {
-                            let pname = if rnd(8) == 0 { 0 } else { names[rnd(3) as usize] };
+                            let pname = match rnd(16) {
+                                0 | 1 => 0,
+                                2 => bad_name,
+                                _ => names[rnd(3) as usize],
+                            };
                             b.u32(pname).u32(target(&mut rnd, id));
                         }
                     }
