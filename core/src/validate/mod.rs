@@ -635,9 +635,9 @@ struct Rules {
     dot_everywhere: bool,
     ptr_size: u32,
     /// The passes may take their fast paths ([`V::meta_fast`] in pass 1;
-    /// `func_fast`, `resolve_fast` with `ref_fast` and `aggregate_fast`,
-    /// `member_fast` and `param_fast` in pass 2): always, but in the tests
-    /// that hold them to the plain passes.
+    /// `func_fast`, `ref_fast`, `aggregate_fast` (also by `resolve_fast`),
+    /// `proto_fast`, `member_fast` and the summaries in pass 2): always,
+    /// but in the tests that hold them to the plain passes.
     fast: bool,
 }
 
