@@ -64,7 +64,10 @@ fn block_classes_sse2<const DOT: bool>(block: &[u8; 64]) -> (u64, u64, u64) {
     };
     #[allow(clippy::cast_sign_loss)]
     let bits = |m: m128i| u64::from(move_mask_i8_m128i(m) as u32 & 0xffff);
-    let (mut ends, mut nuls, mut starts) = (0u64, 0u64, 0u64);
+    // Two masks a chunk: identifier bytes, and bytes that may start one or
+    // are NUL (no NUL is an identifier byte, every starting byte is): the
+    // three classes come apart once a block.
+    let (mut ident, mut first_or_nul) = (0u64, 0u64);
     for (i, c) in block.as_chunks::<16>().0.iter().enumerate() {
         let x = load_unaligned_m128i(c);
         let at = (i as u32).wrapping_mul(16);
@@ -73,12 +76,10 @@ fn block_classes_sse2<const DOT: bool>(block: &[u8; 64]) -> (u64, u64, u64) {
         if DOT {
             first = bitor_m128i(first, cmp_eq_mask_i8_m128i(x, splat(b'.')));
         }
-        let ident = bitor_m128i(first, within(x, b'0', 10));
-        ends |= (!bits(ident) & 0xffff).wrapping_shl(at);
-        nuls |= bits(cmp_eq_mask_i8_m128i(x, zeroed_m128i())).wrapping_shl(at);
-        starts |= bits(first).wrapping_shl(at);
+        ident |= bits(bitor_m128i(first, within(x, b'0', 10))).wrapping_shl(at);
+        first_or_nul |= bits(bitor_m128i(first, cmp_eq_mask_i8_m128i(x, zeroed_m128i()))).wrapping_shl(at);
     }
-    (ends, nuls, starts)
+    (!ident, first_or_nul & !ident, first_or_nul & ident)
 }
 
 /// [`block_classes_sse2`] a byte at a time (targets without SSE2, and the
