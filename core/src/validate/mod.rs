@@ -1142,8 +1142,10 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
     /// or the base's: then the name is valid under both identifier rules.
     /// `false` decides nothing. A set bit lies inside its string section,
     /// at an offset no larger than the largest name offset (`clear_from`),
-    /// so a confirmed name's offset is valid (`name_off_valid`); and it is
-    /// never that of the empty string at 0.
+    /// so a confirmed name's offset is valid (`name_off_valid`). It can be
+    /// set at offset 0, where a base that breaks the base rules (its
+    /// strings do not start with NUL) has a name: callers that need a name
+    /// test for 0 first.
     #[inline(always)]
     fn name_known(&self, off: u32) -> bool {
         if off >= self.start_str_off {
@@ -1304,8 +1306,9 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             return None;
         }
         let (kind, vlen) = (info >> 24, info & 0xffff);
-        // A confirmed name's offset is valid (see `name_known`).
-        let named = || self.name_known(name);
+        // A confirmed name's offset is valid (see `name_known`); offset 0
+        // is no name, whatever string a base has there.
+        let named = || name != 0 && self.name_known(name);
         let (len, flags) = match kind {
             PTR | VOLATILE | CONST | RESTRICT if vlen == 0 && name == 0 && st <= raw::BTF_MAX_TYPE => (12, 0),
             TYPEDEF if vlen == 0 && st <= raw::BTF_MAX_TYPE && named() => (12, 0),
@@ -1354,7 +1357,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                 let len = 12u32.wrapping_add(vlen.wrapping_mul(esz));
                 for v in rest.get(12..len as usize)?.chunks_exact(esz as usize) {
                     let vname = self.rd(v, 0);
-                    if !self.name_known(vname) {
+                    if vname == 0 || !self.name_known(vname) {
                         return None;
                     }
                 }
