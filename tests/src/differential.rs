@@ -1691,15 +1691,32 @@ fn special_field_trigger(data: &[u8]) -> Option<&'static str> {
     })
 }
 
-#[test]
-fn userload_verdict_equals_running_kernel() {
+/// The running kernel's release and version, when its BTF verifier can be
+/// asked (`bpf(BPF_BTF_LOAD)`); otherwise says so loudly (and fails under
+/// `CI=true`, see [`unavailable`]) and gives `None`.
+fn running_kernel() -> Option<(String, KernelVersion)> {
     if let Err(why) = availability() {
         eprintln!("KERNEL ORACLE UNAVAILABLE: {why}");
         let _ = unavailable("the kernel BTF verifier (bpf(BPF_BTF_LOAD))", &why);
-        return;
+        return None;
     }
     let rel = release();
     let kernel = KernelVersion::parse(&rel).unwrap_or(KernelVersion::LATEST);
+    Some((rel, kernel))
+}
+
+/// The kernel's verdict on a blob, for a report: ACCEPTS, or its errno and
+/// the tail of its log.
+fn kernel_verdict(theirs: &Result<(), btfkit_tests::kernel::Rejected>) -> String {
+    match theirs {
+        Ok(()) => "ACCEPTS".to_owned(),
+        Err(rj) => format!("rejects (errno {}); log tail:\n    {}", rj.errno, tail(&rj.log)),
+    }
+}
+
+#[test]
+fn userload_verdict_equals_running_kernel() {
+    let Some((rel, kernel)) = running_kernel() else { return };
     let opts = ValidateOptions::new(Profile::UserLoad, kernel);
     let n = env_num("BTFKIT_DIFF_N", 20_000) as usize;
     let seed = env_num("BTFKIT_DIFF_SEED", 0x00b7_f417);
@@ -1750,10 +1767,7 @@ fn userload_verdict_equals_running_kernel() {
                     bad_count.fetch_add(1, Ordering::Relaxed);
                     let mut b = bad.lock().unwrap();
                     if b.len() < show {
-                        let kernel = match &theirs {
-                            Ok(()) => "ACCEPTS".to_owned(),
-                            Err(rj) => format!("rejects (errno {}); log tail:\n    {}", rj.errno, tail(&rj.log)),
-                        };
+                        let kernel = kernel_verdict(&theirs);
                         let ours = match ours {
                             Ok(()) => "accept".to_owned(),
                             Err(e) => format!("reject: {e} ({e:?})"),
@@ -1818,12 +1832,7 @@ fn userload_verdict_equals_running_kernel() {
 /// Every hand-built seed is valid: the kernel and we accept it.
 #[test]
 fn handmade_seeds_are_accepted() {
-    if let Err(why) = availability() {
-        eprintln!("KERNEL ORACLE UNAVAILABLE: {why}");
-        let _ = unavailable("the kernel BTF verifier (bpf(BPF_BTF_LOAD))", &why);
-        return;
-    }
-    let kernel = KernelVersion::parse(&release()).unwrap_or(KernelVersion::LATEST);
+    let Some((_, kernel)) = running_kernel() else { return };
     let opts = ValidateOptions::new(Profile::UserLoad, kernel);
     let mut bad = Vec::new();
     for (what, d) in handmade(kernel) {
@@ -1850,13 +1859,7 @@ fn handmade_seeds_are_accepted() {
 /// (`BTFKIT_EXPORT_CASES`); its own debug build runs here.
 #[test]
 fn unit_case_blobs_get_the_running_kernels_verdict() {
-    if let Err(why) = availability() {
-        eprintln!("KERNEL ORACLE UNAVAILABLE: {why}");
-        let _ = unavailable("the kernel BTF verifier (bpf(BPF_BTF_LOAD))", &why);
-        return;
-    }
-    let rel = release();
-    let kernel = KernelVersion::parse(&rel).unwrap_or(KernelVersion::LATEST);
+    let Some((rel, kernel)) = running_kernel() else { return };
     let opts = ValidateOptions::new(Profile::UserLoad, kernel);
     let dir = workspace().join("target/unit-cases");
     let _ = std::fs::remove_dir_all(&dir);
@@ -1878,10 +1881,7 @@ fn unit_case_blobs_get_the_running_kernels_verdict() {
         let ours = validate_vec(&d, None, &opts);
         accepted += usize::from(theirs.is_ok());
         if theirs.is_ok() != ours.is_ok() {
-            let kernel = match &theirs {
-                Ok(()) => "ACCEPTS".to_owned(),
-                Err(rj) => format!("rejects (errno {}); log tail:\n    {}", rj.errno, tail(&rj.log)),
-            };
+            let kernel = kernel_verdict(&theirs);
             let ours = ours.map_or_else(|e| format!("rejects: {e}"), |()| "accepts".to_owned());
             bad.push(format!("{}\n  ours: {ours}\n  kernel: {kernel}\n  hex: {}", f.display(), hex(&d)));
         }

@@ -1357,6 +1357,24 @@ fn reused_scratch_does_not_carry_name_verdicts_over() {
 /// under each profile that applies and three kernels, the verdict (rule,
 /// offset, type, index) and every scratch word are those of validation
 /// without it.
+/// The fast paths' verdict and scratch words must be the plain passes';
+/// `tally` counts the verdicts (accepted, refused).
+fn agree(
+    fast: &Result<(), super::ValidationError>,
+    slow: &Result<(), super::ValidationError>,
+    fast_words: &[u32],
+    slow_words: &[u32],
+    data: &[u8],
+    what: &str,
+    tally: &mut [u32; 2],
+) {
+    assert_eq!(fast, slow, "{what}: {data:02x?}");
+    assert_eq!(fast_words, slow_words, "{what}: scratch differs");
+    if let Some(n) = tally.get_mut(usize::from(fast.is_err())) {
+        *n += 1;
+    }
+}
+
 #[test]
 fn fast_meta_agrees_with_check_meta() {
     use super::{BaseNames, validate_slow, validate_split};
@@ -1394,7 +1412,7 @@ fn fast_meta_agrees_with_check_meta() {
     let base = Btf::parse_indexed(&base_blob, None, ParseOptions::default(), &mut index).unwrap();
     let base_len = base.header().str_len;
     let kinds = [PTR, CONST, TYPEDEF, FUNC, PROTO, 9, 11, INT, STRUCT, TYPE_TAG, ENUM, ARRAY, UNION, ENUM64];
-    let (mut accepted, mut refused) = (0, 0);
+    let mut tally = [0u32; 2];
     for round in 0..6000 {
         let split = round % 2 == 1;
         // One field in `odds` is broken: often, or rarely.
@@ -1502,17 +1520,12 @@ fn fast_meta_agrees_with_check_meta() {
                     None => validate(&data, None, &opts, &mut s1),
                 };
                 let slow = validate_slow(&data, on_base, &opts, &mut s2);
-                assert_eq!(fast, slow, "round {round} {profile:?} {k}: {data:02x?}");
-                assert_eq!(s1, s2, "round {round} {profile:?} {k}: scratch differs");
-                if fast.is_ok() {
-                    accepted += 1;
-                } else {
-                    refused += 1;
-                }
+                agree(&fast, &slow, &s1, &s2, &data, &std::format!("round {round} {profile:?} {k}"), &mut tally);
             }
         }
     }
     // Both directions, many times.
+    let [accepted, refused] = tally;
     assert!(accepted > 3000 && refused > 3000, "{accepted} accepted, {refused} refused");
 }
 
@@ -1536,7 +1549,7 @@ fn pass_2_fast_paths_agree_with_the_plain_walk() {
         INT, INT, PTR, PTR, ARRAY, ARRAY, STRUCT, STRUCT, UNION, ENUM, ENUM64, FWD, TYPEDEF, TYPEDEF, CONST, 9, 11,
         FUNC, PROTO, PROTO, VAR, FLOAT, TYPE_TAG, DECL_TAG,
     ];
-    let (mut accepted, mut refused) = (0, 0);
+    let mut tally = [0u32; 2];
     for round in 0..20000 {
         let mut b = Builder::new(Endian::Little);
         let names = [b.str("a"), b.str("b_1"), b.str("c")];
@@ -1645,16 +1658,11 @@ fn pass_2_fast_paths_agree_with_the_plain_walk() {
                 let fast = validate(&data, None, &opts, &mut s1);
                 let slow = validate_slow(&data, None, &opts, &mut s2);
                 let what = std::format!("round {round} {profile:?} {k} kinds {kind_of:?}");
-                assert_eq!(fast, slow, "{what}: {data:02x?}");
-                assert_eq!(s1, s2, "{what}: scratch differs");
-                if fast.is_ok() {
-                    accepted += 1;
-                } else {
-                    refused += 1;
-                }
+                agree(&fast, &slow, &s1, &s2, &data, &what, &mut tally);
             }
         }
     }
+    let [accepted, refused] = tally;
     assert!(accepted > 10000 && refused > 10000, "{accepted} accepted, {refused} refused");
 }
 
