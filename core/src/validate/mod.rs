@@ -75,6 +75,7 @@
 //! kernel's `btf_parse_struct_metas`) are runtime semantics, not format
 //! rules, and are not checked here.
 
+mod fields;
 mod names;
 mod rule;
 
@@ -160,6 +161,12 @@ pub struct ValidateOptions {
     pub ptr_size: u32,
     /// The kernel's byte order (`UserLoad` reads the blob in it).
     pub host: Endian,
+    /// Apply the kernel's BPF special-field rules (spin locks, graph roots
+    /// and nodes, refcounts, kptrs; kernels 6.12 and later) to a standalone
+    /// blob under `UserLoad` and `Strict`, as `bpf(BPF_BTF_LOAD)` does.
+    /// On by default; they are runtime semantics rather than format rules,
+    /// so a reader of BTF that no kernel loads may turn them off.
+    pub special_fields: bool,
 }
 
 impl ValidateOptions {
@@ -167,7 +174,7 @@ impl ValidateOptions {
     /// byte order.
     #[must_use]
     pub const fn new(profile: Profile, kernel: KernelVersion) -> Self {
-        ValidateOptions { profile, kernel, ptr_size: 8, host: Endian::NATIVE }
+        ValidateOptions { profile, kernel, ptr_size: 8, host: Endian::NATIVE, special_fields: true }
     }
 }
 
@@ -590,9 +597,15 @@ fn run<'a, E: Order>(
     if v.rules.resolve {
         // Pass 2 also checks the type tags, and reports their first error
         // after its own.
-        return v.pass2();
+        v.pass2()?;
+    } else {
+        v.check_type_tags()?;
     }
-    v.check_type_tags()
+    // The kernel's last layer of a user load.
+    if v.rules.special_fields && v.base.is_none() {
+        v.special_fields()?;
+    }
+    Ok(())
 }
 
 /// A byte order, at compile time.
@@ -634,6 +647,10 @@ struct Rules {
     datasec_printable: bool,
     dot_everywhere: bool,
     ptr_size: u32,
+    /// The special-field layer runs (after pass 2, standalone blobs only).
+    special_fields: bool,
+    /// `bpf_res_spin_lock` is a special field (6.15).
+    res_spin_lock: bool,
     /// The passes may take their fast paths ([`V::meta_fast`] in pass 1;
     /// `func_fast`, `ref_fast`, `aggregate_fast` (also by `resolve_fast`),
     /// `proto_fast`, `member_fast` and the summaries in pass 2): always,
@@ -681,6 +698,10 @@ impl Rules {
             datasec_printable: k.at_least(6, 9),
             dot_everywhere: k.at_least(6, 1),
             ptr_size: o.ptr_size,
+            special_fields: o.special_fields
+                && matches!(o.profile, Profile::UserLoad | Profile::Strict)
+                && k.at_least(6, 12),
+            res_spin_lock: k.at_least(6, 15),
             fast: true,
         }
     }

@@ -183,6 +183,50 @@ rules! {
     ModifierChainTooLong => "Max chain length or cycle detected",
     /// A modifier chain reaches an id that does not exist.
     DanglingModifier => "Modifier chain refers to a missing type",
+    // The BPF special-field layer (kernel 6.12+, user loads): the kernel
+    // logs nothing for these, so each message names the errno instead.
+    /// A member of a struct with special fields (or nested in one) does not start on a byte.
+    FieldMemberNotByteAligned => "Member of a special-field struct not byte aligned (EINVAL)",
+    /// 32 levels of arrays in a member, or of struct nesting, below a struct with special fields.
+    FieldsTooDeep => "Special-field struct nested too deep (E2BIG)",
+    /// A second `bpf_spin_lock` (or `bpf_res_spin_lock`) at one struct level.
+    DuplicateField => "Duplicate unique special field (E2BIG)",
+    /// More than 11 special fields in one struct, arrays and nesting included.
+    TooManyFields => "More than BTF_FIELDS_MAX special fields (E2BIG)",
+    /// An array of a special field that cannot repeat (locks, nodes, refcounts).
+    FieldInArray => "Special field in an array (EINVAL)",
+    /// A kptr type tag followed by another type tag.
+    KptrExtraTag => "kptr with an extra type tag (EINVAL)",
+    /// A pointer in a special-field struct tagged with a type tag that is no kptr tag.
+    PtrUnknownTag => "Pointer with an unknown type tag in a special-field struct (EINVAL)",
+    /// A kptr whose pointee is no STRUCT.
+    KptrNotStruct => "kptr does not point to a struct (EINVAL)",
+    /// A graph root with no `contains:` declaration tag, or with two.
+    GraphRootTag => "Graph root needs exactly one contains: decl tag (EINVAL)",
+    /// A `contains:` value without `:node`, or with an empty node name.
+    GraphRootTagValue => "Invalid contains: decl tag value (EINVAL)",
+    /// The struct a `contains:` tag names does not exist.
+    GraphRootValueMissing => "contains: value struct not found (ENOENT)",
+    /// The value struct has no member of the node name.
+    GraphRootNodeMissing => "contains: node member not found (ENOENT)",
+    /// The node member is repeated, of the wrong type, or misaligned.
+    GraphRootNodeInvalid => "Invalid contains: node member (EINVAL)",
+    /// A special field runs past its struct.
+    FieldPastSize => "Special field past the struct size (EFAULT)",
+    /// Two special fields overlap.
+    FieldsOverlap => "Special fields overlap (EEXIST)",
+    /// A struct with a special-field member in which no field is found.
+    NoSpecialFields => "No special field found in a struct that has one (EFAULT)",
+    /// Both `bpf_spin_lock` and `bpf_res_spin_lock` in one struct.
+    SpinLockAndResSpinLock => "Both bpf_spin_lock and bpf_res_spin_lock (EINVAL)",
+    /// A graph root without a spin lock in its struct.
+    GraphRootWithoutLock => "Graph root without a spin lock (EINVAL)",
+    /// List and rb nodes in one struct without a `bpf_refcount`.
+    NodesWithoutRefcount => "List and rb nodes without bpf_refcount (EINVAL)",
+    /// A graph root's value struct has no special-field member of its own.
+    GraphValueNotParsed => "Graph root value struct has no special fields (EFAULT)",
+    /// A struct with a node owns, through a root, a struct with a root.
+    GraphOwnershipLoop => "Graph root ownership cycle (ELOOP)",
 }
 
 impl fmt::Display for Rule {

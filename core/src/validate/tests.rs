@@ -94,6 +94,80 @@ fn name_of_len(n: usize) -> String {
 }
 
 #[allow(clippy::too_many_lines)]
+/// The special structs at fixed ids, then whatever `f` adds (from id 10):
+/// `[1] int`, `[2] long`, `[3] bpf_spin_lock`, `[4] bpf_list_head`,
+/// `[5] bpf_list_node`, `[6] bpf_rb_root`, `[7] bpf_rb_node`,
+/// `[8] bpf_refcount`, `[9] bpf_res_spin_lock`, each of the kernel's size.
+fn specials(f: impl FnOnce(&mut Builder)) -> Vec<u8> {
+    blob(|b| {
+        b.int("int", 4, 32, 1).int("long", 8, 64, 1);
+        b.head("bpf_spin_lock", STRUCT, 1, false, 4).member("v", 1, 0);
+        b.head("bpf_list_head", STRUCT, 2, false, 16).member("a", 2, 0).member("b", 2, 64);
+        b.head("bpf_list_node", STRUCT, 3, false, 24).member("a", 2, 0).member("b", 2, 64).member("c", 2, 128);
+        b.head("bpf_rb_root", STRUCT, 2, false, 16).member("a", 2, 0).member("b", 2, 64);
+        b.head("bpf_rb_node", STRUCT, 4, false, 32)
+            .member("a", 2, 0)
+            .member("b", 2, 64)
+            .member("c", 2, 128)
+            .member("d", 2, 192);
+        b.head("bpf_refcount", STRUCT, 1, false, 4).member("v", 1, 0);
+        b.head("bpf_res_spin_lock", STRUCT, 1, false, 4).member("v", 1, 0);
+        f(b);
+    })
+}
+const LOCK: u32 = 3;
+const HEAD: u32 = 4;
+const NODE: u32 = 5;
+const ROOT: u32 = 6;
+const RB_NODE: u32 = 7;
+const REFCOUNT: u32 = 8;
+const RES_LOCK: u32 = 9;
+
+/// [`specials`] with `[10] struct foo { long x; }`, `[11]` a type tag
+/// `tag` (kind_flag `kflag`) to it and `[12]` a pointer to the tag, then
+/// `f`'s types (from id 13).
+fn tagged_ptr(tag: &'static str, kflag: bool, f: impl FnOnce(&mut Builder)) -> Vec<u8> {
+    specials(|b| {
+        b.head("foo", STRUCT, 1, false, 8).member("x", 2, 0);
+        b.head(tag, TYPE_TAG, 0, kflag, 10).ptr(11);
+        f(b);
+    })
+}
+
+/// A lock beside `depth` nested structs, the innermost holding an int.
+fn nested_structs(depth: u32) -> Vec<u8> {
+    specials(|b| {
+        b.head("in", STRUCT, 1, false, 4).member("x", 1, 0); // 10
+        for d in 1..depth {
+            b.head("", STRUCT, 1, false, 4).member("x", 9 + d, 0);
+        }
+        b.head("v", STRUCT, 2, false, 8).member("l", LOCK, 0).member("n", 9 + depth, 32);
+    })
+}
+
+/// A lock beside a member of `levels` nested arrays of one int.
+fn nested_arrays(levels: u32) -> Vec<u8> {
+    specials(|b| {
+        for l in 0..levels {
+            b.head("", ARRAY, 0, false, 0).u32(if l == 0 { 1 } else { 9 + l }).u32(1).u32(1);
+        }
+        b.head("v", STRUCT, 2, false, 8).member("l", LOCK, 0).member("a", 9 + levels, 32);
+    })
+}
+
+/// `[10] node_data { long d; struct bpf_list_node n; }`, `[11] h { lock;
+/// head }` and a `contains:` tag with value `tag` on the head (none when
+/// empty), `copies` times.
+fn list(tag: &str, copies: u32) -> Vec<u8> {
+    specials(|b| {
+        b.head("node_data", STRUCT, 2, false, 32).member("d", 2, 0).member("n", NODE, 64);
+        b.head("h", STRUCT, 2, false, 24).member("l", LOCK, 0).member("head", HEAD, 64);
+        for _ in 0..copies {
+            b.head(tag, DECL_TAG, 0, false, 11).u32(1);
+        }
+    })
+}
+
 fn cases() -> Vec<Case> {
     let ok = Ok(());
     let e = Err;
@@ -1144,6 +1218,270 @@ fn cases() -> Vec<Case> {
                 b.ptr(4).head("", PROTO, 0, false, 1).head("f", FUNC, 0, false, 3);
             }),
             e(Rule::InvalidTypeId)
+        ),
+        // ---- the BPF special-field layer (6.12+, standalone user loads) ----
+        user(
+            "special: one spin lock",
+            specials(|b| {
+                b.head("v", STRUCT, 2, false, 8).member("l", LOCK, 0).member("x", 1, 32);
+            }),
+            ok
+        ),
+        user(
+            "special: two spin locks",
+            specials(|b| {
+                b.head("v", STRUCT, 2, false, 8).member("a", LOCK, 0).member("b", LOCK, 32);
+            }),
+            e(Rule::DuplicateField)
+        ),
+        on(
+            "special: two spin locks (Strict)",
+            specials(|b| {
+                b.head("v", STRUCT, 2, false, 8).member("a", LOCK, 0).member("b", LOCK, 32);
+            }),
+            Profile::Strict,
+            K618,
+            e(Rule::DuplicateField)
+        ),
+        on(
+            "special: two spin locks (6.11, not emulated)",
+            specials(|b| {
+                b.head("v", STRUCT, 2, false, 8).member("a", LOCK, 0).member("b", LOCK, 32);
+            }),
+            Profile::UserLoad,
+            KernelVersion::new(6, 11),
+            ok
+        ),
+        user(
+            "special: spin locks at two levels",
+            specials(|b| {
+                b.head("in", STRUCT, 1, false, 4).member("l", LOCK, 0);
+                b.head("v", STRUCT, 2, false, 8).member("l", LOCK, 0).member("i", 10, 32);
+            }),
+            ok
+        ),
+        user(
+            "special: typedef of a spin lock triggers nothing",
+            specials(|b| {
+                b.head("bpf_spin_lock", TYPEDEF, 0, false, LOCK);
+                b.head("v", STRUCT, 2, false, 8).member("a", 10, 0).member("b", 10, 32);
+            }),
+            ok
+        ),
+        user(
+            "special: bitfield beside a lock",
+            specials(|b| {
+                b.head("v", STRUCT, 2, false, 12).member("l", LOCK, 0).member("x", 1, 33);
+            }),
+            e(Rule::FieldMemberNotByteAligned)
+        ),
+        user(
+            "special: misaligned lock is no field",
+            specials(|b| {
+                b.head("v", STRUCT, 1, false, 8).member("l", LOCK, 16);
+            }),
+            e(Rule::NoSpecialFields)
+        ),
+        user(
+            "special: array of nodes",
+            specials(|b| {
+                b.head("", ARRAY, 0, false, 0).u32(NODE).u32(1).u32(2);
+                b.head("v", STRUCT, 2, false, 56).member("r", REFCOUNT, 0).member("n", 10, 64);
+            }),
+            e(Rule::FieldInArray)
+        ),
+        user(
+            "special: array of one node",
+            specials(|b| {
+                b.head("", ARRAY, 0, false, 0).u32(NODE).u32(1).u32(1);
+                b.head("v", STRUCT, 2, false, 32).member("r", REFCOUNT, 0).member("n", 10, 64);
+            }),
+            ok
+        ),
+        user(
+            "special: overlapping fields",
+            specials(|b| {
+                b.head("v", STRUCT, 2, false, 4).member("l", LOCK, 0).member("r", REFCOUNT, 0);
+            }),
+            e(Rule::FieldsOverlap)
+        ),
+        user(
+            "special: union beside a lock is not walked",
+            specials(|b| {
+                b.head("u", UNION, 2, false, 4).member("a", LOCK, 0).member("b", LOCK, 0);
+                b.head("v", STRUCT, 2, false, 8).member("l", LOCK, 0).member("u", 10, 32);
+            }),
+            ok
+        ),
+        user(
+            "special: spin lock and res spin lock",
+            specials(|b| {
+                b.head("v", STRUCT, 2, false, 8).member("l", LOCK, 0).member("r", RES_LOCK, 32);
+            }),
+            e(Rule::SpinLockAndResSpinLock)
+        ),
+        on(
+            "special: spin lock and res spin lock (6.14)",
+            specials(|b| {
+                b.head("v", STRUCT, 2, false, 8).member("l", LOCK, 0).member("r", RES_LOCK, 32);
+            }),
+            Profile::UserLoad,
+            KernelVersion::new(6, 14),
+            ok
+        ),
+        user("special: 31 nested structs", nested_structs(31), ok),
+        user("special: 32 nested structs", nested_structs(32), e(Rule::FieldsTooDeep)),
+        user("special: 31 nested arrays", nested_arrays(31), ok),
+        user("special: 32 nested arrays", nested_arrays(32), e(Rule::FieldsTooDeep)),
+        // kptrs: [12] is a pointer to a tag on struct foo.
+        user(
+            "special: kptr",
+            tagged_ptr("kptr", false, |b| {
+                b.head("v", STRUCT, 1, false, 8).member("p", 12, 0);
+            }),
+            ok
+        ),
+        user(
+            "special: volatile kptr beside a lock",
+            tagged_ptr("kptr_untrusted", false, |b| {
+                b.head("", Kind::Volatile as u8, 0, false, 12);
+                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 13, 64);
+            }),
+            ok
+        ),
+        user(
+            "special: misaligned kptr is no field",
+            tagged_ptr("percpu_kptr", false, |b| {
+                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 12, 32);
+            }),
+            ok
+        ),
+        user(
+            "special: kptr to an int",
+            specials(|b| {
+                b.head("kptr", TYPE_TAG, 0, false, 1).ptr(10);
+                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 11, 64);
+            }),
+            e(Rule::KptrNotStruct)
+        ),
+        user(
+            "special: kptr with two tags",
+            specials(|b| {
+                b.head("foo", STRUCT, 1, false, 8).member("x", 2, 0);
+                b.head("other", TYPE_TAG, 0, false, 10).head("kptr", TYPE_TAG, 0, false, 11).ptr(12);
+                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 13, 64);
+            }),
+            e(Rule::KptrExtraTag)
+        ),
+        user(
+            "special: user-tagged pointer beside a lock",
+            tagged_ptr("user", false, |b| {
+                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 12, 64);
+            }),
+            e(Rule::PtrUnknownTag)
+        ),
+        user(
+            "special: user-tagged pointer alone",
+            tagged_ptr("user", false, |b| {
+                b.head("v", STRUCT, 1, false, 8).member("p", 12, 0);
+            }),
+            ok
+        ),
+        user(
+            "special: attribute-tagged pointer beside a lock",
+            tagged_ptr("user", true, |b| {
+                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 12, 64);
+            }),
+            ok
+        ),
+        user(
+            "special: lock and ten kptrs",
+            tagged_ptr("kptr", false, |b| {
+                b.head("", ARRAY, 0, false, 0).u32(12).u32(1).u32(10);
+                b.head("v", STRUCT, 2, false, 88).member("l", LOCK, 0).member("a", 13, 64);
+            }),
+            ok
+        ),
+        user(
+            "special: lock and eleven kptrs",
+            tagged_ptr("kptr", false, |b| {
+                b.head("", ARRAY, 0, false, 0).u32(12).u32(1).u32(11);
+                b.head("v", STRUCT, 2, false, 96).member("l", LOCK, 0).member("a", 13, 64);
+            }),
+            e(Rule::TooManyFields)
+        ),
+        // graph roots: [10] node_data { d; n }, [11] h { l; head }.
+        user("special: list head and its value", list("contains:node_data:n", 1), ok),
+        user("special: list head without a tag", list("", 0), e(Rule::GraphRootTag)),
+        user("special: list head with two tags", list("contains:node_data:n", 2), e(Rule::GraphRootTag)),
+        user("special: contains without a node", list("contains:node_data", 1), e(Rule::GraphRootTagValue)),
+        user("special: contains with an empty node", list("contains:node_data:", 1), e(Rule::GraphRootTagValue)),
+        user("special: contains of a missing struct", list("contains:nosuch:n", 1), e(Rule::GraphRootValueMissing)),
+        user("special: contains of a missing node", list("contains:node_data:m", 1), e(Rule::GraphRootNodeMissing)),
+        user("special: contains of a member no node", list("contains:node_data:d", 1), e(Rule::GraphRootNodeInvalid)),
+        user(
+            "special: list head without a lock",
+            specials(|b| {
+                b.head("node_data", STRUCT, 2, false, 32).member("d", 2, 0).member("n", NODE, 64);
+                b.head("h", STRUCT, 2, false, 24).member("x", 1, 0).member("head", HEAD, 64);
+                b.head("contains:node_data:n", DECL_TAG, 0, false, 11).u32(1);
+            }),
+            e(Rule::GraphRootWithoutLock)
+        ),
+        user(
+            "special: list head with its lock nested",
+            specials(|b| {
+                b.head("node_data", STRUCT, 2, false, 32).member("d", 2, 0).member("n", NODE, 64);
+                b.head("in", STRUCT, 1, false, 4).member("l", LOCK, 0);
+                b.head("h", STRUCT, 2, false, 24).member("i", 11, 0).member("head", HEAD, 64);
+                b.head("contains:node_data:n", DECL_TAG, 0, false, 12).u32(1);
+            }),
+            ok
+        ),
+        user(
+            "special: value struct not parsed",
+            specials(|b| {
+                b.head("bpf_list_node", STRUCT, 3, false, 24).member("a", 2, 0).member("b", 2, 64).member("c", 2, 128);
+                b.head("node_data", STRUCT, 2, false, 32).member("d", 2, 0).member("n", 10, 64);
+                b.head("h", STRUCT, 2, false, 24).member("l", LOCK, 0).member("head", HEAD, 64);
+                b.head("contains:node_data:n", DECL_TAG, 0, false, 12).u32(1);
+            }),
+            e(Rule::GraphValueNotParsed)
+        ),
+        user(
+            "special: a node that owns a root",
+            specials(|b| {
+                b.head("a", STRUCT, 3, false, 48).member("l", LOCK, 0).member("head", HEAD, 64).member("n", NODE, 192);
+                b.head("contains:a:n", DECL_TAG, 0, false, 10).u32(1);
+            }),
+            e(Rule::GraphOwnershipLoop)
+        ),
+        user(
+            "special: rb root and its value",
+            specials(|b| {
+                b.head("rbv", STRUCT, 2, false, 40).member("d", 2, 0).member("n", RB_NODE, 64);
+                b.head("h", STRUCT, 2, false, 24).member("l", LOCK, 0).member("root", ROOT, 64);
+                b.head("contains:rbv:n", DECL_TAG, 0, false, 11).u32(1);
+            }),
+            ok
+        ),
+        user(
+            "special: list and rb nodes without a refcount",
+            specials(|b| {
+                b.head("v", STRUCT, 2, false, 56).member("ln", NODE, 0).member("rn", RB_NODE, 192);
+            }),
+            e(Rule::NodesWithoutRefcount)
+        ),
+        user(
+            "special: list and rb nodes with a refcount",
+            specials(|b| {
+                b.head("v", STRUCT, 3, false, 64).member("ln", NODE, 0).member("rn", RB_NODE, 192).member(
+                    "r",
+                    REFCOUNT,
+                    448,
+                );
+            }),
+            ok
         ),
     ];
     // Every kind in one blob, valid in every profile.

@@ -1,0 +1,557 @@
+//! The kernel's BPF special-field layer of a user load
+//! (`btf_parse_struct_metas` and what it calls, kernels 6.12 and later):
+//! the rules for spin locks, graph roots and nodes, refcounts and kptrs in
+//! the structs that hold them.
+//!
+//! The kernel runs it after the type tags, on user BTF only, and logs
+//! nothing: each failure is an errno, which the rule's message names.
+//!
+//! - A STRUCT is parsed when one of its direct members has, as its raw type
+//!   id, the first STRUCT named `bpf_spin_lock`, `bpf_list_head`,
+//!   `bpf_list_node`, `bpf_rb_root`, `bpf_rb_node` or `bpf_refcount`, or a
+//!   kptr: a PTR (or a VOLATILE of one) to a TYPE_TAG without kind_flag
+//!   named `kptr`, `kptr_untrusted` or `percpu_kptr`, to a STRUCT.
+//! - Its fields are found member by member, through arrays and nested
+//!   structs, at most 11 of them. Every member of a parsed struct, nested
+//!   ones too, must start on a byte, and a tagged pointer must carry one of
+//!   the kptr tags.
+//! - Then per struct: no overlap, the graph roots' `contains:` declaration
+//!   tags and their value structs' nodes, a lock beside any root, no spin
+//!   lock beside a resilient one, a refcount beside both node kinds.
+//! - Last, per struct in id order: a root's value struct must have been
+//!   parsed itself, and must hold no root when the owner holds a node.
+//!
+//! One decision is the running kernel's, not the blob's: a kptr whose
+//! pointee struct is named like a struct of the kernel's own BTF takes
+//! that type, and a referenced one (`kptr`) then needs a destructor the
+//! kernel registered. Without that knowledge every pointee is taken as the
+//! program's own type, which is what the kernel does for names it does not
+//! know.
+//!
+//! The kernel walks a nested struct again at each use. A struct whose walk
+//! found no field and no error is marked with the depth it reached (in its
+//! pass-2 size word, which nothing reads after pass 2), and not walked
+//! again while that depth stays within the limit: the walk is linear in the
+//! types and members, as long as the graph roots are few (each looks up its
+//! declaration tag and value struct by a scan, as the kernel does).
+
+use super::{F_KFLAG, K_MODIFIER, Order, Rule, T, V, VResult, ValidationError};
+use crate::Kind;
+
+/// Field kinds, as bits of a record's mask.
+const SPIN_LOCK: u32 = 1;
+const RES_SPIN_LOCK: u32 = 1 << 1;
+const LIST_HEAD: u32 = 1 << 2;
+const LIST_NODE: u32 = 1 << 3;
+const RB_ROOT: u32 = 1 << 4;
+const RB_NODE: u32 = 1 << 5;
+const REFCOUNT: u32 = 1 << 6;
+const KPTR_UNREF: u32 = 1 << 7;
+const KPTR_REF: u32 = 1 << 8;
+const KPTR_PERCPU: u32 = 1 << 9;
+const GRAPH_ROOT: u32 = LIST_HEAD | RB_ROOT;
+const GRAPH_NODE: u32 = LIST_NODE | RB_NODE;
+/// What an array of fields may repeat (`btf_repeat_fields`).
+const REPEATABLE: u32 = KPTR_UNREF | KPTR_REF | KPTR_PERCPU | GRAPH_ROOT;
+/// `BTF_FIELDS_MAX`.
+const FIELDS_MAX: usize = 11;
+/// `MAX_RESOLVE_DEPTH`: array levels of a member, and struct nesting.
+const DEPTH: u32 = 32;
+/// The memo of a clean nested struct, in its size word: this bit and its
+/// depth below.
+const CLEAN: u32 = 1 << 31;
+
+/// The special structs, matched by name in a parsed struct: name, kind,
+/// unique per struct level, size, alignment (x86-64; `include/uapi/linux/bpf.h`).
+const NAMED: [(&[u8], u32, bool, u32, u32); 7] = [
+    (b"bpf_spin_lock", SPIN_LOCK, true, 4, 4),
+    (b"bpf_res_spin_lock", RES_SPIN_LOCK, true, 4, 4),
+    (b"bpf_list_head", LIST_HEAD, false, 16, 8),
+    (b"bpf_list_node", LIST_NODE, false, 24, 8),
+    (b"bpf_rb_root", RB_ROOT, false, 16, 8),
+    (b"bpf_rb_node", RB_NODE, false, 32, 8),
+    (b"bpf_refcount", REFCOUNT, false, 4, 4),
+];
+
+/// The struct names whose first STRUCT triggers the parse of a holder
+/// (`alloc_obj_fields`).
+const TRIGGERS: [&[u8]; 6] =
+    [b"bpf_spin_lock", b"bpf_list_head", b"bpf_list_node", b"bpf_rb_root", b"bpf_rb_node", b"bpf_refcount"];
+
+/// The declaration tag of a graph root.
+const CONTAINS: &[u8] = b"contains:";
+
+/// One field found.
+#[derive(Debug, Clone, Copy)]
+struct Field {
+    kind: u32,
+    off: u32,
+    /// A graph root's value struct.
+    value: u32,
+    /// A graph root's node name (a string offset).
+    node: u32,
+}
+
+/// A struct being walked (`btf_find_struct_field`).
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    id: u32,
+    next: u32,
+    /// Unique kinds seen at this level.
+    seen: u32,
+    level: u32,
+    /// Fields found before this struct.
+    start: usize,
+    /// Byte offset in the struct one level up, and that member's elements.
+    off: u32,
+    nelems: u32,
+    /// Struct levels below this one reached so far.
+    below: u32,
+}
+
+/// A parsed struct's fields, in the order found.
+type Fields = heapless::Vec<Field, FIELDS_MAX>;
+
+/// What a member's type is to the field walk.
+enum Found {
+    Ignore,
+    Field(Field),
+}
+
+impl<E: Order> V<'_, '_, E> {
+    /// `btf_parse_struct_metas`, then `btf_check_and_fixup_fields` of each
+    /// record.
+    pub(super) fn special_fields(&mut self) -> VResult<()> {
+        let mut firsts = [0u32; TRIGGERS.len()];
+        let mut kptr_tags = false;
+        for (id, [_, _, _, d, _]) in (self.start_id..).zip(self.types) {
+            let d = d.get();
+            let kind = d & 0x1f;
+            if kind == Kind::Struct as u32 {
+                let name = self.name_of(id);
+                if name.starts_with(b"bpf_")
+                    && let Some(i) = TRIGGERS.iter().position(|&n| n == name)
+                    && let Some(f) = firsts.get_mut(i)
+                    && *f == 0
+                {
+                    *f = id;
+                }
+            } else if kind == Kind::TypeTag as u32
+                && d & u32::from(F_KFLAG) == 0
+                && matches!(self.name_of(id), b"kptr" | b"kptr_untrusted" | b"percpu_kptr")
+            {
+                kptr_tags = true;
+            }
+        }
+        if firsts.iter().all(|&f| f == 0) && !kptr_tags {
+            return Ok(());
+        }
+        let aof = |v: &Self, mty: u32| (mty != 0 && firsts.contains(&mty)) || (kptr_tags && matches!(v.find_kptr(mty), Ok(Some(_))));
+        for id in self.start_id..self.start_id.wrapping_add(self.nr) {
+            if self.triggered(id, &aof) {
+                self.parse_fields(id)?;
+            }
+        }
+        for id in self.start_id..self.start_id.wrapping_add(self.nr) {
+            if self.triggered(id, &aof) {
+                self.fixup(id, &aof)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether STRUCT `id` has a direct member whose raw type is in the set.
+    fn triggered(&self, id: u32, aof: &impl Fn(&Self, u32) -> bool) -> bool {
+        let Some(t) = self.ty(id).filter(|t| t.k(Kind::Struct)) else { return false };
+        let Some((b, _)) = self.body(id) else { return false };
+        b.chunks_exact(12).take(t.vlen as usize).any(|m| aof(self, self.rd(m, 4)))
+    }
+
+    /// The name of own type `id` (empty for none).
+    fn name_of(&self, id: u32) -> &[u8] {
+        let Some([off, ..]) = self.words(id) else { return &[] };
+        self.str_bytes(self.rd(self.data, off.get() as usize))
+    }
+
+    /// The string at a (valid) offset, without its NUL.
+    fn str_bytes(&self, off: u32) -> &[u8] {
+        let s = self.str_from(off);
+        s.split(|&c| c == 0).next().unwrap_or(&[])
+    }
+
+    #[cold]
+    fn field_err(&self, rule: Rule, id: u32, member: Option<u32>) -> ValidationError {
+        match member {
+            Some(i) => self.member_err(rule, id, i),
+            None => self.type_err(rule, id),
+        }
+    }
+
+    /// `btf_find_kptr` with the kptr kinds: the kind and pointee struct of
+    /// a kptr, `None` for a type that is none, or the rule a tagged
+    /// pointer breaks.
+    fn find_kptr(&self, id: u32) -> Result<Option<(u32, u32)>, Rule> {
+        let mut t = self.ty(id).unwrap_or(T::VOID);
+        if t.k(Kind::Volatile) {
+            t = self.ty(t.st).unwrap_or(T::VOID);
+        }
+        if !t.k(Kind::Ptr) {
+            return Ok(None);
+        }
+        let tag_id = t.st;
+        let tag = self.ty(tag_id).unwrap_or(T::VOID);
+        if !tag.k(Kind::TypeTag) || tag.flags & F_KFLAG != 0 {
+            return Ok(None);
+        }
+        if self.ty(tag.st).is_some_and(|n| n.k(Kind::TypeTag)) {
+            return Err(Rule::KptrExtraTag);
+        }
+        let kind = match self.name_of(tag_id) {
+            b"kptr_untrusted" => KPTR_UNREF,
+            b"kptr" => KPTR_REF,
+            b"percpu_kptr" => KPTR_PERCPU,
+            // Not among the kinds of a struct's record.
+            b"uptr" => return Ok(None),
+            _ => return Err(Rule::PtrUnknownTag),
+        };
+        let pointee = self.skip_modifiers(tag.st);
+        if !self.ty(pointee).is_some_and(|p| p.k(Kind::Struct)) {
+            return Err(Rule::KptrNotStruct);
+        }
+        Ok(Some((kind, pointee)))
+    }
+
+    /// `btf_type_skip_modifiers`: the first type of the chain from `id`
+    /// that is no modifier. Pass 2 resolved every modifier to it.
+    fn skip_modifiers(&self, id: u32) -> u32 {
+        let mut cur = id;
+        for _ in 0..=DEPTH {
+            match self.ty(cur) {
+                Some(t) if t.is(K_MODIFIER) => cur = self.resolved_id(cur),
+                _ => return cur,
+            }
+        }
+        cur
+    }
+
+    /// The first own STRUCT named `name` (`btf_find_by_name_kind`).
+    fn struct_named(&self, name: &[u8]) -> Option<u32> {
+        (self.start_id..)
+            .zip(self.types)
+            .filter(|(_, [_, _, _, d, _])| d.get() & 0x1f == Kind::Struct as u32)
+            .map(|(id, _)| id)
+            .find(|&id| self.name_of(id) == name)
+    }
+
+    /// `btf_parse_fields` of STRUCT `id`: its fields, checked.
+    fn parse_fields(&mut self, id: u32) -> VResult<Fields> {
+        let fields = self.find_fields(id)?;
+        if fields.is_empty() {
+            return Err(self.type_err(Rule::NoSpecialFields, id));
+        }
+        let size = self.ty(id).map_or(0, |t| t.st);
+        let mut next = 0u32;
+        let mut mask = 0u32;
+        for f in &fields {
+            let fsize = field_size(f.kind);
+            if f.off.wrapping_add(fsize) > size {
+                return Err(self.type_err(Rule::FieldPastSize, id));
+            }
+            if f.off < next {
+                return Err(self.type_err(Rule::FieldsOverlap, id));
+            }
+            next = f.off.wrapping_add(fsize);
+            mask |= f.kind;
+            match f.kind {
+                LIST_HEAD => self.graph_root(id, f, b"bpf_list_node")?,
+                RB_ROOT => self.graph_root(id, f, b"bpf_rb_node")?,
+                _ => {}
+            }
+        }
+        if mask & SPIN_LOCK != 0 && mask & RES_SPIN_LOCK != 0 {
+            return Err(self.type_err(Rule::SpinLockAndResSpinLock, id));
+        }
+        if mask & GRAPH_ROOT != 0 && mask & (SPIN_LOCK | RES_SPIN_LOCK) == 0 {
+            return Err(self.type_err(Rule::GraphRootWithoutLock, id));
+        }
+        if mask & REFCOUNT == 0 && mask & GRAPH_NODE == GRAPH_NODE {
+            return Err(self.type_err(Rule::NodesWithoutRefcount, id));
+        }
+        Ok(fields)
+    }
+
+    /// `btf_check_and_fixup_fields` of parsed STRUCT `id`.
+    fn fixup(&mut self, id: u32, aof: &impl Fn(&Self, u32) -> bool) -> VResult<()> {
+        // The walk gives what the parse gave.
+        let mut fields = self.find_fields(id)?;
+        let mask = fields.iter().fold(0, |m, f| m | f.kind);
+        if mask & GRAPH_ROOT == 0 {
+            return Ok(());
+        }
+        fields.sort_unstable_by_key(|f| f.off);
+        for f in fields.iter().filter(|f| f.kind & GRAPH_ROOT != 0) {
+            if !self.triggered(f.value, aof) {
+                return Err(self.type_err(Rule::GraphValueNotParsed, id));
+            }
+            if mask & GRAPH_NODE == 0 {
+                continue;
+            }
+            let value = self.find_fields(f.value)?;
+            if value.iter().any(|v| v.kind & GRAPH_ROOT != 0) {
+                return Err(self.type_err(Rule::GraphOwnershipLoop, id));
+            }
+        }
+        Ok(())
+    }
+
+    /// `btf_parse_graph_root`: the node member that root `f` of struct
+    /// `owner` names in its value struct.
+    fn graph_root(&self, owner: u32, f: &Field, node_type: &[u8]) -> VResult<()> {
+        let node_name = self.str_bytes(f.node);
+        let Some((b, _)) = self.body(f.value) else { return Err(self.type_err(Rule::GraphRootNodeMissing, owner)) };
+        let vlen = self.ty(f.value).map_or(0, |t| t.vlen) as usize;
+        let mut found = false;
+        for (i, m) in b.chunks_exact(12).take(vlen).enumerate() {
+            if self.str_bytes(self.rd(m, 0)) != node_name {
+                continue;
+            }
+            let bad = || Err(self.member_err(Rule::GraphRootNodeInvalid, f.value, i as u32));
+            if found {
+                return bad();
+            }
+            found = true;
+            let nty = self.rd(m, 4);
+            let Some(n) = self.ty(nty).filter(|n| n.k(Kind::Struct)) else { return bad() };
+            if self.name_of(nty) != node_type {
+                return bad();
+            }
+            // The kernel decodes the offset with the node type's kind_flag.
+            let raw = self.rd(m, 8);
+            let bits = if n.flags & F_KFLAG != 0 { raw & 0x00ff_ffff } else { raw };
+            if bits % 8 != 0 || (bits / 8) % 8 != 0 {
+                return bad();
+            }
+        }
+        if !found {
+            return Err(self.type_err(Rule::GraphRootNodeMissing, owner));
+        }
+        Ok(())
+    }
+
+    /// `btf_find_field` of STRUCT `id`: its fields, through arrays and
+    /// nested structs, in the kernel's order, with its errors.
+    fn find_fields(&self, id: u32) -> VResult<Fields> {
+        let mut fields = Fields::new();
+        let mut stack = heapless::Vec::<Frame, { DEPTH as usize }>::new();
+        let top = Frame { id, next: 0, seen: 0, level: 0, start: 0, off: 0, nelems: 1, below: 0 };
+        let _ = stack.push(top);
+        while let Some(f) = stack.last_mut() {
+            let fid = f.id;
+            let t = self.ty(fid).unwrap_or(T::VOID);
+            let i = f.next;
+            let member = if i < t.vlen { self.body(fid).and_then(|(b, _)| b.chunks_exact(12).nth(i as usize)) } else { None };
+            let Some(m) = member else {
+                // This struct is done.
+                let done = *f;
+                let _ = stack.pop();
+                self.struct_done(&done, t.st, &mut fields)?;
+                if let Some(up) = stack.last_mut() {
+                    up.below = up.below.max(done.below.wrapping_add(1));
+                }
+                continue;
+            };
+            f.next = i.wrapping_add(1);
+            let merr = |rule| self.field_err(rule, fid, Some(i));
+            let raw = self.rd(m, 8);
+            let bits = if t.flags & F_KFLAG != 0 { raw & 0x00ff_ffff } else { raw };
+            if bits % 8 != 0 {
+                return Err(merr(Rule::FieldMemberNotByteAligned));
+            }
+            let off = bits / 8;
+            // Arrays: the element type and the flattened count.
+            let mut var = self.rd(m, 4);
+            let mut nelems = 1u32;
+            let mut levels = 0u32;
+            while levels < DEPTH {
+                let Some(a) = self.array_of(var) else { break };
+                nelems = nelems.wrapping_mul(a.nelems);
+                var = a.elem;
+                levels = levels.wrapping_add(1);
+            }
+            if levels == DEPTH {
+                return Err(merr(Rule::FieldsTooDeep));
+            }
+            if nelems == 0 {
+                continue;
+            }
+            let vt = self.ty(var).unwrap_or(T::VOID);
+            let named = self.field_type(var, &mut f.seen).map_err(merr)?;
+            let (kind, size, align) = match named {
+                Some(k) => k,
+                None if vt.k(Kind::Struct) => {
+                    let level = f.level.wrapping_add(1);
+                    if level >= DEPTH {
+                        return Err(merr(Rule::FieldsTooDeep));
+                    }
+                    if let Some(below) = self.clean_below(var)
+                        && level.wrapping_add(below) < DEPTH
+                    {
+                        f.below = f.below.max(below.wrapping_add(1));
+                        continue;
+                    }
+                    let start = fields.len();
+                    stack
+                        .push(Frame { id: var, next: 0, seen: 0, level, start, off, nelems, below: 0 })
+                        .map_err(|_| merr(Rule::FieldsTooDeep))?;
+                    continue;
+                }
+                // Any other type may be a kptr.
+                None => (KPTR_REF, 8, 8),
+            };
+            if !off.is_multiple_of(align) {
+                continue;
+            }
+            let found = match kind {
+                KPTR_REF => match self.find_kptr(var).map_err(merr)? {
+                    Some((k, _)) => Found::Field(Field { kind: k, off, value: 0, node: 0 }),
+                    None => Found::Ignore,
+                },
+                LIST_HEAD | RB_ROOT => self.find_graph_root(fid, i, vt, kind, off)?,
+                _ if vt.k(Kind::Struct) && vt.st == size => Found::Field(Field { kind, off, value: 0, node: 0 }),
+                _ => Found::Ignore,
+            };
+            let Found::Field(field) = found else { continue };
+            let room = FIELDS_MAX.saturating_sub(fields.len());
+            if room == 0 {
+                return Err(merr(Rule::TooManyFields));
+            }
+            if nelems > 1 {
+                if field.kind & REPEATABLE == 0 {
+                    return Err(merr(Rule::FieldInArray));
+                }
+                if nelems as usize > room {
+                    return Err(merr(Rule::TooManyFields));
+                }
+            }
+            for k in 0..nelems {
+                let off = field.off.wrapping_add(k.wrapping_mul(field_size(field.kind)));
+                let _ = fields.push(Field { off, ..field });
+            }
+        }
+        Ok(fields)
+    }
+
+    /// A nested struct's walk is over (`btf_find_nested_struct`): its
+    /// fields move to its offset and repeat for its array's elements; one
+    /// with none is marked clean.
+    fn struct_done(&self, f: &Frame, size: u32, fields: &mut Fields) -> VResult<()> {
+        let found = fields.len().saturating_sub(f.start);
+        if found == 0 {
+            if f.level > 0
+                && let Some([_, _, s, ..]) = self.words(f.id)
+            {
+                s.set(CLEAN | f.below);
+            }
+            return Ok(());
+        }
+        if f.level == 0 {
+            return Ok(());
+        }
+        for x in fields.iter_mut().skip(f.start) {
+            x.off = x.off.wrapping_add(f.off);
+        }
+        if f.nelems > 1 {
+            let parent_err = |rule| self.type_err(rule, f.id);
+            if fields.iter().skip(f.start).any(|x| x.kind & REPEATABLE == 0) {
+                return Err(parent_err(Rule::FieldInArray));
+            }
+            let room = FIELDS_MAX.saturating_sub(f.start);
+            if (found as u64).saturating_mul(u64::from(f.nelems)) > room as u64 {
+                return Err(parent_err(Rule::TooManyFields));
+            }
+            for k in 1..f.nelems {
+                for j in 0..found {
+                    let Some(&x) = fields.get(f.start.wrapping_add(j)) else { break };
+                    let _ = fields.push(Field { off: x.off.wrapping_add(k.wrapping_mul(size)), ..x });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Depth below a nested struct whose walk found nothing, if known.
+    fn clean_below(&self, id: u32) -> Option<u32> {
+        let [_, _, s, ..] = self.words(id)?;
+        let w = s.get();
+        (w & CLEAN != 0).then_some(w & !CLEAN)
+    }
+
+    /// `btf_get_field_type`: the special struct a member's type is named
+    /// as (kind, size, alignment), or `None`.
+    fn field_type(&self, id: u32, seen: &mut u32) -> Result<Option<(u32, u32, u32)>, Rule> {
+        let name = self.name_of(id);
+        if !name.starts_with(b"bpf_") {
+            return Ok(None);
+        }
+        for &(n, kind, unique, size, align) in &NAMED {
+            if n != name || (kind == RES_SPIN_LOCK && !self.rules.res_spin_lock) {
+                continue;
+            }
+            if unique {
+                if *seen & kind != 0 {
+                    return Err(Rule::DuplicateField);
+                }
+                *seen |= kind;
+            }
+            return Ok(Some((kind, size, align)));
+        }
+        Ok(None)
+    }
+
+    /// `btf_find_graph_root` of member `i` of struct `container`.
+    fn find_graph_root(&self, container: u32, i: u32, t: T, kind: u32, off: u32) -> VResult<Found> {
+        if !t.k(Kind::Struct) || t.st != 16 {
+            return Ok(Found::Ignore);
+        }
+        let merr = |rule| self.member_err(rule, container, i);
+        let mut tag = None;
+        for (tid, [_, _, _, d, st]) in (self.start_id..).zip(self.types) {
+            if d.get() & 0x1f != Kind::DeclTag as u32 || st.get() != container {
+                continue;
+            }
+            let Some((b, _)) = self.body(tid) else { continue };
+            if self.rd(b, 0) != i || !self.name_of(tid).starts_with(CONTAINS) {
+                continue;
+            }
+            if tag.is_some() {
+                return Err(merr(Rule::GraphRootTag));
+            }
+            tag = Some(tid);
+        }
+        let Some(tag) = tag else { return Err(merr(Rule::GraphRootTag)) };
+        let Some([o, ..]) = self.words(tag) else { return Err(merr(Rule::GraphRootTag)) };
+        let name_off = self.rd(self.data, o.get() as usize);
+        let value = self.str_bytes(name_off).get(CONTAINS.len()..).unwrap_or_default();
+        let Some(colon) = value.iter().position(|&c| c == b':') else { return Err(merr(Rule::GraphRootTagValue)) };
+        let Some(value_id) = self.struct_named(value.get(..colon).unwrap_or_default()) else {
+            return Err(merr(Rule::GraphRootValueMissing));
+        };
+        if value.len() == colon.wrapping_add(1) {
+            return Err(merr(Rule::GraphRootTagValue));
+        }
+        #[allow(clippy::cast_possible_truncation)]
+        let node = name_off.wrapping_add((CONTAINS.len().wrapping_add(colon).wrapping_add(1)) as u32);
+        Ok(Found::Field(Field { kind, off, value: value_id, node }))
+    }
+}
+
+/// A field's size (`btf_field_type_size`).
+fn field_size(kind: u32) -> u32 {
+    match kind {
+        SPIN_LOCK | RES_SPIN_LOCK | REFCOUNT => 4,
+        LIST_HEAD | RB_ROOT => 16,
+        LIST_NODE => 24,
+        RB_NODE => 32,
+        _ => 8,
+    }
+}
