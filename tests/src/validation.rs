@@ -28,6 +28,45 @@ fn corpus_vmlinux_passes_userload_and_vmlinux_and_the_kernel_agrees() {
     }
 }
 
+/// The running kernel's own vmlinux BTF, loaded as user BTF: our
+/// `UserLoad` verdict for the running kernel is the kernel's. Its special
+/// structs (`bpf_spin_lock`, and on 6.2+ the graph types) are in it, so the
+/// special-field layer runs over real structs; the corpus vmlinux (6.1) has
+/// one struct that holds a `bpf_spin_lock`, which the layer parses too.
+#[test]
+fn running_vmlinux_gets_the_kernels_userload_verdict() {
+    let rel = btfkit_tests::kernel::release();
+    let kernel = KernelVersion::parse(&rel).unwrap_or(KernelVersion::LATEST);
+    if let Some(dir) = corpus() {
+        let data = std::fs::read(dir.join("vmlinux")).unwrap();
+        for k in [kernel, KernelVersion::LATEST] {
+            let r = validate_vec(&data, None, &ValidateOptions::new(Profile::UserLoad, k));
+            assert!(r.is_ok(), "corpus vmlinux under UserLoad for {k}: {}", r.unwrap_err());
+        }
+    }
+    let path = std::path::Path::new("/sys/kernel/btf/vmlinux");
+    let data = match std::fs::read(path) {
+        Ok(d) => d,
+        Err(e) => {
+            let _ = unavailable("the running kernel's BTF", &format!("{}: {e}", path.display()));
+            return;
+        }
+    };
+    if let Err(why) = availability() {
+        let _ = unavailable("the kernel BTF verifier", &why);
+        return;
+    }
+    let ours = validate_vec(&data, None, &ValidateOptions::new(Profile::UserLoad, kernel));
+    let theirs = btf_load(&data);
+    eprintln!(
+        "{} on Linux {rel}: kernel {}, ours {}",
+        path.display(),
+        theirs.as_ref().map_or_else(|r| format!("errno {}", r.errno), |()| "accepts".to_owned()),
+        ours.as_ref().map_or_else(ToString::to_string, |()| "accepts".to_owned())
+    );
+    assert_eq!(theirs.is_ok(), ours.is_ok(), "verdicts differ on {}", path.display());
+}
+
 #[test]
 fn every_corpus_module_passes_module_and_strict_with_its_base() {
     let Some(dir) = corpus() else { return };

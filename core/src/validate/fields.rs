@@ -92,6 +92,56 @@ struct Field {
     node: u32,
 }
 
+/// What the passes find for the layer.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Scan {
+    /// Pass 1: the first STRUCT of each trigger name.
+    firsts: [u32; TRIGGERS.len()],
+    /// Pass 1: some TYPE_TAG has a kptr name.
+    kptr_tags: bool,
+    /// From pass 2's start: the trigger set, if any type can be in it.
+    set: Option<Triggers>,
+    /// Pass 2: the first and last STRUCT to parse.
+    range: Option<(u32, u32)>,
+}
+
+impl Scan {
+    /// Pass 1 is over: the set, when anything can be in it.
+    pub(super) fn seal(&mut self) {
+        if self.firsts.iter().any(|&f| f != 0) || self.kptr_tags {
+            self.set = Some(Triggers::new(self.firsts, self.kptr_tags));
+        }
+    }
+
+    pub(super) fn has_set(&self) -> bool {
+        self.set.is_some()
+    }
+}
+
+/// The types whose use as a member's type makes a struct parsed
+/// (`aof`): the first STRUCT of each trigger name, and the kptrs.
+#[derive(Debug, Clone, Copy)]
+struct Triggers {
+    firsts: [u32; TRIGGERS.len()],
+    /// Bit `id % 64` of each first id: most member types miss it.
+    bloom: u64,
+    /// Some TYPE_TAG has a kptr name: kptrs may exist.
+    kptrs: bool,
+}
+
+impl Triggers {
+    fn new(firsts: [u32; TRIGGERS.len()], kptrs: bool) -> Self {
+        let bloom = firsts.iter().filter(|&&f| f != 0).fold(0u64, |b, &f| b | 1u64.wrapping_shl(f));
+        Triggers { firsts, bloom, kptrs }
+    }
+
+    #[inline]
+    fn has<E: Order>(&self, v: &V<'_, '_, E>, id: u32) -> bool {
+        (self.bloom.wrapping_shr(id) & 1 != 0 && id != 0 && self.firsts.contains(&id))
+            || (self.kptrs && matches!(v.find_kptr(id), Ok(Some(_))))
+    }
+}
+
 /// A struct being walked (`btf_find_struct_field`).
 #[derive(Debug, Clone, Copy)]
 struct Frame {
@@ -119,52 +169,81 @@ enum Found {
 }
 
 impl<E: Order> V<'_, '_, E> {
-    /// `btf_parse_struct_metas`, then `btf_check_and_fixup_fields` of each
-    /// record.
-    pub(super) fn special_fields(&mut self) -> VResult<()> {
-        let mut firsts = [0u32; TRIGGERS.len()];
-        let mut kptr_tags = false;
-        for (id, [_, _, _, d, _]) in (self.start_id..).zip(self.types) {
-            let d = d.get();
-            let kind = d & 0x1f;
-            if kind == Kind::Struct as u32 {
-                let name = self.name_of(id);
-                if name.starts_with(b"bpf_")
-                    && let Some(i) = TRIGGERS.iter().position(|&n| n == name)
-                    && let Some(f) = firsts.get_mut(i)
-                    && *f == 0
-                {
-                    *f = id;
-                }
-            } else if kind == Kind::TypeTag as u32
-                && d & u32::from(F_KFLAG) == 0
-                && matches!(self.name_of(id), b"kptr" | b"kptr_untrusted" | b"percpu_kptr")
+    /// Pass 1's part, at each own type: the first STRUCT of each trigger
+    /// name, and whether any type tag has a kptr name.
+    #[inline]
+    pub(super) fn note_special(&mut self, id: u32, desc: u32, rest: &[u8]) {
+        let kind = desc & 0x1f;
+        if kind == Kind::Struct as u32 {
+            // Most names fail on their first bytes: no full read.
+            let name_off = self.rd(rest, 0);
+            if !self.str_from(name_off).starts_with(b"bpf_") {
+                return;
+            }
+            let name = self.str_bytes(name_off);
+            if let Some(i) = TRIGGERS.iter().position(|&n| n == name)
+                && let Some(f) = self.special.firsts.get_mut(i)
+                && *f == 0
             {
-                kptr_tags = true;
+                *f = id;
+            }
+        } else if kind == Kind::TypeTag as u32
+            && desc & u32::from(F_KFLAG) == 0
+            && matches!(self.str_bytes(self.rd(rest, 0)), b"kptr" | b"kptr_untrusted" | b"percpu_kptr")
+        {
+            self.special.kptr_tags = true;
+        }
+    }
+
+    /// Pass 2's part, at the turn of STRUCT `id`: whether the layer will
+    /// parse it (the range of those that it will).
+    #[inline]
+    pub(super) fn note_triggered(&mut self, id: u32, off: u32, desc: u32) {
+        if let Some(set) = self.special.set
+            && self.has_trigger(off, desc, &set)
+        {
+            let (first, _) = self.special.range.unwrap_or((id, id));
+            self.special.range = Some((first, id));
+        }
+    }
+
+    /// `btf_parse_struct_metas`, then `btf_check_and_fixup_fields` of each
+    /// record; over the structs that pass 2 found triggered.
+    pub(super) fn special_fields(&mut self) -> VResult<()> {
+        let (Some(set), Some((first, last))) = (self.special.set, self.special.range) else { return Ok(()) };
+        let mut roots = false;
+        for id in first..=last {
+            if self.triggered(id, &set) {
+                let fields = self.parse_fields(id)?;
+                roots |= fields.iter().any(|f| f.kind & GRAPH_ROOT != 0);
             }
         }
-        if firsts.iter().all(|&f| f == 0) && !kptr_tags {
-            return Ok(());
-        }
-        let aof = |v: &Self, mty: u32| (mty != 0 && firsts.contains(&mty)) || (kptr_tags && matches!(v.find_kptr(mty), Ok(Some(_))));
-        for id in self.start_id..self.start_id.wrapping_add(self.nr) {
-            if self.triggered(id, &aof) {
-                self.parse_fields(id)?;
-            }
-        }
-        for id in self.start_id..self.start_id.wrapping_add(self.nr) {
-            if self.triggered(id, &aof) {
-                self.fixup(id, &aof)?;
+        // Only a record with a graph root has anything to fix up.
+        if roots {
+            for id in first..=last {
+                if self.triggered(id, &set) {
+                    self.fixup(id, &set)?;
+                }
             }
         }
         Ok(())
     }
 
     /// Whether STRUCT `id` has a direct member whose raw type is in the set.
-    fn triggered(&self, id: u32, aof: &impl Fn(&Self, u32) -> bool) -> bool {
-        let Some(t) = self.ty(id).filter(|t| t.k(Kind::Struct)) else { return false };
-        let Some((b, _)) = self.body(id) else { return false };
-        b.chunks_exact(12).take(t.vlen as usize).any(|m| aof(self, self.rd(m, 4)))
+    fn triggered(&self, id: u32, set: &Triggers) -> bool {
+        let Some([off, _, _, d, _]) = self.words(id) else { return false };
+        let d = d.get();
+        d & 0x1f == Kind::Struct as u32 && self.has_trigger(off.get(), d, set)
+    }
+
+    /// [`Self::triggered`] of the STRUCT whose record is at `off`, with
+    /// descriptor `d`.
+    #[inline]
+    fn has_trigger(&self, off: u32, d: u32, set: &Triggers) -> bool {
+        let from = (off as usize).wrapping_add(12);
+        let len = ((d >> 8) as usize).wrapping_mul(12);
+        let Some(b) = self.data.get(from..from.wrapping_add(len)) else { return false };
+        b.chunks_exact(12).any(|m| set.has(self, self.rd(m, 4)))
     }
 
     /// The name of own type `id` (empty for none).
@@ -281,7 +360,7 @@ impl<E: Order> V<'_, '_, E> {
     }
 
     /// `btf_check_and_fixup_fields` of parsed STRUCT `id`.
-    fn fixup(&mut self, id: u32, aof: &impl Fn(&Self, u32) -> bool) -> VResult<()> {
+    fn fixup(&mut self, id: u32, set: &Triggers) -> VResult<()> {
         // The walk gives what the parse gave.
         let mut fields = self.find_fields(id)?;
         let mask = fields.iter().fold(0, |m, f| m | f.kind);
@@ -290,7 +369,7 @@ impl<E: Order> V<'_, '_, E> {
         }
         fields.sort_unstable_by_key(|f| f.off);
         for f in fields.iter().filter(|f| f.kind & GRAPH_ROOT != 0) {
-            if !self.triggered(f.value, aof) {
+            if !self.triggered(f.value, set) {
                 return Err(self.type_err(Rule::GraphValueNotParsed, id));
             }
             if mask & GRAPH_NODE == 0 {

@@ -589,6 +589,8 @@ fn run<'a, E: Order>(
         base_names: base_names.filter(|n| !n.dot || rules.dot_everywhere),
         mode: Mode::Tbd,
         stack: heapless::Vec::new(),
+        special_on: rules.special_fields && base.is_none(),
+        special: fields::Scan::default(),
     };
     v.check_strings()?;
     v.check_type_section()?;
@@ -602,7 +604,7 @@ fn run<'a, E: Order>(
         v.check_type_tags()?;
     }
     // The kernel's last layer of a user load.
-    if v.rules.special_fields && v.base.is_none() {
+    if v.special_on {
         v.special_fields()?;
     }
     Ok(())
@@ -1034,6 +1036,10 @@ struct V<'a, 's, E> {
     base_names: Option<&'a BaseNames<'a>>,
     mode: Mode,
     stack: heapless::Vec<Vertex, MAX_RESOLVE_DEPTH>,
+    /// The special-field layer applies (its rules, and no base).
+    special_on: bool,
+    /// What the passes find for it.
+    special: fields::Scan,
 }
 
 /// A record's head, as pass 1 reads it.
@@ -1277,6 +1283,9 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                 size.set(m.int);
                 d.set(m.desc);
                 st.set(m.st);
+                if self.special_on {
+                    self.note_special(id, m.desc, rest);
+                }
                 id = id.wrapping_add(1);
             }
             off = off.wrapping_add(m.len);
@@ -1921,8 +1930,10 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         const ENUM64: u32 = Kind::Enum64 as u32;
         let fast = self.rules.fast;
         let mut tags = Ok(());
+        self.special.seal();
+        let special = self.special_on && self.special.has_set();
         // The own types in id order, their words read once here.
-        for (id, [_, r, size, d, st]) in (self.start_id..).zip(self.types) {
+        for (id, [off, r, size, d, st]) in (self.start_id..).zip(self.types) {
             let d = d.get();
             let kind = d & 0x1f;
             match kind {
@@ -1939,6 +1950,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                 FUNC if r.get() >> 30 == RESOLVED || (fast && self.func_fast(id, st.get())) => continue,
                 PROTO if d & u32::from(F_FUNC_OK) != 0 => self.set_flag(id, FUNC_OK),
                 TYPEDEF | VOLATILE | CONST | RESTRICT | TYPE_TAG if tags.is_ok() => tags = self.type_tags_of(id),
+                STRUCT if special => self.note_triggered(id, off.get(), d),
                 _ => {}
             }
             let needs = kind != PROTO && r.get() >> 30 != RESOLVED;
