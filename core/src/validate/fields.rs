@@ -340,6 +340,12 @@ impl<E: Order> V<'_, '_, E> {
                 return Err(self.type_err(Rule::FieldsOverlap, id));
             }
             next = f.off.wrapping_add(fsize);
+            // The kernel only warns at a second lock (of either kind): one
+            // unique per struct level, and nested structs are levels.
+            // Strict refuses it.
+            if self.rules.strict && f.kind & (SPIN_LOCK | RES_SPIN_LOCK) != 0 && mask & f.kind != 0 {
+                return Err(self.type_err(Rule::DuplicateField, id));
+            }
             mask |= f.kind;
             match f.kind {
                 LIST_HEAD => self.graph_root(id, f, b"bpf_list_node")?,

@@ -14,7 +14,10 @@
 //!    struct and union members in both bitfield encodings, FUNC → FUNC_PROTO,
 //!    parameters, DATASEC → VAR and DECL_TAG targets;
 //! 5. type-tag ordering (`btf_check_type_tags`; with a resolve pass, checked
-//!    at each modifier's turn in it and reported after its own errors).
+//!    at each modifier's turn in it and reported after its own errors);
+//! 6. for a standalone blob under `UserLoad` and `Strict` on 6.12 and later,
+//!    the BPF special-field layer (`btf_parse_struct_metas`; see
+//!    [below](#bpf-special-fields)).
 //!
 //! It needs no allocator: pass 1's descriptors and pass 2's state (20 bytes
 //! a type, and two summary bits), and the name bits (one bit a string byte)
@@ -70,10 +73,53 @@
 //! | kernel and module BTF get no resolve pass | (n/a) | resolve pass on all |
 //! | section sort by signed offset difference | same verdict either way | same |
 //! | name classes are the kernel's Latin-1 ctype table | kept | kept |
+//! | special fields: a second spin lock in a nested struct of the same record (the kernel only warns) | emulated | rejected ([`Rule::DuplicateField`]) |
+//! | special fields: a graph root's node offset is decoded with the node type's kind_flag | emulated (no verdict depends on it: the two decodes differ by multiples of 2 MiB) | same |
+//! | special fields: a kptr pointee named like a kernel struct | taken as the program's own (the kernel's verdict depends on its own BTF) | same |
 //!
-//! The BPF special-field rules (spin locks, kptrs, graph roots; the
-//! kernel's `btf_parse_struct_metas`) are runtime semantics, not format
-//! rules, and are not checked here.
+//! ## BPF special fields
+//!
+//! After the type tags, a user load checks the structs that hold BPF's
+//! special types: spin locks, list and rb-tree roots and nodes, refcounts
+//! and kptrs (`btf_parse_struct_metas`, `btf_parse_fields`,
+//! `btf_check_and_fixup_fields`). `validate` does the same for a
+//! standalone blob under `UserLoad` and `Strict` on kernels 6.12 and later
+//! (where the kernel's layer took its current form: kptrs, nested structs
+//! and arrays), with `bpf_res_spin_lock` from 6.15. Each failure has its own
+//! [`Rule`]; the kernel logs nothing for them, so each rule's message names
+//! the errno the kernel returns instead.
+//!
+//! - A STRUCT is checked when a direct member's type is the first STRUCT
+//!   named `bpf_spin_lock`, `bpf_list_head`, `bpf_list_node`, `bpf_rb_root`,
+//!   `bpf_rb_node` or `bpf_refcount`, or a kptr (a PTR, or a VOLATILE one,
+//!   to a TYPE_TAG without kind_flag named `kptr`, `kptr_untrusted` or
+//!   `percpu_kptr`). Typedefs, modifiers and arrays of them trigger nothing.
+//! - Its fields are found through arrays and nested structs (32 levels of
+//!   each), at most 11, every member on a byte boundary, every tagged
+//!   pointer with a kptr tag on a struct. Then: no overlap, one
+//!   `contains:<struct>:<node>` declaration tag per graph root naming a
+//!   struct whose node member is of the root's node type and 8-byte
+//!   aligned, a lock beside any root, a refcount beside both node kinds,
+//!   and no root in the value struct of a struct that has a node.
+//!
+//! What the layer cannot know from the blob: a kptr whose pointee struct is
+//! named like a struct of the running kernel's BTF (vmlinux or a loaded
+//! module) takes the kernel's type, and a referenced one (`kptr`) then
+//! needs a destructor the kernel registered, or the load fails with ENOENT.
+//! `validate` takes every pointee as the program's own type, which is what
+//! the kernel does for a name it does not know.
+//!
+//! On 6.2 to 6.11 the kernel's layer was narrower (no kptrs, no nested
+//! structs or arrays, fewer special types by version) and is not emulated:
+//! `validate` may accept what those kernels refuse. 6.1 and earlier have
+//! none. [`ValidateOptions::special_fields`] turns the layer off, for BTF
+//! that no kernel loads as program BTF.
+//!
+//! The kernel walks a nested struct again at each use; `validate` marks a
+//! struct whose walk found nothing, so its walks are linear in the types
+//! and members. Each graph root looks up its declaration tag and value
+//! struct by a scan of the types, as the kernel does: quadratic only in
+//! blobs with many graph roots.
 
 mod fields;
 mod names;

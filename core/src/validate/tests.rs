@@ -1260,6 +1260,16 @@ fn cases() -> Vec<Case> {
             }),
             ok
         ),
+        on(
+            "special: spin locks at two levels (Strict)",
+            specials(|b| {
+                b.head("in", STRUCT, 1, false, 4).member("l", LOCK, 0);
+                b.head("v", STRUCT, 2, false, 8).member("l", LOCK, 0).member("i", 10, 32);
+            }),
+            Profile::Strict,
+            K618,
+            e(Rule::DuplicateField)
+        ),
         user(
             "special: typedef of a spin lock triggers nothing",
             specials(|b| {
@@ -2085,4 +2095,21 @@ fn offset_zero_is_no_name_over_any_base() {
             assert_eq!((plain, shared), (Err(rule), Err(rule)), "{what} {profile:?}");
         }
     }
+}
+
+#[test]
+fn special_fields_turn_off_and_name_the_member() {
+    let d = specials(|b| {
+        b.head("in", STRUCT, 1, false, 4).member("x", 1, 0); // 10
+        b.head("v", STRUCT, 3, false, 12).member("a", LOCK, 0).member("i", 10, 32).member("b", LOCK, 64);
+    });
+    let mut opts = ValidateOptions::new(Profile::UserLoad, K618);
+    let mut scratch = std::vec![0u32; super::scratch_len(&d, None, &opts)];
+    let e = validate(&d, None, &opts, &mut scratch).unwrap_err();
+    assert_eq!((e.rule(), e.type_id(), e.index()), (Rule::DuplicateField, Some(crate::TypeId(11)), Some(2)));
+    // The struct walked in between is marked clean: a second run over the
+    // same (dirty) scratch gives the same verdict.
+    assert_eq!(validate(&d, None, &opts, &mut scratch).unwrap_err(), e);
+    opts.special_fields = false;
+    validate(&d, None, &opts, &mut scratch).unwrap();
 }
