@@ -560,3 +560,74 @@ impl<'k> Session<'k> {
         Ok(Loaded { data, ids, names: OnceCell::new() })
     }
 }
+
+/// The destructor kfuncs a kernel registers for the types a referenced
+/// kptr may hold (`register_btf_id_dtor_kfuncs`; Linux 6.18): the type,
+/// and the kfunc whose presence in the kernel's BTF says it is built in.
+const DESTRUCTORS: [(&[u8], &[u8]); 7] = [
+    (b"task_struct", b"bpf_task_release_dtor"),
+    (b"cgroup", b"bpf_cgroup_release_dtor"),
+    (b"bpf_cpumask", b"bpf_cpumask_release_dtor"),
+    (b"bpf_crypto_ctx", b"bpf_crypto_ctx_release_dtor"),
+    (b"sk_buff", b"bpf_kfree_skb_dtor"),
+    (b"prog_test_ref_kfunc", b"bpf_kfunc_call_test_release_dtor"),
+    (b"prog_test_member", b"bpf_kfunc_call_memb_release_dtor"),
+];
+
+/// A kernel's own STRUCT names, for the one rule of a user load that
+/// depends on the kernel rather than the blob
+/// ([`btfkit::validate::validate_in_kernel`]): a kptr whose pointee is
+/// named like a kernel struct takes it, and a referenced one needs the
+/// struct's destructor.
+///
+/// The kernel searches vmlinux and then every loaded module; add the
+/// modules that matter (or all of them, explicitly), as with any lookup.
+/// A destructor counts as registered when its kfunc is in the BTF added.
+#[derive(Debug, Clone, Default)]
+pub struct KernelStructNames {
+    structs: BTreeSet<Vec<u8>>,
+    funcs: BTreeSet<Vec<u8>>,
+}
+
+impl KernelStructNames {
+    /// Adds the STRUCT names (and the destructor kfuncs) of one BTF's own
+    /// types: vmlinux, or a module over it.
+    pub fn add(&mut self, btf: &Btf<'_>) {
+        for t in btf.types().filter_map(Result::ok) {
+            let kind = t.kind();
+            if kind != Some(btfkit::Kind::Struct) && kind != Some(btfkit::Kind::Func) {
+                continue;
+            }
+            let Ok(name) = btf.str_at(t.name_off()) else { continue };
+            if kind == Some(btfkit::Kind::Struct) {
+                // An anonymous pointee is the program's own: the kernel
+                // (6.18.44 here) finds no kernel struct for the empty name.
+                if !name.is_empty() && !self.structs.contains(name) {
+                    self.structs.insert(name.to_vec());
+                }
+            } else if DESTRUCTORS.iter().any(|(_, f)| *f == name) {
+                self.funcs.insert(name.to_vec());
+            }
+        }
+    }
+
+    /// The names of vmlinux alone.
+    ///
+    /// # Errors
+    /// [`Error::Btf`] naming vmlinux.
+    pub fn of_vmlinux(k: &KernelBtf) -> Result<Self, Error> {
+        let mut n = KernelStructNames::default();
+        n.add(&k.base()?);
+        Ok(n)
+    }
+}
+
+impl btfkit::validate::KernelStructs for KernelStructNames {
+    fn lookup(&self, name: &[u8]) -> btfkit::validate::KernelStruct {
+        if !self.structs.contains(name) {
+            return btfkit::validate::KernelStruct::Absent;
+        }
+        let destructor = DESTRUCTORS.iter().any(|(s, f)| *s == name && self.funcs.contains(*f));
+        btfkit::validate::KernelStruct::Present { destructor }
+    }
+}

@@ -420,8 +420,30 @@ fn validate(
     let profile = profile.unwrap_or(ProfileArg::Strict).profile();
     let file = file.unwrap_or_else(|| g.sysfs.join("vmlinux"));
     let opts = ValidateOptions::new(profile, kv);
+    // A user load's kptrs to structs named like the kernel's own take the
+    // kernel's (vmlinux's; modules are not read for this).
+    let kernel_structs = if profile == Profile::UserLoad && base.is_none() {
+        match kernel(g, false).and_then(|k| btfkit_sysfs::kernel::KernelStructNames::of_vmlinux(&k)) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                if g.verbose {
+                    eprintln!("btfkit: kptr pointees taken as the program's own: no kernel struct names ({e})");
+                }
+                None
+            }
+        }
+    } else {
+        None
+    };
     with_input(&file, base.as_deref(), |data, base| {
-        Ok(match btfkit::validate::validate_vec(data, base, &opts) {
+        let verdict = match &kernel_structs {
+            Some(names) => {
+                let mut scratch = vec![0u32; btfkit::validate::scratch_len(data, None, &opts)];
+                btfkit::validate::validate_in_kernel(data, &opts, &mut scratch, names)
+            }
+            None => btfkit::validate::validate_vec(data, base, &opts),
+        };
+        Ok(match verdict {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 println!("{}: invalid for {profile:?} on Linux {kv}: {e}", file.display());

@@ -33,7 +33,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use btfkit::Btf;
 use btfkit::validate::{KernelVersion, Profile, ValidateOptions, validate_vec};
-use btfkit_tests::kernel::{availability, btf_load, release};
+use btfkit_tests::kernel::{availability, btf_load, release, validate_user};
 use btfkit_tests::{unavailable, workspace};
 
 const INT: u32 = 1;
@@ -1633,7 +1633,9 @@ fn special(r: &mut Rng) -> Vec<u8> {
     let value_names: [&'static [u8]; 3] = [b"btfkit_v0", b"btfkit_v1", b"btfkit_v2"];
     for vname in value_names.iter().take(1 + r.below(3) as usize) {
         let mut ms = vec![(&b"data"[..], long, 8, 8)];
-        for (k, name, pct) in [(3, &b"lnode"[..], 70), (5, b"rnode", 20), (6, b"ref", 20), (2, b"head", 15), (0, b"lock", 25)] {
+        for (k, name, pct) in
+            [(3, &b"lnode"[..], 70), (5, b"rnode", 20), (6, b"ref", 20), (2, b"head", 15), (0, b"lock", 25)]
+        {
             // Both node kinds want a refcount.
             let pct = if name == b"ref" && ms.len() >= 3 { 90 } else { pct };
             if special[k] != 0 && r.chance(pct) {
@@ -1986,7 +1988,7 @@ fn userload_verdict_equals_running_kernel() {
                     }
                     let (src, data) = input(seed, i, &seeds);
                     let theirs = btf_load(&data);
-                    let ours = validate_vec(&data, None, &opts);
+                    let ours = validate_user(&data, &opts);
                     counts[src as usize][usize::from(theirs.is_err())].fetch_add(1, Ordering::Relaxed);
                     if let Err(e) = &ours
                         && named_errno(e).is_some()
@@ -2056,6 +2058,46 @@ fn userload_verdict_equals_running_kernel() {
     assert!(rej >= n / 5, "too few inputs rejected by the kernel: {rej} of {n}");
 }
 
+/// Kptrs to structs named like the running kernel's own: a referenced one
+/// needs the destructor the kernel registered (`task_struct` has one on
+/// every kernel with BPF; `file` none), an unreferenced one does not, and a
+/// name the kernel does not know is the program's own.
+#[test]
+fn kptrs_to_kernel_structs_get_the_kernels_verdict() {
+    let Some((rel, kernel)) = running_kernel() else { return };
+    let opts = ValidateOptions::new(Profile::UserLoad, kernel);
+    let mut bad = Vec::new();
+    let mut rejected = 0;
+    for name in [&b"task_struct"[..], b"cgroup", b"file", b"bpf_cpumask", b"sk_buff", b"btfkit_obj", b"bpf_timer"] {
+        for tag in [&b"kptr"[..], b"kptr_untrusted", b"percpu_kptr"] {
+            let mut b = B::new();
+            let int = b.int32();
+            let lock = b.comp(STRUCT, b"bpf_spin_lock", false, 4, &[(b"v", int, 0)]);
+            let pointee = b.comp(STRUCT, name, false, 8, &[(b"x", int, 0)]);
+            let t = b.rf(TYPE_TAG, tag, false, pointee);
+            let p = b.rf(PTR, b"", false, t);
+            b.comp(STRUCT, b"btfkit_v", false, 16, &[(b"l", lock, 0), (b"p", p, 64)]);
+            let d = b.build();
+            let theirs = btf_load(&d);
+            let ours = validate_user(&d, &opts);
+            rejected += usize::from(theirs.is_err());
+            if verdicts_differ(&theirs, &ours) {
+                bad.push(format!(
+                    "{} {}: ours {:?}, kernel {}",
+                    String::from_utf8_lossy(tag),
+                    String::from_utf8_lossy(name),
+                    ours.map_err(|e| e.rule()),
+                    kernel_verdict(&theirs)
+                ));
+            }
+        }
+    }
+    eprintln!("kptrs to kernel structs on Linux {rel}: 21 blobs, kernel rejected {rejected}");
+    assert!(bad.is_empty(), "verdicts differ:\n{}", bad.join("\n"));
+    // `file` has no destructor: its referenced kptr is refused.
+    assert!(rejected >= 1, "the kernel refused no referenced kptr to a destructor-less struct");
+}
+
 /// Every hand-built seed is valid: the kernel and we accept it.
 #[test]
 fn handmade_seeds_are_accepted() {
@@ -2071,7 +2113,7 @@ fn handmade_seeds_are_accepted() {
                 hex(&d)
             ));
         }
-        if let Err(e) = validate_vec(&d, None, &opts) {
+        if let Err(e) = validate_user(&d, &opts) {
             bad.push(format!("{what}: we reject: {e}"));
         }
     }
@@ -2105,7 +2147,7 @@ fn unit_case_blobs_get_the_running_kernels_verdict() {
     for f in &files {
         let d = std::fs::read(f).unwrap();
         let theirs = btf_load(&d);
-        let ours = validate_vec(&d, None, &opts);
+        let ours = validate_user(&d, &opts);
         accepted += usize::from(theirs.is_ok());
         if verdicts_differ(&theirs, &ours) {
             let kernel = kernel_verdict(&theirs);
@@ -2165,7 +2207,7 @@ fn input_histogram() {
                 last.split(']').next_back().unwrap_or("").chars().filter(|c| !c.is_ascii_digit()).collect();
             // The special-field layer logs nothing (the last line is the
             // last type pass 2 logged): name its rule, as ours.
-            if let Err(e) = validate_vec(&d, None, &ValidateOptions::new(Profile::UserLoad, kernel))
+            if let Err(e) = validate_user(&d, &ValidateOptions::new(Profile::UserLoad, kernel))
                 && named_errno(&e).is_some()
             {
                 key = format!("(errno {}, no log) {}", rj.errno, e.rule());

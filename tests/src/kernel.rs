@@ -90,3 +90,45 @@ pub fn availability() -> Result<(), String> {
 pub fn release() -> String {
     std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_owned()
 }
+
+/// The running kernel's own struct names: vmlinux and every module in
+/// `/sys/kernel/btf` (read explicitly, for the kernel searches the loaded
+/// modules), built once. Empty when they cannot be read.
+pub fn running_structs() -> &'static btfkit_sysfs::kernel::KernelStructNames {
+    static NAMES: std::sync::OnceLock<btfkit_sysfs::kernel::KernelStructNames> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut names = btfkit_sysfs::kernel::KernelStructNames::default();
+        let opts = btfkit_sysfs::kernel::Options { tolerant: true, validate: None, ..Default::default() };
+        let k = match btfkit_sysfs::kernel::KernelBtf::open(opts) {
+            Ok(k) => k,
+            Err(e) => {
+                eprintln!("WARNING: no running kernel BTF ({e}): kptr pointees taken as the program's own");
+                return names;
+            }
+        };
+        let Ok(s) = k.session() else { return names };
+        names.add(s.base());
+        for m in k.module_names() {
+            if let Ok(Some(b)) = s.module_btf(m) {
+                names.add(&b);
+            }
+        }
+        for skip in s.skipped().iter() {
+            eprintln!("WARNING: module {} not read for kernel struct names: {}", skip.module, skip.error);
+        }
+        names
+    })
+}
+
+/// Our `UserLoad`-style verdict on a standalone blob for the running
+/// kernel: kptr pointees named like its own structs take them.
+///
+/// # Errors
+/// The first rule broken.
+pub fn validate_user(
+    data: &[u8],
+    opts: &btfkit::validate::ValidateOptions,
+) -> Result<(), btfkit::validate::ValidationError> {
+    let mut scratch = vec![0u32; btfkit::validate::scratch_len(data, None, opts)];
+    btfkit::validate::validate_in_kernel(data, opts, &mut scratch, running_structs())
+}

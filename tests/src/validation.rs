@@ -56,7 +56,7 @@ fn running_vmlinux_gets_the_kernels_userload_verdict() {
         let _ = unavailable("the kernel BTF verifier", &why);
         return;
     }
-    let ours = validate_vec(&data, None, &ValidateOptions::new(Profile::UserLoad, kernel));
+    let ours = btfkit_tests::kernel::validate_user(&data, &ValidateOptions::new(Profile::UserLoad, kernel));
     let theirs = btf_load(&data);
     eprintln!(
         "{} on Linux {rel}: kernel {}, ours {}",

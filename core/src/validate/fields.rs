@@ -35,7 +35,7 @@
 //! types and members, as long as the graph roots are few (each looks up its
 //! declaration tag and value struct by a scan, as the kernel does).
 
-use super::{F_KFLAG, K_MODIFIER, Order, Rule, T, V, VResult, ValidationError};
+use super::{F_KFLAG, K_MODIFIER, KernelStruct, Order, Rule, T, V, VResult, ValidationError};
 use crate::Kind;
 
 /// Field kinds, as bits of a record's mask.
@@ -350,6 +350,15 @@ impl<E: Order> V<'_, '_, E> {
             match f.kind {
                 LIST_HEAD => self.graph_root(id, f, b"bpf_list_node")?,
                 RB_ROOT => self.graph_root(id, f, b"bpf_rb_node")?,
+                // `btf_parse_kptr`: a pointee named like a kernel struct is
+                // that struct; a referenced one needs its destructor.
+                KPTR_REF => {
+                    if let Some(k) = self.kernel
+                        && k.lookup(self.name_of(f.value)) == (KernelStruct::Present { destructor: false })
+                    {
+                        return Err(self.type_err(Rule::KptrNoDestructor, id));
+                    }
+                }
                 _ => {}
             }
         }
@@ -434,7 +443,8 @@ impl<E: Order> V<'_, '_, E> {
             let fid = f.id;
             let t = self.ty(fid).unwrap_or(T::VOID);
             let i = f.next;
-            let member = if i < t.vlen { self.body(fid).and_then(|(b, _)| b.chunks_exact(12).nth(i as usize)) } else { None };
+            let member =
+                if i < t.vlen { self.body(fid).and_then(|(b, _)| b.chunks_exact(12).nth(i as usize)) } else { None };
             let Some(m) = member else {
                 // This struct is done.
                 let done = *f;
@@ -498,7 +508,7 @@ impl<E: Order> V<'_, '_, E> {
             }
             let found = match kind {
                 KPTR_REF => match self.find_kptr(var).map_err(merr)? {
-                    Some((k, _)) => Found::Field(Field { kind: k, off, value: 0, node: 0 }),
+                    Some((k, pointee)) => Found::Field(Field { kind: k, off, value: pointee, node: 0 }),
                     None => Found::Ignore,
                 },
                 LIST_HEAD | RB_ROOT => self.find_graph_root(fid, i, vt, kind, off)?,

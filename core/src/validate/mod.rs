@@ -107,7 +107,9 @@
 //! module) takes the kernel's type, and a referenced one (`kptr`) then
 //! needs a destructor the kernel registered, or the load fails with ENOENT.
 //! `validate` takes every pointee as the program's own type, which is what
-//! the kernel does for a name it does not know.
+//! the kernel does for a name it does not know; [`validate_in_kernel`]
+//! asks a [`KernelStructs`] instead (`btfkit-sysfs` reads one from a
+//! kernel's BTF, and `btfkit validate --profile user` uses vmlinux's).
 //!
 //! On 6.2 to 6.11 the kernel's layer was narrower (no kptrs, no nested
 //! structs or arrays, fewer special types by version) and is not emulated:
@@ -407,7 +409,68 @@ pub fn validate<'a>(
     opts: &ValidateOptions,
     scratch: &mut [u32],
 ) -> Result<(), ValidationError> {
-    validate_impl(data, base, None, opts, scratch)
+    validate_impl(data, base, None, None, opts, scratch)
+}
+
+/// What the running kernel's own BTF (vmlinux, then each loaded module)
+/// says of a struct name: the one input of the special-field layer that is
+/// not in the blob (see [the module docs](self#bpf-special-fields)).
+pub trait KernelStructs {
+    /// The kernel's STRUCT of this exact name, if it has one. An anonymous
+    /// pointee asks for the empty name (the running 6.18 kernel finds
+    /// none).
+    fn lookup(&self, name: &[u8]) -> KernelStruct;
+}
+
+/// A name in the kernel's own BTF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum KernelStruct {
+    /// No STRUCT of the name: a kptr to it points to the program's own type.
+    Absent,
+    /// A STRUCT of the name, and whether the kernel registered a destructor
+    /// for it (which a referenced kptr, tag `kptr`, needs).
+    Present {
+        /// A destructor kfunc is registered for the type.
+        destructor: bool,
+    },
+}
+
+/// [`validate`] of a standalone blob that also decides what depends on the
+/// running kernel's own types: a kptr whose pointee is named like a kernel
+/// struct takes that struct, and a referenced one then needs its
+/// destructor ([`Rule::KptrNoDestructor`]). Plain [`validate`] takes every
+/// pointee as the program's own.
+///
+/// ```
+/// use btfkit::validate::{KernelStruct, KernelStructs, KernelVersion, Profile, ValidateOptions, validate_in_kernel};
+///
+/// /// A kernel that knows `task_struct` (with its destructor) and nothing else.
+/// struct Tiny;
+/// impl KernelStructs for Tiny {
+///     fn lookup(&self, name: &[u8]) -> KernelStruct {
+///         match name {
+///             b"task_struct" => KernelStruct::Present { destructor: true },
+///             _ => KernelStruct::Absent,
+///         }
+///     }
+/// }
+/// let (vmlinux, _) = btfkit::doc_example_split();
+/// let opts = ValidateOptions::new(Profile::UserLoad, KernelVersion::new(6, 18));
+/// let mut scratch = vec![0u32; btfkit::validate::scratch_len(&vmlinux, None, &opts)];
+/// validate_in_kernel(&vmlinux, &opts, &mut scratch, &Tiny)?;
+/// # Ok::<(), btfkit::validate::ValidationError>(())
+/// ```
+///
+/// # Errors
+/// As [`validate`].
+pub fn validate_in_kernel(
+    data: &[u8],
+    opts: &ValidateOptions,
+    scratch: &mut [u32],
+    kernel: &dyn KernelStructs,
+) -> Result<(), ValidationError> {
+    validate_impl(data, None, None, Some(kernel), opts, scratch)
 }
 
 /// Many modules over one base: the base's strings classified once, so that
@@ -538,7 +601,7 @@ pub fn validate_split<'a>(
     scratch: &mut [u32],
 ) -> Result<(), ValidationError> {
     let names = Some(names).filter(|n| n.start == base.start_str_off().0 && core::ptr::eq(n.strs, base.own_strings()));
-    validate_impl(data, Some(base), names, opts, scratch)
+    validate_impl(data, Some(base), names, None, opts, scratch)
 }
 
 // Never inlined: one call per blob costs nothing, and the instruction
@@ -550,23 +613,25 @@ fn validate_impl<'a>(
     data: &'a [u8],
     base: Option<&'a Btf<'a>>,
     base_names: Option<&'a BaseNames<'a>>,
+    kernel: Option<&'a dyn KernelStructs>,
     opts: &ValidateOptions,
     scratch: &mut [u32],
 ) -> Result<(), ValidationError> {
-    validate_rules(data, base, base_names, Rules::new(opts), scratch)
+    validate_rules(data, base, base_names, kernel, Rules::new(opts), scratch)
 }
 
 /// [`validate`] without the fast paths of either pass, for the tests that
 /// hold the two to the same verdicts and the same scratch words.
 #[cfg(test)]
 fn validate_slow(data: &[u8], base: Option<&Btf<'_>>, opts: &ValidateOptions, scratch: &mut [u32]) -> VResult<()> {
-    validate_rules(data, base, None, Rules { fast: false, ..Rules::new(opts) }, scratch)
+    validate_rules(data, base, None, None, Rules { fast: false, ..Rules::new(opts) }, scratch)
 }
 
 fn validate_rules<'a>(
     data: &'a [u8],
     base: Option<&'a Btf<'a>>,
     base_names: Option<&'a BaseNames<'a>>,
+    kernel: Option<&'a dyn KernelStructs>,
     rules: Rules,
     scratch: &mut [u32],
 ) -> Result<(), ValidationError> {
@@ -590,8 +655,8 @@ fn validate_rules<'a>(
     }
     // One copy of the passes per byte order: record reads are plain loads.
     match hdr.endian {
-        Endian::Little => run::<Le>(data, base, base_names, rules, hdr, scratch),
-        Endian::Big => run::<Be>(data, base, base_names, rules, hdr, scratch),
+        Endian::Little => run::<Le>(data, base, base_names, kernel, rules, hdr, scratch),
+        Endian::Big => run::<Be>(data, base, base_names, kernel, rules, hdr, scratch),
     }
 }
 
@@ -599,6 +664,7 @@ fn run<'a, E: Order>(
     data: &'a [u8],
     base: Option<&'a Btf<'a>>,
     base_names: Option<&'a BaseNames<'a>>,
+    kernel: Option<&'a dyn KernelStructs>,
     rules: Rules,
     hdr: Hdr,
     scratch: &mut [u32],
@@ -637,6 +703,7 @@ fn run<'a, E: Order>(
         stack: heapless::Vec::new(),
         special_on: rules.special_fields && base.is_none(),
         special: fields::Scan::default(),
+        kernel,
     };
     v.check_strings()?;
     v.check_type_section()?;
@@ -1086,6 +1153,8 @@ struct V<'a, 's, E> {
     special_on: bool,
     /// What the passes find for it.
     special: fields::Scan,
+    /// The running kernel's own structs, for kptr pointees.
+    kernel: Option<&'a dyn KernelStructs>,
 }
 
 /// A record's head, as pass 1 reads it.

@@ -227,6 +227,8 @@ rules! {
     GraphValueNotParsed => "Graph root value struct has no special fields (EFAULT)",
     /// A struct with a node owns, through a root, a struct with a root.
     GraphOwnershipLoop => "Graph root ownership cycle (ELOOP)",
+    /// A referenced kptr (tag `kptr`) to a kernel struct that has no registered destructor.
+    KptrNoDestructor => "Referenced kptr to a kernel struct without a destructor (ENOENT)",
 }
 
 impl fmt::Display for Rule {

@@ -1485,11 +1485,10 @@ fn cases() -> Vec<Case> {
         user(
             "special: list and rb nodes with a refcount",
             specials(|b| {
-                b.head("v", STRUCT, 3, false, 64).member("ln", NODE, 0).member("rn", RB_NODE, 192).member(
-                    "r",
-                    REFCOUNT,
-                    448,
-                );
+                b.head("v", STRUCT, 3, false, 64)
+                    .member("ln", NODE, 0)
+                    .member("rn", RB_NODE, 192)
+                    .member("r", REFCOUNT, 448);
             }),
             ok
         ),
@@ -2112,4 +2111,41 @@ fn special_fields_turn_off_and_name_the_member() {
     assert_eq!(validate(&d, None, &opts, &mut scratch).unwrap_err(), e);
     opts.special_fields = false;
     validate(&d, None, &opts, &mut scratch).unwrap();
+}
+
+#[test]
+fn kptrs_to_kernel_structs_need_their_destructor() {
+    use super::{KernelStruct, KernelStructs, validate_in_kernel};
+    struct K;
+    impl KernelStructs for K {
+        fn lookup(&self, name: &[u8]) -> KernelStruct {
+            match name {
+                b"foo" => KernelStruct::Present { destructor: false },
+                b"bar" => KernelStruct::Present { destructor: true },
+                _ => KernelStruct::Absent,
+            }
+        }
+    }
+    // [10] struct NAME { long x; }, [11] tag TAG -> 10, [12] ptr -> 11,
+    // [13] struct v { lock; ptr }.
+    let blob = |name: &'static str, tag: &'static str| {
+        specials(|b| {
+            b.head(name, STRUCT, 1, false, 8).member("x", 2, 0);
+            b.head(tag, TYPE_TAG, 0, false, 10).ptr(11);
+            b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 12, 64);
+        })
+    };
+    let opts = ValidateOptions::new(Profile::UserLoad, K618);
+    let check = |d: &[u8]| {
+        let mut scratch = std::vec![0u32; super::scratch_len(d, None, &opts)];
+        let plain = validate(d, None, &opts, &mut scratch).map_err(|e| e.rule());
+        let kernel = validate_in_kernel(d, &opts, &mut scratch, &K).map_err(|e| e.rule());
+        (plain, kernel)
+    };
+    assert_eq!(check(&blob("foo", "kptr")), (Ok(()), Err(Rule::KptrNoDestructor)));
+    assert_eq!(check(&blob("bar", "kptr")), (Ok(()), Ok(())));
+    assert_eq!(check(&blob("baz", "kptr")), (Ok(()), Ok(())));
+    // Only a referenced kptr needs the destructor.
+    assert_eq!(check(&blob("foo", "kptr_untrusted")), (Ok(()), Ok(())));
+    assert_eq!(check(&blob("foo", "percpu_kptr")), (Ok(()), Ok(())));
 }
