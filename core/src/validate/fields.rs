@@ -137,8 +137,13 @@ impl Triggers {
 
     #[inline]
     fn has<E: Order>(&self, v: &V<'_, '_, E>, id: u32) -> bool {
-        (self.bloom.wrapping_shr(id) & 1 != 0 && id != 0 && self.firsts.contains(&id))
-            || (self.kptrs && matches!(v.find_kptr(id), Ok(Some(_))))
+        self.named(id) || (self.kptrs && matches!(v.find_kptr(id), Ok(Some(_))))
+    }
+
+    /// `id` is the first STRUCT of a trigger name.
+    #[inline(always)]
+    fn named(&self, id: u32) -> bool {
+        self.bloom.wrapping_shr(id) & 1 != 0 && id != 0 && self.firsts.contains(&id)
     }
 }
 
@@ -243,7 +248,11 @@ impl<E: Order> V<'_, '_, E> {
         let from = (off as usize).wrapping_add(12);
         let len = ((d >> 8) as usize).wrapping_mul(12);
         let Some(b) = self.data.get(from..from.wrapping_add(len)) else { return false };
-        b.chunks_exact(12).any(|m| set.has(self, self.rd(m, 4)))
+        if set.kptrs {
+            return b.chunks_exact(12).any(|m| set.has(self, self.rd(m, 4)));
+        }
+        // Names only (vmlinux, and most programs): one bit test a member.
+        b.chunks_exact(12).any(|m| set.named(self.rd(m, 4)))
     }
 
     /// The name of own type `id` (empty for none).
