@@ -38,6 +38,14 @@
 use super::{F_KFLAG, K_MODIFIER, KernelStruct, Order, Rule, T, V, VResult, ValidationError};
 use crate::Kind;
 
+#[cfg(test)]
+extern crate std;
+#[cfg(test)]
+std::thread_local! {
+    /// Structs the field walks entered (tests: the memo keeps it linear).
+    pub(super) static WALKED: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
+}
+
 /// Field kinds, as bits of a record's mask.
 const SPIN_LOCK: u32 = 1;
 const RES_SPIN_LOCK: u32 = 1 << 1;
@@ -503,6 +511,8 @@ impl<E: Order> V<'_, '_, E> {
                         f.below = f.below.max(below.wrapping_add(1));
                         continue;
                     }
+                    #[cfg(test)]
+                    WALKED.with(|w| w.set(w.get().wrapping_add(1)));
                     let start = fields.len();
                     stack
                         .push(Frame { id: var, next: 0, seen: 0, level, start, off, nelems, below: 0 })

@@ -1339,6 +1339,32 @@ fn cases() -> Vec<Case> {
             KernelVersion::new(6, 14),
             ok
         ),
+        user(
+            "special: a clean struct used again one level deeper",
+            specials(|b| {
+                // [10] in0 { int }, [11..40] in_k { in_(k-1) }: [40] sits 30 levels above an int.
+                b.head("in0", STRUCT, 1, false, 4).member("x", 1, 0);
+                for d in 1..=30 {
+                    b.head("", STRUCT, 1, false, 4).member("x", 9 + d, 0);
+                }
+                b.head("w", STRUCT, 1, false, 4).member("x", 40, 0); // 41
+                b.head("v", STRUCT, 3, false, 12).member("l", LOCK, 0).member("a", 40, 32).member("w", 41, 64);
+            }),
+            e(Rule::FieldsTooDeep)
+        ),
+        user(
+            "special: a clean struct used again at the same depth",
+            specials(|b| {
+                b.head("in0", STRUCT, 1, false, 4).member("x", 1, 0);
+                for d in 1..=29 {
+                    b.head("", STRUCT, 1, false, 4).member("x", 9 + d, 0);
+                }
+                b.head("w", STRUCT, 1, false, 4).member("x", 39, 0); // 40
+                b.head("v", STRUCT, 3, false, 12).member("l", LOCK, 0).member("a", 39, 32).member("w", 40, 64);
+            }),
+            ok
+        ),
+        user("special: doubling nested structs", doubling_structs(16), ok),
         user("special: 31 nested structs", nested_structs(31), ok),
         user("special: 32 nested structs", nested_structs(32), e(Rule::FieldsTooDeep)),
         user("special: 31 nested arrays", nested_arrays(31), ok),
@@ -1420,6 +1446,24 @@ fn cases() -> Vec<Case> {
             }),
             e(Rule::TooManyFields)
         ),
+        user(
+            "special: lock and ten nested kptrs",
+            tagged_ptr("kptr", false, |b| {
+                b.head("one", STRUCT, 1, false, 8).member("p", 12, 0); // 13
+                b.head("", ARRAY, 0, false, 0).u32(13).u32(1).u32(10); // 14
+                b.head("v", STRUCT, 2, false, 88).member("l", LOCK, 0).member("a", 14, 64);
+            }),
+            ok
+        ),
+        user(
+            "special: lock and eleven nested kptrs",
+            tagged_ptr("kptr", false, |b| {
+                b.head("one", STRUCT, 1, false, 8).member("p", 12, 0); // 13
+                b.head("", ARRAY, 0, false, 0).u32(13).u32(1).u32(11); // 14
+                b.head("v", STRUCT, 2, false, 96).member("l", LOCK, 0).member("a", 14, 64);
+            }),
+            e(Rule::TooManyFields)
+        ),
         // graph roots: [10] node_data { d; n }, [11] h { l; head }.
         user("special: list head and its value", list("contains:node_data:n", 1), ok),
         user("special: list head without a tag", list("", 0), e(Rule::GraphRootTag)),
@@ -1463,6 +1507,18 @@ fn cases() -> Vec<Case> {
             specials(|b| {
                 b.head("a", STRUCT, 3, false, 48).member("l", LOCK, 0).member("head", HEAD, 64).member("n", NODE, 192);
                 b.head("contains:a:n", DECL_TAG, 0, false, 10).u32(1);
+            }),
+            e(Rule::GraphOwnershipLoop)
+        ),
+        user(
+            "special: a node that owns an rb root",
+            specials(|b| {
+                // [10] c { d; rb node }, [11] b { lock; rb root of c; list node }, [12] a { lock; list of b; list node }
+                b.head("c", STRUCT, 2, false, 40).member("d", 2, 0).member("r", RB_NODE, 64);
+                b.head("b", STRUCT, 3, false, 48).member("l", LOCK, 0).member("root", ROOT, 64).member("n", NODE, 192);
+                b.head("a", STRUCT, 3, false, 48).member("l", LOCK, 0).member("head", HEAD, 64).member("n", NODE, 192);
+                b.head("contains:c:r", DECL_TAG, 0, false, 11).u32(1);
+                b.head("contains:b:n", DECL_TAG, 0, false, 12).u32(1);
             }),
             e(Rule::GraphOwnershipLoop)
         ),
@@ -2148,4 +2204,28 @@ fn kptrs_to_kernel_structs_need_their_destructor() {
     // Only a referenced kptr needs the destructor.
     assert_eq!(check(&blob("foo", "kptr_untrusted")), (Ok(()), Ok(())));
     assert_eq!(check(&blob("foo", "percpu_kptr")), (Ok(()), Ok(())));
+}
+
+/// `[10] s0 { int }`, then `s_k { s_(k-1) a; s_(k-1) b; }` up to `levels`,
+/// and a struct with a lock and the last: the kernel's walk enters 2^levels
+/// structs.
+fn doubling_structs(levels: u32) -> Vec<u8> {
+    specials(|b| {
+        b.head("s0", STRUCT, 1, false, 4).member("x", 1, 0);
+        for k in 1..=levels {
+            let size = 4u32 << k;
+            b.head("", STRUCT, 2, false, size).member("a", 9 + k, 0).member("b", 9 + k, size * 4);
+        }
+        b.head("v", STRUCT, 2, false, 8 + (4 << levels)).member("l", LOCK, 0).member("s", 10 + levels, 64);
+    })
+}
+
+#[test]
+fn nested_structs_are_walked_once_each() {
+    let d = doubling_structs(20);
+    super::fields::WALKED.with(|w| w.set(0));
+    assert_eq!(run(&d, Profile::UserLoad, K618), Ok(()));
+    let walked = super::fields::WALKED.with(core::cell::Cell::get);
+    // 21 structs below the holder; the kernel's walk enters 2^21 - 1.
+    assert!(walked <= 21, "the field walk entered {walked} structs");
 }
