@@ -65,6 +65,10 @@ const REPEATABLE: u32 = KPTR_UNREF | KPTR_REF | KPTR_PERCPU | GRAPH_ROOT;
 const FIELDS_MAX: usize = 11;
 /// `MAX_RESOLVE_DEPTH`: array levels of a member, and struct nesting.
 const DEPTH: u32 = 32;
+/// The work allowed per byte of blob (see [`Rule::SpecialFieldsTooComplex`]).
+const WORK_PER_BYTE: u64 = 16;
+/// The work allowed on top (a few milliseconds): hundreds of graph roots.
+const WORK_BASE: u64 = 1 << 22;
 /// The memo of a clean nested struct, in its size word: this bit and its
 /// depth below.
 const CLEAN: u32 = 1 << 31;
@@ -101,7 +105,7 @@ struct Field {
 }
 
 /// What the passes find for the layer.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct Scan {
     /// Pass 1: the first STRUCT of each trigger name.
     firsts: [u32; TRIGGERS.len()],
@@ -111,11 +115,16 @@ pub(super) struct Scan {
     set: Option<Triggers>,
     /// Pass 2: the first and last STRUCT to parse.
     range: Option<(u32, u32)>,
+    /// Steps taken (members walked, types and bytes scanned) ...
+    work: core::cell::Cell<u64>,
+    /// ... and the most allowed: a constant factor of the blob's size.
+    budget: u64,
 }
 
 impl Scan {
     /// Pass 1 is over: the set, when anything can be in it.
-    pub(super) fn seal(&mut self) {
+    pub(super) fn seal(&mut self, blob_len: usize) {
+        self.budget = (blob_len as u64).saturating_mul(WORK_PER_BYTE).saturating_add(WORK_BASE);
         if self.firsts.iter().any(|&f| f != 0) || self.kptr_tags {
             self.set = Some(Triggers::new(self.firsts, self.kptr_tags));
         }
@@ -263,6 +272,23 @@ impl<E: Order> V<'_, '_, E> {
         b.chunks_exact(12).any(|m| set.named(self.rd(m, 4)))
     }
 
+    /// Counts `n` steps of work for struct `id`'s layer; past the budget,
+    /// refuses.
+    fn charge(&self, id: u32, n: usize) -> VResult<()> {
+        let w = self.special.work.get().saturating_add(n as u64);
+        self.special.work.set(w);
+        if w > self.special.budget {
+            return Err(self.type_err(Rule::SpecialFieldsTooComplex, id));
+        }
+        Ok(())
+    }
+
+    /// The length of the string at a (valid) offset, up to its NUL.
+    fn str_len(&self, off: u32) -> usize {
+        let s = self.str_from(off);
+        memchr::memchr(0, s).unwrap_or(s.len())
+    }
+
     /// The name of own type `id` (empty for none).
     fn name_of(&self, id: u32) -> &[u8] {
         let Some([off, ..]) = self.words(id) else { return &[] };
@@ -330,13 +356,18 @@ impl<E: Order> V<'_, '_, E> {
         cur
     }
 
-    /// The first own STRUCT named `name` (`btf_find_by_name_kind`).
+    /// The first own STRUCT named `name` (`btf_find_by_name_kind`). Each
+    /// compare reads no more than the shorter name (struct names are
+    /// identifiers, at most KSYM_NAME_LEN bytes).
     fn struct_named(&self, name: &[u8]) -> Option<u32> {
         (self.start_id..)
             .zip(self.types)
             .filter(|(_, [_, _, _, d, _])| d.get() & 0x1f == Kind::Struct as u32)
+            .find(|(_, [off, ..])| {
+                let s = self.str_from(self.rd(self.data, off.get() as usize));
+                s.starts_with(name) && s.get(name.len()).is_none_or(|&c| c == 0)
+            })
             .map(|(id, _)| id)
-            .find(|&id| self.name_of(id) == name)
     }
 
     /// `btf_parse_fields` of STRUCT `id`: its fields, checked.
@@ -418,9 +449,11 @@ impl<E: Order> V<'_, '_, E> {
     /// `btf_parse_graph_root`: the node member that root `f` of struct
     /// `owner` names in its value struct.
     fn graph_root(&self, owner: u32, f: &Field, node_type: &[u8]) -> VResult<()> {
+        self.charge(owner, self.str_len(f.node))?;
         let node_name = self.str_bytes(f.node);
         let Some((b, _)) = self.body(f.value) else { return Err(self.type_err(Rule::GraphRootNodeMissing, owner)) };
         let vlen = self.ty(f.value).map_or(0, |t| t.vlen) as usize;
+        self.charge(owner, vlen)?;
         let mut found = false;
         for (i, m) in b.chunks_exact(12).take(vlen).enumerate() {
             if self.str_bytes(self.rd(m, 0)) != node_name {
@@ -473,6 +506,7 @@ impl<E: Order> V<'_, '_, E> {
                 continue;
             };
             f.next = i.wrapping_add(1);
+            self.charge(fid, 1)?;
             let merr = |rule| self.field_err(rule, fid, Some(i));
             let raw = self.rd(m, 8);
             let bits = if t.flags & F_KFLAG != 0 { raw & 0x00ff_ffff } else { raw };
@@ -603,10 +637,13 @@ impl<E: Order> V<'_, '_, E> {
     /// `btf_get_field_type`: the special struct a member's type is named
     /// as (kind, size, alignment), or `None`.
     fn field_type(&self, id: u32, seen: &mut u32) -> Result<Option<(u32, u32, u32)>, Rule> {
-        let name = self.name_of(id);
-        if !name.starts_with(b"bpf_") {
+        // Most names fail on their first bytes: no full read.
+        let Some([off, ..]) = self.words(id) else { return Ok(None) };
+        let name_off = self.rd(self.data, off.get() as usize);
+        if !self.str_from(name_off).starts_with(b"bpf_") {
             return Ok(None);
         }
+        let name = self.str_bytes(name_off);
         for &(n, kind, unique, size, align) in &NAMED {
             if n != name || (kind == RES_SPIN_LOCK && !self.rules.res_spin_lock) {
                 continue;
@@ -628,13 +665,15 @@ impl<E: Order> V<'_, '_, E> {
             return Ok(Found::Ignore);
         }
         let merr = |rule| self.member_err(rule, container, i);
+        // A scan of the types for the tag, and one for the value struct.
+        self.charge(container, self.types.len().saturating_mul(2))?;
         let mut tag = None;
-        for (tid, [_, _, _, d, st]) in (self.start_id..).zip(self.types) {
+        for (tid, [o, _, _, d, st]) in (self.start_id..).zip(self.types) {
             if d.get() & 0x1f != Kind::DeclTag as u32 || st.get() != container {
                 continue;
             }
             let Some((b, _)) = self.body(tid) else { continue };
-            if self.rd(b, 0) != i || !self.name_of(tid).starts_with(CONTAINS) {
+            if self.rd(b, 0) != i || !self.str_from(self.rd(self.data, o.get() as usize)).starts_with(CONTAINS) {
                 continue;
             }
             if tag.is_some() {
@@ -645,6 +684,7 @@ impl<E: Order> V<'_, '_, E> {
         let Some(tag) = tag else { return Err(merr(Rule::GraphRootTag)) };
         let Some([o, ..]) = self.words(tag) else { return Err(merr(Rule::GraphRootTag)) };
         let name_off = self.rd(self.data, o.get() as usize);
+        self.charge(container, self.str_len(name_off))?;
         let value = self.str_bytes(name_off).get(CONTAINS.len()..).unwrap_or_default();
         let Some(colon) = value.iter().position(|&c| c == b':') else { return Err(merr(Rule::GraphRootTagValue)) };
         let Some(value_id) = self.struct_named(value.get(..colon).unwrap_or_default()) else {

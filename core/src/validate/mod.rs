@@ -75,7 +75,8 @@
 //! | name classes are the kernel's Latin-1 ctype table | kept | kept |
 //! | special fields: a second spin lock in a nested struct of the same record (the kernel only warns) | emulated | rejected ([`Rule::DuplicateField`]) |
 //! | special fields: a graph root's node offset is decoded with the node type's kind_flag | emulated (no verdict depends on it: the two decodes differ by multiples of 2 MiB) | same |
-//! | special fields: a kptr pointee named like a kernel struct | taken as the program's own (the kernel's verdict depends on its own BTF) | same |
+//! | special fields: a kptr pointee named like a kernel struct | taken as the program's own by [`validate`] (the kernel's verdict depends on its own BTF; see [`validate_in_kernel`]) | same |
+//! | special fields: thousands of graph roots or re-walked nested structs, superlinear work for the kernel | rejected ([`Rule::SpecialFieldsTooComplex`]) | rejected |
 //!
 //! ## BPF special fields
 //!
@@ -117,11 +118,13 @@
 //! none. [`ValidateOptions::special_fields`] turns the layer off, for BTF
 //! that no kernel loads as program BTF.
 //!
-//! The kernel walks a nested struct again at each use; `validate` marks a
-//! struct whose walk found nothing, so its walks are linear in the types
-//! and members. Each graph root looks up its declaration tag and value
-//! struct by a scan of the types, as the kernel does: quadratic only in
-//! blobs with many graph roots.
+//! The kernel walks a nested struct again at each use, and each graph root
+//! looks up its declaration tag and value struct by a scan of the types.
+//! `validate` marks a struct whose walk found nothing, so that clean
+//! structs are walked once, and counts the rest of the work: past 16 steps
+//! a byte of the blob and 2^22 more (hundreds of graph roots), it refuses
+//! the blob ([`Rule::SpecialFieldsTooComplex`]) rather than break the
+//! crate's promise of work linear in the input.
 
 mod fields;
 mod names;
@@ -2045,7 +2048,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         const ENUM64: u32 = Kind::Enum64 as u32;
         let fast = self.rules.fast;
         let mut tags = Ok(());
-        self.special.seal();
+        self.special.seal(self.data.len());
         let special = self.special_on && self.special.has_set();
         // The own types in id order, their words read once here.
         for (id, [off, r, size, d, st]) in (self.start_id..).zip(self.types) {

@@ -227,6 +227,9 @@ rules! {
     GraphValueNotParsed => "Graph root value struct has no special fields (EFAULT)",
     /// A struct with a node owns, through a root, a struct with a root.
     GraphOwnershipLoop => "Graph root ownership cycle (ELOOP)",
+    /// (btfkit's bound) The special fields need more work than a constant factor of the blob's
+    /// size: the kernel's walks and scans are quadratic in graph roots and nested structs.
+    SpecialFieldsTooComplex => "Special fields need more work than the blob's size allows",
     /// A referenced kptr (tag `kptr`) to a kernel struct that has no registered destructor.
     KptrNoDestructor => "Referenced kptr to a kernel struct without a destructor (ENOENT)",
 }

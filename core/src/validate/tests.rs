@@ -1365,6 +1365,7 @@ fn cases() -> Vec<Case> {
             ok
         ),
         user("special: doubling nested structs", doubling_structs(16), ok),
+        user("special: 500 list heads", many_list_heads(500), ok),
         user("special: 31 nested structs", nested_structs(31), ok),
         user("special: 32 nested structs", nested_structs(32), e(Rule::FieldsTooDeep)),
         user("special: 31 nested arrays", nested_arrays(31), ok),
@@ -2228,4 +2229,27 @@ fn nested_structs_are_walked_once_each() {
     let walked = super::fields::WALKED.with(core::cell::Cell::get);
     // 21 structs below the holder; the kernel's walk enters 2^21 - 1.
     assert!(walked <= 21, "the field walk entered {walked} structs");
+}
+
+/// `n` structs, each with a lock and a list head whose `contains:` tag
+/// names one value struct: each head scans the types for its tag and its
+/// value, as the kernel does, n times n in all.
+fn many_list_heads(n: u32) -> Vec<u8> {
+    specials(|b| {
+        b.head("node_data", STRUCT, 2, false, 32).member("d", 2, 0).member("n", NODE, 64); // 10
+        for k in 0..n {
+            b.head("", STRUCT, 2, false, 24).member("l", LOCK, 0).member("head", HEAD, 64);
+            b.head("contains:node_data:n", DECL_TAG, 0, false, 11 + 2 * k).u32(1);
+        }
+    })
+}
+
+#[test]
+fn special_field_work_stays_within_a_constant_factor_of_the_size() {
+    // Hundreds of graph roots: fine.
+    assert_eq!(run(&many_list_heads(500), Profile::UserLoad, K618), Ok(()));
+    // Thousands: each head's two scans cost 4n steps, n heads 4n^2, past
+    // 2^22 steps and 16 a byte of the blob (52 bytes a head): refused.
+    assert_eq!(run(&many_list_heads(3000), Profile::UserLoad, K618), Err(Rule::SpecialFieldsTooComplex));
+    assert_eq!(run(&many_list_heads(3000), Profile::Strict, K618), Err(Rule::SpecialFieldsTooComplex));
 }
