@@ -561,17 +561,19 @@ impl<'k> Session<'k> {
     }
 }
 
-/// The destructor kfuncs a kernel registers for the types a referenced
-/// kptr may hold (`register_btf_id_dtor_kfuncs`; Linux 6.18): the type,
-/// and the kfunc whose presence in the kernel's BTF says it is built in.
-const DESTRUCTORS: [(&[u8], &[u8]); 7] = [
-    (b"task_struct", b"bpf_task_release_dtor"),
-    (b"cgroup", b"bpf_cgroup_release_dtor"),
-    (b"bpf_cpumask", b"bpf_cpumask_release_dtor"),
-    (b"bpf_crypto_ctx", b"bpf_crypto_ctx_release_dtor"),
-    (b"sk_buff", b"bpf_kfree_skb_dtor"),
-    (b"prog_test_ref_kfunc", b"bpf_kfunc_call_test_release_dtor"),
-    (b"prog_test_member", b"bpf_kfunc_call_memb_release_dtor"),
+/// The destructors a kernel registers for the types a referenced kptr may
+/// hold (`register_btf_id_dtor_kfuncs`): the type, and the kfuncs whose
+/// presence in the kernel's BTF says that the code that registers it is
+/// built in (the `_dtor` wrapper from about 6.13, the release kfunc itself
+/// before).
+const DESTRUCTORS: [(&[u8], [&[u8]; 2]); 7] = [
+    (b"task_struct", [b"bpf_task_release_dtor", b"bpf_task_release"]),
+    (b"cgroup", [b"bpf_cgroup_release_dtor", b"bpf_cgroup_release"]),
+    (b"bpf_cpumask", [b"bpf_cpumask_release_dtor", b"bpf_cpumask_release"]),
+    (b"bpf_crypto_ctx", [b"bpf_crypto_ctx_release_dtor", b"bpf_crypto_ctx_release"]),
+    (b"sk_buff", [b"bpf_kfree_skb_dtor", b"bpf_kfree_skb"]),
+    (b"prog_test_ref_kfunc", [b"bpf_kfunc_call_test_release_dtor", b"bpf_kfunc_call_test_release"]),
+    (b"prog_test_member", [b"bpf_kfunc_call_memb_release_dtor", b"bpf_kfunc_call_memb_release"]),
 ];
 
 /// A kernel's own STRUCT names, for the one rule of a user load that
@@ -605,7 +607,7 @@ impl KernelStructNames {
                 if !name.is_empty() && !self.structs.contains(name) {
                     self.structs.insert(name.to_vec());
                 }
-            } else if DESTRUCTORS.iter().any(|(_, f)| *f == name) {
+            } else if DESTRUCTORS.iter().any(|(_, fs)| fs.contains(&name)) {
                 self.funcs.insert(name.to_vec());
             }
         }
@@ -627,7 +629,7 @@ impl btfkit::validate::KernelStructs for KernelStructNames {
         if !self.structs.contains(name) {
             return btfkit::validate::KernelStruct::Absent;
         }
-        let destructor = DESTRUCTORS.iter().any(|(s, f)| *s == name && self.funcs.contains(*f));
+        let destructor = DESTRUCTORS.iter().any(|(s, fs)| *s == name && fs.iter().any(|f| self.funcs.contains(*f)));
         btfkit::validate::KernelStruct::Present { destructor }
     }
 }

@@ -35,6 +35,7 @@ use btfkit::Btf;
 use btfkit::validate::{KernelVersion, Profile, ValidateOptions, validate_vec};
 use btfkit_tests::kernel::{availability, btf_load, release, validate_user};
 use btfkit_tests::{unavailable, workspace};
+use std::path::Path;
 
 const INT: u32 = 1;
 const PTR: u32 = 2;
@@ -2096,6 +2097,44 @@ fn kptrs_to_kernel_structs_get_the_kernels_verdict() {
     assert!(bad.is_empty(), "verdicts differ:\n{}", bad.join("\n"));
     // `file` has no destructor: its referenced kptr is refused.
     assert!(rejected >= 1, "the kernel refused no referenced kptr to a destructor-less struct");
+}
+
+/// `btfkit validate --profile user` takes the struct names of the kernel
+/// in `--sysfs` (its vmlinux): over the corpus (6.1, which registers no
+/// destructor), a referenced kptr to `file` or `task_struct` is refused on
+/// 6.18's rules, one to a program struct is not; without kernel BTF every
+/// pointee is the program's own, and `-v` says so.
+#[test]
+fn cli_user_profile_takes_the_kernels_struct_names() {
+    let Some(dir) = btfkit_tests::corpus() else { return };
+    let tmp = std::env::temp_dir().join(format!("btfkit-kptr-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let run = |pointee: &[u8], sysfs: &Path| {
+        let mut b = B::new();
+        let int = b.int32();
+        let lock = b.comp(STRUCT, b"bpf_spin_lock", false, 4, &[(b"v", int, 0)]);
+        let p = b.comp(STRUCT, pointee, false, 8, &[(b"x", int, 0)]);
+        let t = b.rf(TYPE_TAG, b"kptr", false, p);
+        let ptr = b.rf(PTR, b"", false, t);
+        b.comp(STRUCT, b"btfkit_v", false, 16, &[(b"l", lock, 0), (b"p", ptr, 64)]);
+        let file = tmp.join(format!("{}.btf", String::from_utf8_lossy(pointee)));
+        std::fs::write(&file, b.build()).unwrap();
+        let sysfs = sysfs.to_str().unwrap();
+        let args = ["--sysfs", sysfs, "-v", "validate", "--profile", "user", "--kernel", "6.18"];
+        std::process::Command::new(btfkit_tests::cli()).args(args).arg(&file).output().unwrap()
+    };
+    for (pointee, refused) in [(&b"file"[..], true), (b"task_struct", true), (b"btfkit_obj", false)] {
+        let o = run(pointee, &dir);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(if refused { 1 } else { 0 }), "{}: {out}", String::from_utf8_lossy(pointee));
+        if refused {
+            assert!(out.contains("Referenced kptr to a kernel struct without a destructor (ENOENT)"), "{out}");
+        }
+    }
+    let o = run(b"file", &tmp.join("no-such-dir"));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("kptr pointees taken as the program's own"));
+    let _ = std::fs::remove_dir_all(&tmp);
 }
 
 /// Every hand-built seed is valid: the kernel and we accept it.
