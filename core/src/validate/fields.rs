@@ -31,11 +31,12 @@
 //! The kernel walks a nested struct again at each use. A struct whose walk
 //! found no field and no error is marked with the depth it reached (in its
 //! pass-2 size word, which nothing reads after pass 2), and not walked
-//! again while that depth stays within the limit: the walk is linear in the
-//! types and members, as long as the graph roots are few (each looks up its
-//! declaration tag and value struct by a scan, as the kernel does).
+//! again while that depth stays within the limit. What stays superlinear
+//! (structs with fields walked again in each holder; each graph root's
+//! scans for its declaration tag and value struct, as the kernel's) is
+//! counted, and refused past a constant factor of the blob's size.
 
-use super::{F_KFLAG, K_MODIFIER, KernelStruct, Order, Rule, T, V, VResult, ValidationError};
+use super::{F_KFLAG, K_MODIFIER, KernelStruct, Order, Rule, T, V, VResult};
 use crate::Kind;
 
 #[cfg(test)]
@@ -98,7 +99,7 @@ const CONTAINS: &[u8] = b"contains:";
 struct Field {
     kind: u32,
     off: u32,
-    /// A graph root's value struct.
+    /// A graph root's value struct; a kptr's pointee struct.
     value: u32,
     /// A graph root's node name (a string offset).
     node: u32,
@@ -301,14 +302,6 @@ impl<E: Order> V<'_, '_, E> {
         s.split(|&c| c == 0).next().unwrap_or(&[])
     }
 
-    #[cold]
-    fn field_err(&self, rule: Rule, id: u32, member: Option<u32>) -> ValidationError {
-        match member {
-            Some(i) => self.member_err(rule, id, i),
-            None => self.type_err(rule, id),
-        }
-    }
-
     /// `btf_find_kptr` with the kptr kinds: the kind and pointee struct of
     /// a kptr, `None` for a type that is none, or the rule a tagged
     /// pointer breaks.
@@ -507,7 +500,7 @@ impl<E: Order> V<'_, '_, E> {
             };
             f.next = i.wrapping_add(1);
             self.charge(fid, 1)?;
-            let merr = |rule| self.field_err(rule, fid, Some(i));
+            let merr = |rule| self.member_err(rule, fid, i);
             let raw = self.rd(m, 8);
             let bits = if t.flags & F_KFLAG != 0 { raw & 0x00ff_ffff } else { raw };
             if bits % 8 != 0 {
