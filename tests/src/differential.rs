@@ -1802,6 +1802,8 @@ struct Seeds {
     fixtures: Vec<Vec<u8>>,
     handmade: Vec<Vec<u8>>,
     generated: Vec<Vec<u8>>,
+    /// Special-field blobs the kernel accepts.
+    special: Vec<Vec<u8>>,
 }
 
 fn seeds(kernel: KernelVersion, seed: u64) -> Seeds {
@@ -1841,7 +1843,16 @@ fn seeds(kernel: KernelVersion, seed: u64) -> Seeds {
             generated.push(g);
         }
     }
-    Seeds { fixtures, handmade, generated }
+    let mut accepted = Vec::new();
+    tries = 0;
+    while accepted.len() < 40 && tries < 5000 {
+        tries += 1;
+        let g = special(&mut r);
+        if btf_load(&g).is_ok() {
+            accepted.push(g);
+        }
+    }
+    Seeds { fixtures, handmade, generated, special: accepted }
 }
 
 /// Input `i`: depends only on (seed, i) and the seed blobs.
@@ -1876,7 +1887,8 @@ fn input(seed: u64, i: usize, seeds: &Seeds) -> (Source, Vec<u8>) {
         }
         Source::Special => special(&mut r),
         Source::MutSpecial => {
-            let s = special(&mut r);
+            // Near the valid ones: mutants of blobs the kernel accepts.
+            let s = if r.chance(75) { from(&mut r, &seeds.special) } else { special(&mut r) };
             mutate(&mut r, &s)
         }
     };
@@ -2034,10 +2046,11 @@ fn userload_verdict_equals_running_kernel() {
         100.0 * acc as f64 / n.max(1) as f64
     );
     eprintln!(
-        "  seeds: {} fixture entries (loadable ones twice), {} hand-built, {} generated",
+        "  seeds: {} fixture entries (loadable ones twice), {} hand-built, {} generated, {} special",
         seeds.fixtures.len(),
         seeds.handmade.len(),
-        seeds.generated.len()
+        seeds.generated.len(),
+        seeds.special.len()
     );
     for (name, [a, r]) in SOURCES.iter().zip(&c) {
         eprintln!("  {name:14} {:7} inputs: {a:7} accepted, {r:7} rejected", a + r);
