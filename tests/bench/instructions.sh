@@ -4,8 +4,10 @@
 # drift by tens of percent. Counts are inclusive of everything validation
 # calls (name marks, both passes, type tags), not of reading the files.
 #
-#   user:     btfkit validate --profile user of the corpus vmlinux
-#             (validate_impl; the issue-3 budget's workload)
+#   user:     btfkit validate --profile user of the corpus vmlinux, on
+#             its own kernel's rules (6.1)
+#   user-6.18: the same on 6.18's rules, the special-field layer included
+#             (the criterion bench validates on the latest rules)
 #   vmlinux:  the same blob under the base rules (no resolve pass)
 #   modules:  btfkit validate --all-modules (validate_impl over every
 #             module, all threads summed; the issue-5 workload)
@@ -43,9 +45,10 @@ report() {
   shift
   n=$(count "$@") || exit 1
   [ -n "$n" ] || { echo "$name: no count for $1 in the profile (renamed or inlined?)" >&2; exit 1; }
-  printf '%-9s %12s\n' "$name" "$n"
+  printf '%-10s %12s\n' "$name" "$n"
 }
-printf '%-9s %12s\n' workload instructions
+printf '%-10s %12s\n' workload instructions
 report user 'btfkit::validate::validate_impl ' "$bin" validate --profile user --kernel 6.1 "$corpus/vmlinux"
+report user-6.18 'btfkit::validate::validate_impl ' "$bin" validate --profile user --kernel 6.18 "$corpus/vmlinux"
 report vmlinux 'btfkit::validate::validate_impl ' "$bin" validate --profile vmlinux --kernel 6.1 "$corpus/vmlinux"
 report modules 'btfkit::validate::validate_impl ' "$bin" validate --all-modules --kernel 6.1 --sysfs "$corpus"

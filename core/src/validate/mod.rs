@@ -710,7 +710,12 @@ fn run<'a, E: Order>(
     };
     v.check_strings()?;
     v.check_type_section()?;
-    v.pass1()?;
+    // The special-field notes cost nothing where the layer does not run.
+    if v.special_on {
+        v.pass1::<true>()?
+    } else {
+        v.pass1::<false>()?
+    }
     v.types = v.scratch.get(..(v.nr as usize).wrapping_mul(WORDS_PER_TYPE)).unwrap_or(&[]).as_chunks().0;
     if v.rules.resolve {
         // Pass 2 also checks the type tags, and reports their first error
@@ -1359,7 +1364,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
     }
 
     /// Pass 1: `btf_check_all_metas`.
-    fn pass1(&mut self) -> VResult<()> {
+    fn pass1<const SPECIAL: bool>(&mut self) -> VResult<()> {
         let start = self.abs(self.hdr.type_off);
         let end = start.wrapping_add(self.hdr.type_len);
         // The header check placed the section inside the blob.
@@ -1401,7 +1406,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                 size.set(m.int);
                 d.set(m.desc);
                 st.set(m.st);
-                if self.special_on {
+                if SPECIAL {
                     self.note_special(id, m.desc, rest);
                 }
                 id = id.wrapping_add(1);
