@@ -421,20 +421,10 @@ fn validate(
     let file = file.unwrap_or_else(|| g.sysfs.join("vmlinux"));
     let opts = ValidateOptions::new(profile, kv);
     // A user load's kptrs to structs named like the kernel's own take the
-    // kernel's (vmlinux's; modules are not read for this).
-    let kernel_structs = if profile == Profile::UserLoad && base.is_none() {
-        match kernel(g, false).and_then(|k| btfkit_sysfs::kernel::KernelStructNames::of_vmlinux(&k)) {
-            Ok(n) => Some(n),
-            Err(e) => {
-                if g.verbose {
-                    eprintln!("btfkit: kptr pointees taken as the program's own: no kernel struct names ({e})");
-                }
-                None
-            }
-        }
-    } else {
-        None
-    };
+    // kernel's (vmlinux's; modules are not read for this), read at the
+    // first kptr that needs them.
+    let kernel_structs = (profile == Profile::UserLoad && base.is_none())
+        .then(|| LazyStructNames { g, names: std::cell::OnceCell::new() });
     with_input(&file, base.as_deref(), |data, base| {
         let verdict = match &kernel_structs {
             Some(names) => {
@@ -451,6 +441,27 @@ fn validate(
             }
         })
     })
+}
+
+/// The struct names of `--sysfs`'s vmlinux, read at the first lookup.
+struct LazyStructNames<'g> {
+    g: &'g Global,
+    names: std::cell::OnceCell<Option<btfkit_sysfs::kernel::KernelStructNames>>,
+}
+
+impl btfkit::validate::KernelStructs for LazyStructNames<'_> {
+    fn lookup(&self, name: &[u8]) -> btfkit::validate::KernelStruct {
+        let names = self.names.get_or_init(|| {
+            match kernel(self.g, false).and_then(|k| btfkit_sysfs::kernel::KernelStructNames::of_vmlinux(&k)) {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    eprintln!("btfkit: kptr pointees taken as the program's own: no kernel struct names ({e})");
+                    None
+                }
+            }
+        });
+        names.as_ref().map_or(btfkit::validate::KernelStruct::Absent, |n| n.lookup(name))
+    }
 }
 
 /// Validates modules over the directory's vmlinux: every one is checked
