@@ -286,8 +286,7 @@ impl<E: Order> V<'_, '_, E> {
 
     /// The length of the string at a (valid) offset, up to its NUL.
     fn str_len(&self, off: u32) -> usize {
-        let s = self.str_from(off);
-        memchr::memchr(0, s).unwrap_or(s.len())
+        self.str_bytes(off).len()
     }
 
     /// The name of own type `id` (empty for none).
@@ -299,7 +298,7 @@ impl<E: Order> V<'_, '_, E> {
     /// The string at a (valid) offset, without its NUL.
     fn str_bytes(&self, off: u32) -> &[u8] {
         let s = self.str_from(off);
-        s.split(|&c| c == 0).next().unwrap_or(&[])
+        memchr::memchr(0, s).and_then(|n| s.get(..n)).unwrap_or(s)
     }
 
     /// `btf_find_kptr` with the kptr kinds: the kind and pointee struct of
