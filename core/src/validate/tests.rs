@@ -145,6 +145,21 @@ fn nested_structs(depth: u32) -> Vec<u8> {
     })
 }
 
+/// A lock beside a struct `X` that sits `depth` struct levels above an int
+/// (`[10] in0 { int }`, then `in_k { in_(k-1) }`), and beside `w { X }`:
+/// the walk meets `X` clean at level 1, then again at level 2.
+fn reused_struct(depth: u32) -> Vec<u8> {
+    specials(|b| {
+        b.head("in0", STRUCT, 1, false, 4).member("x", 1, 0);
+        for d in 1..=depth {
+            b.head("", STRUCT, 1, false, 4).member("x", 9 + d, 0);
+        }
+        let x = 10 + depth;
+        b.head("w", STRUCT, 1, false, 4).member("x", x, 0);
+        b.head("v", STRUCT, 3, false, 12).member("l", LOCK, 0).member("a", x, 32).member("w", x + 1, 64);
+    })
+}
+
 /// A lock beside a member of `levels` nested arrays of one int.
 fn nested_arrays(levels: u32) -> Vec<u8> {
     specials(|b| {
@@ -1339,31 +1354,8 @@ fn cases() -> Vec<Case> {
             KernelVersion::new(6, 14),
             ok
         ),
-        user(
-            "special: a clean struct used again one level deeper",
-            specials(|b| {
-                // [10] in0 { int }, [11..40] in_k { in_(k-1) }: [40] sits 30 levels above an int.
-                b.head("in0", STRUCT, 1, false, 4).member("x", 1, 0);
-                for d in 1..=30 {
-                    b.head("", STRUCT, 1, false, 4).member("x", 9 + d, 0);
-                }
-                b.head("w", STRUCT, 1, false, 4).member("x", 40, 0); // 41
-                b.head("v", STRUCT, 3, false, 12).member("l", LOCK, 0).member("a", 40, 32).member("w", 41, 64);
-            }),
-            e(Rule::FieldsTooDeep)
-        ),
-        user(
-            "special: a clean struct used again at the same depth",
-            specials(|b| {
-                b.head("in0", STRUCT, 1, false, 4).member("x", 1, 0);
-                for d in 1..=29 {
-                    b.head("", STRUCT, 1, false, 4).member("x", 9 + d, 0);
-                }
-                b.head("w", STRUCT, 1, false, 4).member("x", 39, 0); // 40
-                b.head("v", STRUCT, 3, false, 12).member("l", LOCK, 0).member("a", 39, 32).member("w", 40, 64);
-            }),
-            ok
-        ),
+        user("special: a clean struct used again one level deeper", reused_struct(30), e(Rule::FieldsTooDeep)),
+        user("special: a clean struct used again at the same depth", reused_struct(29), ok),
         user("special: doubling nested structs", doubling_structs(16), ok),
         user("special: 500 list heads", many_list_heads(500), ok),
         user("special: 31 nested structs", nested_structs(31), ok),
