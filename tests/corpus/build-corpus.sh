@@ -10,6 +10,7 @@
 #
 # Usage: build-corpus.sh [OUT]   (default: <repo>/target/corpus/cloud-6.1.0-50)
 # Needs: apt-get (download only), dpkg-deb, lz4, objcopy (binutils).
+# Shares the bzImage extraction with tests/vm/guest-kernels.sh (vmlinuz-btf.sh).
 set -euo pipefail
 
 PKG=linux-image-6.1.0-50-cloud-amd64
@@ -37,30 +38,8 @@ echo "corpus: downloading $PKG"
 deb=$(ls "$work"/pkg/*.deb)
 dpkg-deb -x "$deb" "$work/root"
 
-# vmlinux: the bzImage's protected-mode payload. Setup header fields (see
-# Documentation/arch/x86/boot.rst): setup_sects at 0x1f1 (0 means 4),
-# payload_offset (u32 LE) at 0x248 and payload_length at 0x24c; the payload
-# starts payload_offset bytes after the (setup_sects + 1) * 512 byte setup.
-vmlinuz=$(ls "$work"/root/boot/vmlinuz-*)
-u8() { od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '; }
-u32() { od -An -tu4 -j "$2" -N4 --endian=little "$1" | tr -d ' '; }
-setup_sects=$(u8 "$vmlinuz" $((0x1f1)))
-[ "$setup_sects" -eq 0 ] && setup_sects=4
-payload_offset=$(u32 "$vmlinuz" $((0x248)))
-payload_length=$(u32 "$vmlinuz" $((0x24c)))
-skip=$(( (setup_sects + 1) * 512 + payload_offset ))
-dd if="$vmlinuz" of="$work/payload" iflag=skip_bytes,count_bytes skip="$skip" count="$payload_length" bs=1M status=none
-magic=$(od -An -tx1 -N4 "$work/payload" | tr -d ' ')
-case "$magic" in
-  02214c18) lz4 -dc "$work/payload" > "$work/vmlinux.elf" 2>/dev/null || true ;;
-  *) echo "corpus: unexpected payload magic $magic (this script knows LZ4 legacy frames)" >&2; exit 1 ;;
-esac
-# The legacy LZ4 stream may carry trailing bytes lz4 complains about; what
-# matters is that a complete ELF came out.
-[ "$(od -An -tx1 -N4 "$work/vmlinux.elf" | tr -d ' ')" = 7f454c46 ] || { echo "corpus: no ELF in the payload" >&2; exit 1; }
-objcopy --dump-section .BTF="$work/out/vmlinux" "$work/vmlinux.elf" "$work/scratch.o"
-[ -s "$work/out/vmlinux" ] || { echo "corpus: vmlinux has no .BTF" >&2; exit 1; }
-rm -f "$work/vmlinux.elf" "$work/payload" "$work/scratch.o"
+# vmlinux: the .BTF of the bzImage's kernel.
+bash "$here/vmlinuz-btf.sh" "$(ls "$work"/root/boot/vmlinuz-*)" "$work/out/vmlinux"
 
 # Modules: every .ko's .BTF section.
 : > "$work/out/.no-btf"

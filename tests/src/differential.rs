@@ -1760,7 +1760,7 @@ fn special(r: &mut Rng) -> Vec<u8> {
 // The test.
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Source {
+pub(crate) enum Source {
     GenClean,
     GenNoisy,
     Rules,
@@ -1772,7 +1772,7 @@ enum Source {
     MutSpecial,
 }
 
-const SOURCES: [&str; 9] = [
+pub(crate) const SOURCES: [&str; 9] = [
     "gen-clean",
     "gen-noisy",
     "rules",
@@ -1798,7 +1798,7 @@ fn source(i: usize) -> Source {
     }
 }
 
-struct Seeds {
+pub(crate) struct Seeds {
     fixtures: Vec<Vec<u8>>,
     handmade: Vec<Vec<u8>>,
     generated: Vec<Vec<u8>>,
@@ -1806,7 +1806,16 @@ struct Seeds {
     special: Vec<Vec<u8>>,
 }
 
+/// The seed pools, with the running kernel's verdicts.
 fn seeds(kernel: KernelVersion, seed: u64) -> Seeds {
+    seeds_by(kernel, seed, &mut |blobs| blobs.iter().map(|b| btf_load(b).is_ok()).collect())
+}
+
+/// The seed pools for `kernel`: the fixtures, and the hand-built,
+/// generated and special-field blobs that `accepts` (a kernel's verdicts
+/// on a batch, in order) takes. Generated candidates go in rounds of 200
+/// until 40 are accepted or 5,000 were tried.
+pub(crate) fn seeds_by(kernel: KernelVersion, seed: u64, accepts: &mut dyn FnMut(&[Vec<u8>]) -> Vec<bool>) -> Seeds {
     let dir = workspace().join("tests/fixtures");
     // The loadable ones twice: big-endian and split BTF are always refused.
     let fixtures: Vec<Vec<u8>> = ["standalone.btf", "bpfel.btf", "split_base.btf", "bpfeb.btf", "split.btf"]
@@ -1818,45 +1827,37 @@ fn seeds(kernel: KernelVersion, seed: u64) -> Seeds {
             std::iter::repeat_n(d, n)
         })
         .collect();
-    let handmade = handmade(kernel)
-        .into_iter()
-        .filter_map(|(what, d)| match btf_load(&d) {
-            Ok(()) => Some(d),
-            Err(rj) => {
-                eprintln!(
-                    "WARNING: the kernel rejects hand-built seed {what} (errno {}):\n{}",
-                    rj.errno,
-                    tail(&rj.log)
-                );
-                None
-            }
-        })
-        .collect();
-    // generated graphs that the kernel accepts
+    let (what, blobs): (Vec<&str>, Vec<Vec<u8>>) = handmade(kernel).into_iter().unzip();
+    let verdicts = accepts(&blobs);
+    let mut handmade = Vec::new();
+    for ((what, d), ok) in what.into_iter().zip(blobs).zip(verdicts) {
+        if ok {
+            handmade.push(d);
+        } else {
+            eprintln!(
+                "WARNING: Linux {kernel} rejects hand-built seed {what} (handmade_seeds_are_accepted has its log)"
+            );
+        }
+    }
     let mut r = Rng(seed, false);
-    let mut generated = Vec::new();
-    let mut tries = 0;
-    while generated.len() < 40 && tries < 5000 {
-        tries += 1;
-        let g = generate(&mut r);
-        if btf_load(&g).is_ok() {
-            generated.push(g);
+    let mut pool = |make: fn(&mut Rng) -> Vec<u8>, r: &mut Rng| {
+        let (mut kept, mut tries) = (Vec::new(), 0);
+        while kept.len() < 40 && tries < 5000 {
+            let batch: Vec<Vec<u8>> = (0..200).map(|_| make(r)).collect();
+            tries += batch.len();
+            let verdicts = accepts(&batch);
+            kept.extend(batch.into_iter().zip(verdicts).filter(|(_, ok)| *ok).map(|(g, _)| g).take(40 - kept.len()));
         }
-    }
-    let mut accepted = Vec::new();
-    tries = 0;
-    while accepted.len() < 40 && tries < 5000 {
-        tries += 1;
-        let g = special(&mut r);
-        if btf_load(&g).is_ok() {
-            accepted.push(g);
-        }
-    }
-    Seeds { fixtures, handmade, generated, special: accepted }
+        kept
+    };
+    // generated graphs, and special-field blobs, that the kernel accepts
+    let generated = pool(generate, &mut r);
+    let special = pool(special, &mut r);
+    Seeds { fixtures, handmade, generated, special }
 }
 
 /// Input `i`: depends only on (seed, i) and the seed blobs.
-fn input(seed: u64, i: usize, seeds: &Seeds) -> (Source, Vec<u8>) {
+pub(crate) fn input(seed: u64, i: usize, seeds: &Seeds) -> (Source, Vec<u8>) {
     let src = source(i);
     let mut r = Rng(seed ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15), src == Source::GenNoisy);
     let from = |r: &mut Rng, v: &[Vec<u8>]| -> Vec<u8> {
@@ -1895,17 +1896,17 @@ fn input(seed: u64, i: usize, seeds: &Seeds) -> (Source, Vec<u8>) {
     (src, d)
 }
 
-fn hex(d: &[u8]) -> String {
+pub(crate) fn hex(d: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The last 10 lines of a verifier log.
-fn tail(log: &str) -> String {
+pub(crate) fn tail(log: &str) -> String {
     let lines: Vec<&str> = log.lines().collect();
     lines[lines.len().saturating_sub(10)..].join("\n    ")
 }
 
-fn env_num(var: &str, default: u64) -> u64 {
+pub(crate) fn env_num(var: &str, default: u64) -> u64 {
     std::env::var(var)
         .ok()
         .and_then(|v| {
@@ -1921,7 +1922,7 @@ fn env_num(var: &str, default: u64) -> u64 {
 /// The errno a rule of the special-field layer names (the kernel logs
 /// nothing there, so the errno is what can be compared); `None` for the
 /// other rules, all EINVAL but for a few.
-fn named_errno(e: &btfkit::validate::ValidationError) -> Option<i32> {
+pub(crate) fn named_errno(e: &btfkit::validate::ValidationError) -> Option<i32> {
     let m = e.rule().message();
     let name = m.strip_suffix(')')?.rsplit_once("(E")?.1;
     Some(match name {
@@ -1937,7 +1938,7 @@ fn named_errno(e: &btfkit::validate::ValidationError) -> Option<i32> {
 
 /// Whether the verdicts differ: accept against reject, or two rejections
 /// where ours names an errno that is not the kernel's.
-fn verdicts_differ(
+pub(crate) fn verdicts_differ(
     theirs: &Result<(), btfkit_tests::kernel::Rejected>,
     ours: &Result<(), btfkit::validate::ValidationError>,
 ) -> bool {
@@ -1963,7 +1964,7 @@ fn running_kernel() -> Option<(String, KernelVersion)> {
 
 /// The kernel's verdict on a blob, for a report: ACCEPTS, or its errno and
 /// the tail of its log.
-fn kernel_verdict(theirs: &Result<(), btfkit_tests::kernel::Rejected>) -> String {
+pub(crate) fn kernel_verdict(theirs: &Result<(), btfkit_tests::kernel::Rejected>) -> String {
     match theirs {
         Ok(()) => "ACCEPTS".to_owned(),
         Err(rj) => format!("rejects (errno {}); log tail:\n    {}", rj.errno, tail(&rj.log)),
@@ -2182,33 +2183,51 @@ fn handmade_seeds_are_accepted() {
 fn unit_case_blobs_get_the_running_kernels_verdict() {
     let Some((rel, kernel)) = running_kernel() else { return };
     let opts = ValidateOptions::new(Profile::UserLoad, kernel);
-    let dir = workspace().join("target/unit-cases");
-    let _ = std::fs::remove_dir_all(&dir);
-    let test = "validate::tests::every_rule_accepts_and_rejects_as_expected";
-    let out = std::process::Command::new(env!("CARGO"))
-        .args(["test", "-q", "-p", "btfkit", "--lib", "--", "--exact", test])
-        .env("BTFKIT_EXPORT_CASES", &dir)
-        .current_dir(workspace())
-        .output()
-        .expect("cargo runs");
-    assert!(out.status.success(), "{test} failed:\n{}", String::from_utf8_lossy(&out.stdout));
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-    files.sort();
-    assert!(files.len() >= 100, "only {} case blobs in {}", files.len(), dir.display());
+    let files = unit_case_blobs();
     let (mut accepted, mut bad) = (0, Vec::new());
-    for f in &files {
-        let d = std::fs::read(f).unwrap();
-        let theirs = btf_load(&d);
-        let ours = validate_user(&d, &opts);
+    for (f, d) in files {
+        let theirs = btf_load(d);
+        let ours = validate_user(d, &opts);
         accepted += usize::from(theirs.is_ok());
         if verdicts_differ(&theirs, &ours) {
             let kernel = kernel_verdict(&theirs);
             let ours = ours.map_or_else(|e| format!("rejects: {e}"), |()| "accepts".to_owned());
-            bad.push(format!("{}\n  ours: {ours}\n  kernel: {kernel}\n  hex: {}", f.display(), hex(&d)));
+            bad.push(format!("{}\n  ours: {ours}\n  kernel: {kernel}\n  hex: {}", f.display(), hex(d)));
         }
     }
     eprintln!("unit case blobs on Linux {rel}: {} loaded, kernel accepted {accepted}", files.len());
     assert!(bad.is_empty(), "{} of {} unit case blobs disagree:\n{}", bad.len(), files.len(), bad.join("\n"));
+}
+
+/// The blob of every unit case of core's validator, by file name. Core's
+/// test writes them (`BTFKIT_EXPORT_CASES`); its own debug build runs here,
+/// once a process.
+pub(crate) fn unit_case_blobs() -> &'static [(std::path::PathBuf, Vec<u8>)] {
+    static BLOBS: std::sync::OnceLock<Vec<(std::path::PathBuf, Vec<u8>)>> = std::sync::OnceLock::new();
+    BLOBS.get_or_init(|| {
+        let dir = workspace().join(format!("target/unit-cases-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let test = "validate::tests::every_rule_accepts_and_rejects_as_expected";
+        let out = std::process::Command::new(env!("CARGO"))
+            .args(["test", "-q", "-p", "btfkit", "--lib", "--", "--exact", test])
+            .env("BTFKIT_EXPORT_CASES", &dir)
+            .current_dir(workspace())
+            .output()
+            .expect("cargo runs");
+        assert!(out.status.success(), "{test} failed:\n{}", String::from_utf8_lossy(&out.stdout));
+        let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        assert!(files.len() >= 100, "only {} case blobs in {}", files.len(), dir.display());
+        let blobs = files
+            .into_iter()
+            .map(|f| {
+                let d = std::fs::read(&f).unwrap();
+                (std::path::PathBuf::from(f.file_name().unwrap()), d)
+            })
+            .collect();
+        let _ = std::fs::remove_dir_all(&dir);
+        blobs
+    })
 }
 
 /// Prints the kernel's verdict and full log for `BTFKIT_BTF_FILE` (raw

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub mod kernel;
+pub mod vm;
 
 /// The workspace root.
 #[must_use]

@@ -4,6 +4,7 @@ mod composite;
 mod differential;
 mod fixtures;
 mod golden;
+mod guests;
 mod json;
 mod merge;
 mod sysfs;

@@ -21,6 +21,11 @@
 //! - Last, per struct in id order: a root's value struct must have been
 //!   parsed itself, and must hold no root when the owner holds a node.
 //!
+//! 6.12 is its 2026 stable series (`Rules::special_612`): one set of
+//! unique fields for the whole walk, `bpf_refcount` unique, no `uptr` tag,
+//! and the ownership graph bounded to chains of 8 records
+//! (`btf_check_ownership_depth`) in place of the node-holder rule.
+//!
 //! One decision is the running kernel's, not the blob's: a kptr whose
 //! pointee struct is named like a struct of the kernel's own BTF takes
 //! that type, and a referenced one (`kptr`) then needs a destructor the
@@ -249,6 +254,95 @@ impl<E: Order> V<'_, '_, E> {
                 }
             }
         }
+        if self.rules.special_612 {
+            for id in first..=last {
+                if self.triggered(id, &set) {
+                    self.ownership_depth(id, &set)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// 6.12's `btf_owned_type_idx` of each field of record `id`: the
+    /// records it owns (a graph root's value struct; a referenced or
+    /// per-CPU kptr's pointee when that is the program's own struct with a
+    /// record).
+    fn owned(&self, id: u32, set: &Triggers) -> VResult<heapless::Vec<u32, FIELDS_MAX>> {
+        let mut owned = heapless::Vec::new();
+        for f in self.find_fields(id)? {
+            let edge = if f.kind & GRAPH_ROOT != 0 {
+                true
+            } else if f.kind & (KPTR_REF | KPTR_PERCPU) != 0 {
+                let kernels = self.kernel.is_some_and(|k| k.lookup(self.name_of(f.value)) != KernelStruct::Absent);
+                !kernels && self.triggered(f.value, set)
+            } else {
+                false
+            };
+            if edge {
+                let _ = owned.push(f.value);
+            }
+        }
+        Ok(owned)
+    }
+
+    /// 6.12's `btf_ownership_depth` from record `id`, with 8 levels left:
+    /// the longest chain of records it owns, through what they own, must
+    /// hold no more than 8 (a cycle has none). Each record's depth is kept
+    /// (in its resolved word, whose resolved id a STRUCT does not use), so
+    /// that every record is expanded once, as the kernel's are.
+    fn ownership_depth(&self, id: u32, set: &Triggers) -> VResult<()> {
+        struct Visit {
+            id: u32,
+            owned: heapless::Vec<u32, FIELDS_MAX>,
+            next: usize,
+            max: u32,
+            left: u32,
+        }
+        const MAX: u32 = 8;
+        let too_deep = || Err(self.type_err(Rule::OwnershipTooDeep, id));
+        let depth = |r: u32| self.words(r).map_or(0, |[_, w, ..]| w.get() & 0xff);
+        let set_depth = |r: u32, d: u32| {
+            if let Some([_, w, ..]) = self.words(r) {
+                w.set((w.get() & !0xff) | d);
+            }
+        };
+        if depth(id) != 0 {
+            return Ok(());
+        }
+        let mut stack = heapless::Vec::<Visit, { MAX as usize }>::new();
+        let _ = stack.push(Visit { id, owned: self.owned(id, set)?, next: 0, max: 0, left: MAX });
+        while let Some(top) = stack.last_mut() {
+            if let Some(&child) = top.owned.get(top.next) {
+                top.next = top.next.wrapping_add(1);
+                let left = top.left.wrapping_sub(1);
+                if left == 0 {
+                    return too_deep();
+                }
+                let d = depth(child);
+                if d != 0 {
+                    if d > left {
+                        return too_deep();
+                    }
+                    top.max = top.max.max(d);
+                    continue;
+                }
+                let owned = self.owned(child, set)?;
+                if stack.push(Visit { id: child, owned, next: 0, max: 0, left }).is_err() {
+                    return too_deep();
+                }
+                continue;
+            }
+            let (r, d, left) = (top.id, top.max.wrapping_add(1), top.left);
+            set_depth(r, d);
+            let _ = stack.pop();
+            if d > left {
+                return too_deep();
+            }
+            if let Some(up) = stack.last_mut() {
+                up.max = up.max.max(d);
+            }
+        }
         Ok(())
     }
 
@@ -324,8 +418,9 @@ impl<E: Order> V<'_, '_, E> {
             b"kptr_untrusted" => KPTR_UNREF,
             b"kptr" => KPTR_REF,
             b"percpu_kptr" => KPTR_PERCPU,
-            // Not among the kinds of a struct's record.
-            b"uptr" => return Ok(None),
+            // Not among the kinds of a struct's record (6.13 and later;
+            // 6.12 knows no such tag).
+            b"uptr" if !self.rules.special_612 => return Ok(None),
             _ => return Err(Rule::PtrUnknownTag),
         };
         let pointee = self.skip_modifiers(tag.st);
@@ -427,7 +522,8 @@ impl<E: Order> V<'_, '_, E> {
             if !self.triggered(f.value, set) {
                 return Err(self.type_err(Rule::GraphValueNotParsed, id));
             }
-            if mask & GRAPH_NODE == 0 {
+            // 6.12 bounds the ownership graph instead (`ownership_depth`).
+            if mask & GRAPH_NODE == 0 || self.rules.special_612 {
                 continue;
             }
             let value = self.find_fields(f.value)?;
@@ -478,6 +574,9 @@ impl<E: Order> V<'_, '_, E> {
     /// nested structs, in the kernel's order, with its errors.
     fn find_fields(&self, id: u32) -> VResult<Fields> {
         let mut fields = Fields::new();
+        // 6.12: the unique kinds seen anywhere in the walk, nested structs
+        // included (later kernels: per struct level, `Frame::seen`).
+        let mut walk_seen = 0u32;
         let mut stack = heapless::Vec::<Frame, { DEPTH as usize }>::new();
         let top = Frame { id, next: 0, seen: 0, level: 0, start: 0, off: 0, nelems: 1, below: 0 };
         let _ = stack.push(top);
@@ -523,7 +622,8 @@ impl<E: Order> V<'_, '_, E> {
                 continue;
             }
             let vt = self.ty(var).unwrap_or(T::VOID);
-            let named = self.field_type(var, &mut f.seen).map_err(merr)?;
+            let seen = if self.rules.special_612 { &mut walk_seen } else { &mut f.seen };
+            let named = self.field_type(var, seen).map_err(merr)?;
             let (kind, size, align) = match named {
                 Some(k) => k,
                 None if vt.k(Kind::Struct) => {
@@ -640,7 +740,7 @@ impl<E: Order> V<'_, '_, E> {
             if n != name || (kind == RES_SPIN_LOCK && !self.rules.res_spin_lock) {
                 continue;
             }
-            if unique {
+            if unique || (kind == REFCOUNT && self.rules.special_612) {
                 if *seen & kind != 0 {
                     return Err(Rule::DuplicateField);
                 }

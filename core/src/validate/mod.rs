@@ -77,6 +77,7 @@
 //! | special fields: a graph root's node offset is decoded with the node type's kind_flag | emulated (no verdict depends on it: the two decodes differ by multiples of 2 MiB) | same |
 //! | special fields: a kptr pointee named like a kernel struct | taken as the program's own by [`validate`] (the kernel's verdict depends on its own BTF; see [`validate_in_kernel`]) | same |
 //! | special fields: thousands of graph roots or re-walked nested structs, superlinear work for the kernel | rejected ([`Rule::SpecialFieldsTooComplex`]) | rejected |
+//! | special fields, 6.12: the kernel's version says nothing of its stable updates (6.12.117 has the 2026 hardening, earlier 6.12.y did not) | the 2026 hardening | same |
 //!
 //! ## BPF special fields
 //!
@@ -111,6 +112,17 @@
 //! the kernel does for a name it does not know; [`validate_in_kernel`]
 //! asks a [`KernelStructs`] instead (`btfkit-sysfs` reads one from a
 //! kernel's BTF, and `btfkit validate --profile user` uses vmlinux's).
+//!
+//! 6.12 is taken as its stable series has it in 2026 (6.12.117, checked by
+//! booting it): hardening changes that mainline took after 7.1 make its
+//! layer stricter than 6.13 to 7.2's. One set of unique fields serves the
+//! whole walk of a struct, nested structs included, and `bpf_refcount` is
+//! unique ([`Rule::DuplicateField`]). A `uptr` tag is unknown
+//! ([`Rule::PtrUnknownTag`]). And instead of the node-holder rule, the
+//! ownership graph is bounded: graph roots own their value structs,
+//! referenced and per-CPU kptrs the program's own structs with special
+//! fields, and no chain may hold more than 8 records, nor a cycle
+//! ([`Rule::OwnershipTooDeep`]). Earlier 6.12.y releases had 6.13's rules.
 //!
 //! On 6.2 to 6.11 the kernel's layer was narrower (no kptrs, no nested
 //! structs or arrays, fewer special types by version) and is not emulated:
@@ -774,6 +786,12 @@ struct Rules {
     special_fields: bool,
     /// `bpf_res_spin_lock` is a special field (6.15).
     res_spin_lock: bool,
+    /// The special-field layer of 6.12 (as of its stable 6.12.117): one
+    /// set of unique fields seen for the whole walk of a struct, nested
+    /// structs included; `bpf_refcount` unique; no `uptr` tag; and the
+    /// ownership graph bounded to 8 records deep instead of the
+    /// node-holder rule.
+    special_612: bool,
     /// The passes may take their fast paths ([`V::meta_fast`] in pass 1;
     /// `func_fast`, `ref_fast`, `aggregate_fast` (also by `resolve_fast`),
     /// `proto_fast`, `member_fast` and the summaries in pass 2): always,
@@ -825,6 +843,7 @@ impl Rules {
                 && matches!(o.profile, Profile::UserLoad | Profile::Strict)
                 && k.at_least(6, 12),
             res_spin_lock: k.at_least(6, 15),
+            special_612: !k.at_least(6, 13),
             fast: true,
         }
     }

@@ -227,6 +227,10 @@ rules! {
     GraphValueNotParsed => "Graph root value struct has no special fields (EFAULT)",
     /// A struct with a node owns, through a root, a struct with a root.
     GraphOwnershipLoop => "Graph root ownership cycle (ELOOP)",
+    /// (6.12) The ownership graph (graph roots to their value structs, referenced and per-CPU
+    /// kptrs to the program's own structs with special fields) has a cycle or a chain of more
+    /// than 8 structs.
+    OwnershipTooDeep => "Ownership chain deeper than 8 structs, or a cycle (ELOOP)",
     /// (btfkit's bound) The special fields need more work than a constant factor of the blob's
     /// size: the kernel's walks and scans are quadratic in graph roots and nested structs.
     SpecialFieldsTooComplex => "Special fields need more work than the blob's size allows",

@@ -15,6 +15,9 @@ use crate::test_util::Builder;
 use crate::{Endian, Kind, VlenEncoding};
 
 const K618: KernelVersion = KernelVersion::new(6, 18);
+/// 6.12 as its 2026 stable updates have it (6.12.117): the hardened
+/// special-field layer.
+const K612: KernelVersion = KernelVersion::new(6, 12);
 const INT: u8 = Kind::Int as u8;
 const PTR: u8 = Kind::Ptr as u8;
 const ARRAY: u8 = Kind::Array as u8;
@@ -179,6 +182,21 @@ fn list(tag: &str, copies: u32) -> Vec<u8> {
         b.head("h", STRUCT, 2, false, 24).member("l", LOCK, 0).member("head", HEAD, 64);
         for _ in 0..copies {
             b.head(tag, DECL_TAG, 0, false, 11).u32(1);
+        }
+    })
+}
+
+/// `n` structs, each with a `tag` kptr to the next, the last to a plain
+/// struct: an ownership chain of `n` records.
+fn kptr_chain(n: u32, tag: &'static str) -> Vec<u8> {
+    specials(|b| {
+        b.head("plain", STRUCT, 1, false, 8).member("x", 2, 0); // 10
+        // chain k (from n down to 1): [tag, ptr, struct] at 11 + 3 * (n - k)
+        for k in 0..n {
+            let target = if k == 0 { 10 } else { 10 + 3 * k };
+            let at = 11 + 3 * k;
+            b.head(tag, TYPE_TAG, 0, false, target).ptr(at);
+            b.head("chain", STRUCT, 1, false, 8).member("p", at + 1, 0);
         }
     })
 }
@@ -1514,6 +1532,112 @@ fn cases() -> Vec<Case> {
                 b.head("contains:b:n", DECL_TAG, 0, false, 12).u32(1);
             }),
             e(Rule::GraphOwnershipLoop)
+        ),
+        // 6.12's stable updates of 2026 bound the ownership graph instead.
+        on(
+            "special: a node that owns a root (6.12: a cycle)",
+            specials(|b| {
+                b.head("a", STRUCT, 3, false, 48).member("l", LOCK, 0).member("head", HEAD, 64).member("n", NODE, 192);
+                b.head("contains:a:n", DECL_TAG, 0, false, 10).u32(1);
+            }),
+            Profile::UserLoad,
+            K612,
+            e(Rule::OwnershipTooDeep)
+        ),
+        on(
+            "special: a node that owns an rb root (6.12: three deep)",
+            specials(|b| {
+                b.head("c", STRUCT, 2, false, 40).member("d", 2, 0).member("r", RB_NODE, 64);
+                b.head("b", STRUCT, 3, false, 48).member("l", LOCK, 0).member("root", ROOT, 64).member("n", NODE, 192);
+                b.head("a", STRUCT, 3, false, 48).member("l", LOCK, 0).member("head", HEAD, 64).member("n", NODE, 192);
+                b.head("contains:c:r", DECL_TAG, 0, false, 11).u32(1);
+                b.head("contains:b:n", DECL_TAG, 0, false, 12).u32(1);
+            }),
+            Profile::UserLoad,
+            K612,
+            ok
+        ),
+        on("special: kptr chain of 8 (6.12)", kptr_chain(8, "kptr"), Profile::UserLoad, K612, ok),
+        on(
+            "special: kptr chain of 9 (6.12)",
+            kptr_chain(9, "kptr"),
+            Profile::UserLoad,
+            K612,
+            e(Rule::OwnershipTooDeep)
+        ),
+        on(
+            "special: per-CPU kptr chain of 9 (6.12)",
+            kptr_chain(9, "percpu_kptr"),
+            Profile::UserLoad,
+            K612,
+            e(Rule::OwnershipTooDeep)
+        ),
+        on("special: untrusted kptrs own nothing (6.12)", kptr_chain(9, "kptr_untrusted"), Profile::UserLoad, K612, ok),
+        user("special: kptr chain of 9", kptr_chain(9, "kptr"), ok),
+        on(
+            "special: two structs that own each other by kptrs (6.12)",
+            specials(|b| {
+                // [10] a { kptr -> b }, [11] tag -> 10, [12] ptr, [13] b { kptr -> a }, [14] tag -> 13, [15] ptr
+                b.head("a", STRUCT, 1, false, 8).member("p", 15, 0);
+                b.head("kptr", TYPE_TAG, 0, false, 10).ptr(11);
+                b.head("b", STRUCT, 1, false, 8).member("p", 12, 0);
+                b.head("kptr", TYPE_TAG, 0, false, 13).ptr(14);
+            }),
+            Profile::UserLoad,
+            K612,
+            e(Rule::OwnershipTooDeep)
+        ),
+        user(
+            "special: two structs that own each other by kptrs",
+            specials(|b| {
+                b.head("a", STRUCT, 1, false, 8).member("p", 15, 0);
+                b.head("kptr", TYPE_TAG, 0, false, 10).ptr(11);
+                b.head("b", STRUCT, 1, false, 8).member("p", 12, 0);
+                b.head("kptr", TYPE_TAG, 0, false, 13).ptr(14);
+            }),
+            ok
+        ),
+        user(
+            "special: two refcounts",
+            specials(|b| {
+                b.head("v", STRUCT, 2, false, 8).member("a", REFCOUNT, 0).member("b", REFCOUNT, 32);
+            }),
+            ok
+        ),
+        on(
+            "special: two refcounts (6.12: unique)",
+            specials(|b| {
+                b.head("v", STRUCT, 2, false, 8).member("a", REFCOUNT, 0).member("b", REFCOUNT, 32);
+            }),
+            Profile::UserLoad,
+            K612,
+            e(Rule::DuplicateField)
+        ),
+        on(
+            "special: spin locks at two levels (6.12: one set a walk)",
+            specials(|b| {
+                b.head("in", STRUCT, 1, false, 4).member("l", LOCK, 0);
+                b.head("v", STRUCT, 2, false, 8).member("l", LOCK, 0).member("i", 10, 32);
+            }),
+            Profile::UserLoad,
+            K612,
+            e(Rule::DuplicateField)
+        ),
+        user(
+            "special: uptr beside a lock is no field",
+            tagged_ptr("uptr", false, |b| {
+                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 12, 64);
+            }),
+            ok
+        ),
+        on(
+            "special: uptr beside a lock (6.12: unknown tag)",
+            tagged_ptr("uptr", false, |b| {
+                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 12, 64);
+            }),
+            Profile::UserLoad,
+            K612,
+            e(Rule::PtrUnknownTag)
         ),
         user(
             "special: rb root and its value",

@@ -1,0 +1,146 @@
+//! Older kernels as oracles: Debian's 6.1 and 6.12 cloud kernels, booted
+//! under qemu (`btfkit_tests::vm`), load the kernel differential's inputs
+//! and every unit-case blob. Our `UserLoad` verdict for each kernel's
+//! version must be its verdict, errno included where our rule names one.
+//! This is what ties the kernel-version knobs (the special-field layer
+//! from 6.12, DATASEC names, the tags' kind_flag, ...) to kernels other
+//! than the running one.
+//!
+//! Each guest picks its own seed pools (one boot), then loads
+//! `BTFKIT_GUEST_N` inputs (default 20,000) and the unit-case blobs (a
+//! second boot); the first disagreements are loaded once more for their
+//! logs (a third).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use btfkit::validate::{KernelVersion, Profile, ValidateOptions, validate_in_kernel};
+use btfkit_tests::kernel::Rejected;
+use btfkit_tests::unavailable;
+use btfkit_tests::vm::{self, Guest};
+
+use crate::differential::{
+    SOURCES, env_num, hex, input, kernel_verdict, named_errno, seeds_by, unit_case_blobs, verdicts_differ,
+};
+
+/// The guests, or `None` after saying loudly why there are none (a failure
+/// under `CI=true`, see [`unavailable`]).
+fn guests() -> Option<Vec<Guest>> {
+    match vm::guests() {
+        Ok(g) => Some(g),
+        Err(why) => {
+            eprintln!("GUEST KERNELS UNAVAILABLE: {why}");
+            let _ = unavailable("the older kernels under qemu", &why);
+            None
+        }
+    }
+}
+
+/// One guest's comparison: a report line, and the disagreements.
+fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<String>) {
+    let started = std::time::Instant::now();
+    let kernel = guest.kernel;
+    let opts = ValidateOptions::new(Profile::UserLoad, kernel);
+    let structs = guest.structs().unwrap_or_else(|e| panic!("{e}"));
+    let boot = |blobs: &[Vec<u8>], logs: bool| {
+        guest.load_all(blobs, logs).unwrap_or_else(|e| panic!("Linux {}: {e}", guest.release))
+    };
+    let seeds = seeds_by(kernel, seed, &mut |blobs: &[Vec<u8>]| boot(blobs, false).iter().map(Result::is_ok).collect());
+    let mut blobs = Vec::with_capacity(n);
+    let mut sources = Vec::with_capacity(n);
+    for i in 0..n {
+        let (src, d) = input(seed, i, &seeds);
+        sources.push(SOURCES[src as usize].to_owned());
+        blobs.push(d);
+    }
+    for (f, d) in unit_case_blobs() {
+        sources.push(format!("unit case {}", f.display()));
+        blobs.push(d.clone());
+    }
+    let theirs = boot(&blobs, false);
+    let ours = |d: &[u8]| {
+        let mut scratch = vec![0u32; btfkit::validate::scratch_len(d, None, &opts)];
+        validate_in_kernel(d, &opts, &mut scratch, &structs)
+    };
+    let special = AtomicUsize::new(0);
+    let (mut accepted, mut differ) = (0, Vec::new());
+    for (i, (d, t)) in blobs.iter().zip(&theirs).enumerate() {
+        let o = ours(d);
+        accepted += usize::from(t.is_ok());
+        if o.as_ref().is_err_and(|e| named_errno(e).is_some()) {
+            special.fetch_add(1, Ordering::Relaxed);
+        }
+        if verdicts_differ(t, &o) {
+            differ.push((i, o));
+        }
+    }
+    // The first disagreements once more, for the kernel's logs.
+    let again: Vec<Vec<u8>> = differ.iter().take(show).map(|(i, _)| blobs[*i].clone()).collect();
+    let logs: Vec<Result<(), Rejected>> = if again.is_empty() { Vec::new() } else { boot(&again, true) };
+    let bad = differ
+        .iter()
+        .zip(logs.iter().map(Some).chain(std::iter::repeat(None)))
+        .take(show)
+        .map(|((i, o), log)| {
+            let ours = match o {
+                Ok(()) => "accept".to_owned(),
+                Err(e) => format!("reject: {e} ({e:?})"),
+            };
+            let theirs = kernel_verdict(log.unwrap_or(&theirs[*i]));
+            format!(
+                "Linux {}: input #{i} ({}, {} bytes)\n  ours: {ours}\n  kernel: {theirs}\n  hex: {}",
+                guest.release,
+                sources[*i],
+                blobs[*i].len(),
+                hex(&blobs[*i])
+            )
+        })
+        .collect::<Vec<_>>();
+    let mut report = format!(
+        "Linux {} under qemu: {} inputs and {} unit-case blobs (seed {seed:#x}, {:.1} s): kernel accepted {accepted}, \
+         {} rejected by the special-field layer with the kernel's errno, {} disagreements",
+        guest.release,
+        n,
+        blobs.len() - n,
+        started.elapsed().as_secs_f64(),
+        special.load(Ordering::Relaxed),
+        differ.len()
+    );
+    if differ.len() > bad.len() {
+        report.push_str(&format!(" (the first {} shown)", bad.len()));
+    }
+    // A comparison where the kernel accepts nothing (or everything) proves
+    // little; nor does one that never reaches the layer where it runs.
+    let mut problems = bad;
+    if !differ.is_empty() && problems.is_empty() {
+        problems.push(format!("Linux {}: {} disagreements", guest.release, differ.len()));
+    }
+    if accepted < n / 5 || accepted > blobs.len() - n / 5 {
+        problems.push(format!("Linux {}: the kernel accepted {accepted} of {}", guest.release, blobs.len()));
+    }
+    if kernel >= KernelVersion::new(6, 12) && special.load(Ordering::Relaxed) < n / 100 {
+        problems.push(format!("Linux {}: too few inputs reached the special-field layer", guest.release));
+    }
+    (report, problems)
+}
+
+#[test]
+fn userload_verdict_equals_older_kernels() {
+    let Some(guests) = guests() else { return };
+    let n = env_num("BTFKIT_GUEST_N", 20_000) as usize;
+    let seed = env_num("BTFKIT_DIFF_SEED", 0x00b7_f417);
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        assert!(n >= 20_000, "BTFKIT_GUEST_N={n}: CI runs at least 20,000 inputs a kernel");
+    }
+    let show = env_num("BTFKIT_DIFF_SHOW", 5) as usize;
+    // One thread a guest: each boot is one core's work.
+    let results: Vec<(String, Vec<String>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = guests.iter().map(|g| s.spawn(move || compare(g, n, seed, show))).collect();
+        handles.into_iter().map(|h| h.join().expect("the comparison panicked")).collect()
+    });
+    let mut problems = Vec::new();
+    for (report, p) in results {
+        eprintln!("{report}");
+        problems.extend(p);
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}

@@ -1,0 +1,301 @@
+//! Older kernels as validation oracles: a Debian kernel boots under qemu
+//! with an initramfs of `tests/vm/init.c` and the blobs to load, and prints
+//! its `bpf(BPF_BTF_LOAD)` verdict on each. `tests/vm/guest-kernels.sh`
+//! fetches the kernels into `target/vm/<release>/`.
+//!
+//! qemu runs in TCG, its own emulation: nested KVM fails on these machines
+//! (KVM's emulation failures while the guest boots), and TCG boots a kernel
+//! in about two seconds.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use btfkit::Btf;
+use btfkit::validate::KernelVersion;
+
+use crate::kernel::Rejected;
+use crate::workspace;
+
+/// A kernel that [`Guest::load_all`] boots.
+#[derive(Debug, Clone)]
+pub struct Guest {
+    /// Its release, as `uname -r` gives it.
+    pub release: String,
+    /// Its version, for `ValidateOptions`.
+    pub kernel: KernelVersion,
+    dir: PathBuf,
+}
+
+/// Where the guest kernels live.
+pub fn dir() -> PathBuf {
+    workspace().join("target/vm")
+}
+
+/// The guest kernels that `guest-kernels.sh` fetched, oldest first.
+///
+/// # Errors
+/// Why no guest can boot: no kernels, no qemu, no gcc for the init.
+pub fn guests() -> Result<Vec<Guest>, String> {
+    let which = |tool: &str| Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
+    if !which("qemu-system-x86_64") {
+        return Err("qemu-system-x86_64 is missing (apt-get install qemu-system-x86)".into());
+    }
+    init()?;
+    let mut guests: Vec<Guest> = std::fs::read_dir(dir())
+        .map_err(|e| format!("{}: {e} (run tests/vm/guest-kernels.sh)", dir().display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join(".complete").exists())
+        .filter_map(|p| {
+            let release = p.file_name()?.to_str()?.to_owned();
+            let kernel = KernelVersion::parse(&release)?;
+            Some(Guest { release, kernel, dir: p })
+        })
+        .collect();
+    guests.sort_by_key(|g| (g.kernel.major, g.kernel.minor));
+    if guests.is_empty() {
+        return Err(format!("no guest kernels in {} (run tests/vm/guest-kernels.sh)", dir().display()));
+    }
+    Ok(guests)
+}
+
+/// The static init, built from `tests/vm/init.c` once for each version
+/// of the source (named by its hash, so concurrent test processes share it).
+fn init() -> Result<&'static Path, String> {
+    static INIT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    INIT.get_or_init(|| {
+        use std::hash::{Hash, Hasher};
+        let src = workspace().join("tests/vm/init.c");
+        let text = std::fs::read(&src).map_err(|e| format!("{}: {e}", src.display()))?;
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut h);
+        let out = dir().join(format!("init-{:016x}", h.finish()));
+        if out.exists() {
+            return Ok(out);
+        }
+        std::fs::create_dir_all(dir()).map_err(|e| format!("{}: {e}", dir().display()))?;
+        let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+        let o = Command::new("gcc")
+            .args(["-static", "-O2", "-Wall", "-Werror", "-o"])
+            .arg(&tmp)
+            .arg(&src)
+            .output()
+            .map_err(|e| format!("gcc: {e} (apt-get install gcc)"))?;
+        if !o.status.success() {
+            return Err(format!("gcc {}: {}", src.display(), String::from_utf8_lossy(&o.stderr)));
+        }
+        std::fs::rename(&tmp, &out).map_err(|e| format!("{}: {e}", out.display()))?;
+        Ok(out)
+    })
+    .as_ref()
+    .map(PathBuf::as_path)
+    .map_err(Clone::clone)
+}
+
+/// One entry of a `newc` cpio archive.
+fn cpio_entry(out: &mut Vec<u8>, ino: u32, name: &str, mode: u32, rdev: (u32, u32), data: &[u8]) {
+    let pad = |out: &mut Vec<u8>| out.resize(out.len().next_multiple_of(4), 0);
+    let fields = [ino, mode, 0, 0, 1, 0, data.len() as u32, 0, 0, rdev.0, rdev.1, name.len() as u32 + 1, 0];
+    out.extend_from_slice(b"070701");
+    for f in fields {
+        out.extend_from_slice(format!("{f:08x}").as_bytes());
+    }
+    out.extend_from_slice(name.as_bytes());
+    out.push(0);
+    pad(out);
+    out.extend_from_slice(data);
+    pad(out);
+}
+
+/// The initramfs: `/dev/console` (the init's stdout), the init, and the
+/// blobs in the format `init.c` reads.
+fn initramfs(init: &[u8], blobs: &[Vec<u8>], with_logs: bool) -> Vec<u8> {
+    let mut inputs = b"BTFKITV1".to_vec();
+    inputs.extend_from_slice(&(blobs.len() as u32).to_le_bytes());
+    inputs.extend_from_slice(&u32::from(with_logs).to_le_bytes());
+    for b in blobs {
+        inputs.extend_from_slice(&(b.len() as u32).to_le_bytes());
+        inputs.extend_from_slice(b);
+    }
+    let mut out = Vec::with_capacity(inputs.len() + init.len() + 1024);
+    cpio_entry(&mut out, 1, "dev", 0o040_755, (0, 0), &[]);
+    cpio_entry(&mut out, 2, "dev/console", 0o020_600, (5, 1), &[]);
+    cpio_entry(&mut out, 3, "init", 0o100_755, (0, 0), init);
+    cpio_entry(&mut out, 4, "inputs", 0o100_644, (0, 0), &inputs);
+    cpio_entry(&mut out, 5, "TRAILER!!!", 0, (0, 0), &[]);
+    out
+}
+
+fn unhex(s: &str) -> String {
+    let bytes: Vec<u8> = (0..s.len() / 2)
+        .filter_map(|i| s.get(2 * i..2 * i + 2))
+        .filter_map(|h| u8::from_str_radix(h, 16).ok())
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The verdicts in the guest's console output, in input order.
+fn parse(console: &str, n: usize, release: &str) -> Result<Vec<Result<(), Rejected>>, String> {
+    let mut errnos: Vec<Option<i32>> = vec![None; n];
+    let mut logs = std::collections::HashMap::new();
+    let (mut begun, mut ended) = (false, false);
+    for line in console.lines() {
+        let mut w = line.split_ascii_whitespace();
+        match w.next() {
+            Some("BTFKIT-BEGIN") => {
+                let count: usize = w.next().and_then(|c| c.parse().ok()).unwrap_or(usize::MAX);
+                let rel = w.next().unwrap_or("");
+                if count != n || rel != release {
+                    return Err(format!("the guest says {line:?}; expected {n} inputs on {release}"));
+                }
+                begun = true;
+            }
+            Some("BTFKIT-ERROR") => return Err(format!("the guest's init failed: {line}")),
+            Some("BTFKIT-END") => ended = true,
+            Some("V") if begun => {
+                let start: usize = w.next().and_then(|s| s.parse().ok()).ok_or(format!("bad line {line:?}"))?;
+                for (k, e) in w.enumerate() {
+                    let e: i32 = e.parse().map_err(|_| format!("bad line {line:?}"))?;
+                    *errnos.get_mut(start + k).ok_or(format!("index past {n}: {line:?}"))? = Some(e);
+                }
+            }
+            Some("L") if begun => {
+                let i: usize = w.next().and_then(|s| s.parse().ok()).ok_or(format!("bad line {line:?}"))?;
+                let _errno = w.next();
+                logs.insert(i, unhex(w.next().unwrap_or("")));
+            }
+            _ => {}
+        }
+    }
+    if !ended {
+        let tail: Vec<&str> = console.lines().rev().take(20).collect();
+        return Err(format!(
+            "the guest did not finish; its console ends:\n{}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        ));
+    }
+    errnos
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| match e {
+            Some(0) => Ok(Ok(())),
+            Some(errno) => Ok(Err(Rejected { errno, log: logs.remove(&i).unwrap_or_default() })),
+            None => Err(format!("no verdict for input {i} in the guest's output")),
+        })
+        .collect()
+}
+
+impl Guest {
+    /// Its vmlinux BTF (for the names of its structs).
+    ///
+    /// # Errors
+    /// The file's I/O error.
+    pub fn vmlinux_btf(&self) -> std::io::Result<Vec<u8>> {
+        std::fs::read(self.dir.join("vmlinux.btf"))
+    }
+
+    /// Boots the guest and loads every blob, in order: the kernel's verdict
+    /// on each (with its verifier log when `with_logs`).
+    ///
+    /// # Errors
+    /// Why the guest gave no verdicts: qemu failed, timed out, or the init
+    /// reported an error.
+    pub fn load_all(&self, blobs: &[Vec<u8>], with_logs: bool) -> Result<Vec<Result<(), Rejected>>, String> {
+        let init = std::fs::read(init()?).map_err(|e| format!("the init: {e}"))?;
+        static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let run = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let stem = dir().join(format!("run-{}-{run}", std::process::id()));
+        let (cpio, console) = (stem.with_extension("cpio"), stem.with_extension("console"));
+        std::fs::File::create(&cpio)
+            .and_then(|mut f| f.write_all(&initramfs(&init, blobs, with_logs)))
+            .map_err(|e| format!("{}: {e}", cpio.display()))?;
+        // Room for the blobs twice (the initrd and its unpacked copy).
+        let bytes: usize = blobs.iter().map(Vec::len).sum();
+        let mem = 512 + 2 * bytes / (1 << 20);
+        let mut child = Command::new("qemu-system-x86_64")
+            .args(["-nodefaults", "-no-user-config", "-machine", "q35,accel=tcg", "-cpu", "max", "-smp", "1"])
+            .args(["-m", &mem.to_string(), "-display", "none", "-no-reboot", "-kernel"])
+            .arg(self.dir.join("vmlinuz"))
+            .arg("-initrd")
+            .arg(&cpio)
+            .args(["-append", "console=ttyS0 quiet loglevel=1 panic=-1"])
+            .arg("-serial")
+            .arg(format!("file:{}", console.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("qemu-system-x86_64: {e}"))?;
+        // Generous: TCG loads a few thousand small blobs a second.
+        let limit = Duration::from_secs(120 + blobs.len() as u64 / 100);
+        let started = Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
+                break s;
+            }
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = std::fs::remove_file(&cpio);
+                return Err(format!("the guest {} ran past {limit:?}", self.release));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut stderr = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+        }
+        let _ = std::fs::remove_file(&cpio);
+        let text = std::fs::read(&console).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        let _ = std::fs::remove_file(&console);
+        if !status.success() {
+            return Err(format!("qemu exited with {status}: {stderr}"));
+        }
+        parse(&text, blobs.len(), &self.release)
+    }
+
+    /// The struct names of the guest's vmlinux, for kptr pointees (the
+    /// guest loads no modules).
+    ///
+    /// # Errors
+    /// Its BTF cannot be read or parsed.
+    pub fn structs(&self) -> Result<btfkit_sysfs::kernel::KernelStructNames, String> {
+        let data = self.vmlinux_btf().map_err(|e| format!("{}: {e}", self.release))?;
+        let btf = Btf::parse(&data).map_err(|e| format!("{} vmlinux.btf: {e}", self.release))?;
+        let mut names = btfkit_sysfs::kernel::KernelStructNames::default();
+        names.add(&btf);
+        Ok(names)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_output_parses_around_kernel_lines() {
+        let out =
+            "[ 0.1] noise\nBTFKIT-BEGIN 3 6.1.0-x\nV 0 0 22\nL 1 22 6869\n[ 1.0] kernel line\nV 2 7\nBTFKIT-END 3\n";
+        let v = parse(out, 3, "6.1.0-x").unwrap();
+        assert!(v[0].is_ok());
+        assert_eq!(v[1].as_ref().unwrap_err().errno, 22);
+        assert_eq!(v[1].as_ref().unwrap_err().log, "hi");
+        assert_eq!(v[2].as_ref().unwrap_err().errno, 7);
+        assert!(parse("BTFKIT-BEGIN 3 6.1.0-x\nV 0 0 22\nBTFKIT-END 3\n", 3, "6.1.0-x").is_err());
+        assert!(parse("BTFKIT-BEGIN 3 6.1.0-x\nV 0 0 22 0\n", 3, "6.1.0-x").is_err());
+        assert!(parse("BTFKIT-BEGIN 2 6.1.0-x\nV 0 0 0\nBTFKIT-END 2\n", 3, "6.1.0-x").is_err());
+    }
+
+    #[test]
+    fn cpio_entries_are_aligned() {
+        let mut out = Vec::new();
+        cpio_entry(&mut out, 1, "init", 0o100_755, (0, 0), b"abcde");
+        assert_eq!(out.len() % 4, 0);
+        assert_eq!(&out[..6], b"070701");
+        // 110-byte header + "init\0" = 115, padded to 116; 5 data bytes to 8.
+        assert_eq!(out.len(), 116 + 8);
+    }
+}
