@@ -1741,6 +1741,24 @@ fn special(r: &mut Rng) -> Vec<u8> {
         }
         holders.push((id, size.max(4)));
     }
+    // An ownership chain: structs that each hold a kptr to the next, the
+    // last to a program struct or back to the first (a cycle), around the
+    // bound of 8 records some kernels set.
+    if r.chance(12) {
+        let k = r.pick(&[2, 7, 8, 9, 10]);
+        let cycle = r.chance(25);
+        let tags = [&b"kptr"[..], b"percpu_kptr", b"kptr", b"kptr_untrusted"];
+        // Built from the last link back: tag, pointer, struct, 3 ids a link.
+        let first = b.next() + 3 * k - 1;
+        let mut target = if cycle { first } else { r.pick(&locals) };
+        for _ in 0..k {
+            let tag = if r.chance(90) { tags[0] } else { r.pick(&tags) };
+            let t = b.rf(TYPE_TAG, tag, false, target);
+            let p = b.rf(PTR, b"", false, t);
+            target = b.comp(STRUCT, b"btfkit_own", false, 8, &[(b"p", p, 0)]);
+        }
+        debug_assert_eq!(target, first);
+    }
     // A chain of nested structs around a lock or an int.
     if r.chance(8) {
         let depth = r.pick(&[3, 30, 31, 32]);

@@ -62,12 +62,16 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
         validate_in_kernel(d, &opts, &mut scratch, &structs)
     };
     let special = AtomicUsize::new(0);
+    let ownership = AtomicUsize::new(0);
     let (mut accepted, mut differ) = (0, Vec::new());
     for (i, (d, t)) in blobs.iter().zip(&theirs).enumerate() {
         let o = ours(d);
         accepted += usize::from(t.is_ok());
         if o.as_ref().is_err_and(|e| named_errno(e).is_some()) {
             special.fetch_add(1, Ordering::Relaxed);
+        }
+        if o.as_ref().is_err_and(|e| e.rule() == btfkit::validate::Rule::OwnershipTooDeep) {
+            ownership.fetch_add(1, Ordering::Relaxed);
         }
         if verdicts_differ(t, &o) {
             differ.push((i, o));
@@ -97,12 +101,14 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
         .collect::<Vec<_>>();
     let mut report = format!(
         "Linux {} under qemu: {} inputs and {} unit-case blobs (seed {seed:#x}, {:.1} s): kernel accepted {accepted}, \
-         {} rejected by the special-field layer with the kernel's errno, {} disagreements",
+         {} rejected by the special-field layer with the kernel's errno ({} for the ownership bound), {} \
+         disagreements",
         guest.release,
         n,
         blobs.len() - n,
         started.elapsed().as_secs_f64(),
         special.load(Ordering::Relaxed),
+        ownership.load(Ordering::Relaxed),
         differ.len()
     );
     if differ.len() > bad.len() {
@@ -119,6 +125,9 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
     }
     if kernel >= KernelVersion::new(6, 12) && special.load(Ordering::Relaxed) < n / 100 {
         problems.push(format!("Linux {}: too few inputs reached the special-field layer", guest.release));
+    }
+    if kernel == KernelVersion::new(6, 12) && ownership.load(Ordering::Relaxed) < n / 2000 {
+        problems.push(format!("Linux {}: too few inputs reached the ownership bound", guest.release));
     }
     (report, problems)
 }
