@@ -12,9 +12,13 @@ use btfkit::{Btf, Endian};
 
 /// Runs the target on one input.
 pub fn run(data: &[u8]) {
-    for kernel in
-        [KernelVersion::new(5, 10), KernelVersion::new(6, 1), KernelVersion::new(6, 18), KernelVersion::LATEST]
-    {
+    for kernel in [
+        KernelVersion::new(5, 10),
+        KernelVersion::new(6, 1),
+        KernelVersion::new(6, 12),
+        KernelVersion::new(6, 18),
+        KernelVersion::LATEST,
+    ] {
         let user = ValidateOptions::new(Profile::UserLoad, kernel);
         let mut scratch = vec![0u32; scratch_len(data, None, &user)];
         let user_ok = validate(data, None, &user, &mut scratch).is_ok();
