@@ -2101,6 +2101,25 @@ fn kptrs_to_kernel_structs_get_the_kernels_verdict() {
     let opts = ValidateOptions::new(Profile::UserLoad, kernel);
     let mut bad = Vec::new();
     let mut rejected = 0;
+    let blobs = kernel_kptr_blobs();
+    for (what, d) in &blobs {
+        let theirs = btf_load(d);
+        let ours = validate_user(d, &opts);
+        rejected += usize::from(theirs.is_err());
+        if verdicts_differ(&theirs, &ours) {
+            bad.push(format!("{what}: ours {:?}, kernel {}", ours.map_err(|e| e.rule()), kernel_verdict(&theirs)));
+        }
+    }
+    eprintln!("kptrs to kernel structs on Linux {rel}: {} blobs, kernel rejected {rejected}", blobs.len());
+    assert!(bad.is_empty(), "verdicts differ:\n{}", bad.join("\n"));
+    // `file` has no destructor: its referenced kptr is refused.
+    assert!(rejected >= 1, "the kernel refused no referenced kptr to a destructor-less struct");
+}
+
+/// A lock beside a kptr (each tag) to a struct named like a kernel's
+/// own (with and without a destructor), a program's, and `bpf_timer`.
+pub(crate) fn kernel_kptr_blobs() -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
     for name in [&b"task_struct"[..], b"cgroup", b"file", b"bpf_cpumask", b"sk_buff", b"btfkit_obj", b"bpf_timer"] {
         for tag in [&b"kptr"[..], b"kptr_untrusted", b"percpu_kptr"] {
             let mut b = B::new();
@@ -2110,25 +2129,10 @@ fn kptrs_to_kernel_structs_get_the_kernels_verdict() {
             let t = b.rf(TYPE_TAG, tag, false, pointee);
             let p = b.rf(PTR, b"", false, t);
             b.comp(STRUCT, b"btfkit_v", false, 16, &[(b"l", lock, 0), (b"p", p, 64)]);
-            let d = b.build();
-            let theirs = btf_load(&d);
-            let ours = validate_user(&d, &opts);
-            rejected += usize::from(theirs.is_err());
-            if verdicts_differ(&theirs, &ours) {
-                bad.push(format!(
-                    "{} {}: ours {:?}, kernel {}",
-                    String::from_utf8_lossy(tag),
-                    String::from_utf8_lossy(name),
-                    ours.map_err(|e| e.rule()),
-                    kernel_verdict(&theirs)
-                ));
-            }
+            out.push((format!("{} {}", String::from_utf8_lossy(tag), String::from_utf8_lossy(name)), b.build()));
         }
     }
-    eprintln!("kptrs to kernel structs on Linux {rel}: 21 blobs, kernel rejected {rejected}");
-    assert!(bad.is_empty(), "verdicts differ:\n{}", bad.join("\n"));
-    // `file` has no destructor: its referenced kptr is refused.
-    assert!(rejected >= 1, "the kernel refused no referenced kptr to a destructor-less struct");
+    out
 }
 
 /// `btfkit validate --profile user` takes the struct names of the kernel

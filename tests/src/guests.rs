@@ -1,6 +1,7 @@
 //! Older kernels as oracles: Debian's 6.1 and 6.12 cloud kernels, booted
-//! under qemu (`btfkit_tests::vm`), load the kernel differential's inputs
-//! and every unit-case blob. Our `UserLoad` verdict for each kernel's
+//! under qemu (`btfkit_tests::vm`), load the kernel differential's inputs,
+//! every unit-case blob, and kptrs to structs named like the kernel's own
+//! (with the guest's vmlinux struct names on our side). Our `UserLoad` verdict for each kernel's
 //! version must be its verdict, errno included where our rule names one.
 //! This is what ties the kernel-version knobs (the special-field layer
 //! from 6.12, DATASEC names, the tags' kind_flag, ...) to kernels other
@@ -19,7 +20,8 @@ use btfkit_tests::unavailable;
 use btfkit_tests::vm::{self, Guest};
 
 use crate::differential::{
-    SOURCES, env_num, hex, input, kernel_verdict, named_errno, seeds_by, unit_case_blobs, verdicts_differ,
+    SOURCES, env_num, hex, input, kernel_kptr_blobs, kernel_verdict, named_errno, seeds_by, unit_case_blobs,
+    verdicts_differ,
 };
 
 /// The guests, or `None` after saying loudly why there are none (a failure
@@ -55,6 +57,10 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
     for (f, d) in unit_case_blobs() {
         sources.push(format!("unit case {}", f.display()));
         blobs.push(d.clone());
+    }
+    for (what, d) in kernel_kptr_blobs() {
+        sources.push(format!("kptr to a kernel struct: {what}"));
+        blobs.push(d);
     }
     let theirs = boot(&blobs, false);
     let ours = |d: &[u8]| {
@@ -100,7 +106,7 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
         })
         .collect::<Vec<_>>();
     let mut report = format!(
-        "Linux {} under qemu: {} inputs and {} unit-case blobs (seed {seed:#x}, {:.1} s): kernel accepted {accepted}, \
+        "Linux {} under qemu: {} inputs and {} unit-case and kernel-kptr blobs (seed {seed:#x}, {:.1} s): kernel accepted {accepted}, \
          {} rejected by the special-field layer with the kernel's errno ({} for the ownership bound), {} \
          disagreements",
         guest.release,
