@@ -1,7 +1,8 @@
 //! Older kernels as oracles: Debian's 6.1 and 6.12 cloud kernels, booted
 //! under qemu (`btfkit_tests::vm`), load the kernel differential's inputs,
-//! every unit-case blob, and kptrs to structs named like the kernel's own
-//! (with the guest's vmlinux struct names on our side). Our `UserLoad` verdict for each kernel's
+//! every unit-case blob, kptrs to structs named like the kernel's own
+//! (with the guest's vmlinux struct names on our side), and two real
+//! vmlinux BTFs (the corpus's and the guest's own). Our `UserLoad` verdict for each kernel's
 //! version must be its verdict, errno included where our rule names one.
 //! This is what ties the kernel-version knobs (the special-field layer
 //! from 6.12, DATASEC names, the tags' kind_flag, ...) to kernels other
@@ -62,6 +63,14 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
         sources.push(format!("kptr to a kernel struct: {what}"));
         blobs.push(d);
     }
+    // Real kernel BTF as user BTF: the corpus's vmlinux (6.1's) and the
+    // guest's own.
+    let real_from = blobs.len();
+    let corpus = btfkit_tests::corpus().expect("the corpus: run tests/corpus/build-corpus.sh");
+    blobs.push(std::fs::read(corpus.join("vmlinux")).expect("the corpus vmlinux"));
+    sources.push("the corpus vmlinux".to_owned());
+    blobs.push(guest.vmlinux_btf().expect("the guest's vmlinux BTF"));
+    sources.push(format!("Linux {}'s own vmlinux", guest.release));
     let theirs = boot(&blobs, false);
     let ours = |d: &[u8]| {
         let mut scratch = vec![0u32; btfkit::validate::scratch_len(d, None, &opts)];
@@ -105,8 +114,9 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
             )
         })
         .collect::<Vec<_>>();
+    let real: Vec<&str> = theirs[real_from..].iter().map(|t| if t.is_ok() { "accepted" } else { "rejected" }).collect();
     let mut report = format!(
-        "Linux {} under qemu: {} inputs and {} unit-case and kernel-kptr blobs (seed {seed:#x}, {:.1} s): kernel accepted {accepted}, \
+        "Linux {} under qemu: {} inputs and {} more blobs (unit cases, kernel kptrs, two vmlinux; seed {seed:#x}, {:.1} s): kernel accepted {accepted}, \
          {} rejected by the special-field layer with the kernel's errno ({} for the ownership bound), {} \
          disagreements",
         guest.release,
@@ -120,6 +130,7 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
     if differ.len() > bad.len() {
         report.push_str(&format!(" (the first {} shown)", bad.len()));
     }
+    report.push_str(&format!("; the corpus vmlinux and its own vmlinux: kernel {}", real.join(" and ")));
     // A comparison where the kernel accepts nothing (or everything) proves
     // little; nor does one that never reaches the layer where it runs.
     let mut problems = bad;

@@ -185,6 +185,9 @@ struct Frame {
     nelems: u32,
     /// Struct levels below this one reached so far.
     below: u32,
+    /// 6.12: a unique kind's name matched in this struct or below (even
+    /// one then ignored), so that a walk again would find it seen.
+    marked: bool,
 }
 
 /// A parsed struct's fields, in the order found.
@@ -578,7 +581,7 @@ impl<E: Order> V<'_, '_, E> {
         // included (later kernels: per struct level, `Frame::seen`).
         let mut walk_seen = 0u32;
         let mut stack = heapless::Vec::<Frame, { DEPTH as usize }>::new();
-        let top = Frame { id, next: 0, seen: 0, level: 0, start: 0, off: 0, nelems: 1, below: 0 };
+        let top = Frame { id, next: 0, seen: 0, level: 0, start: 0, off: 0, nelems: 1, below: 0, marked: false };
         let _ = stack.push(top);
         while let Some(f) = stack.last_mut() {
             let fid = f.id;
@@ -593,6 +596,7 @@ impl<E: Order> V<'_, '_, E> {
                 self.struct_done(&done, t.st, &mut fields)?;
                 if let Some(up) = stack.last_mut() {
                     up.below = up.below.max(done.below.wrapping_add(1));
+                    up.marked |= done.marked;
                 }
                 continue;
             };
@@ -623,7 +627,9 @@ impl<E: Order> V<'_, '_, E> {
             }
             let vt = self.ty(var).unwrap_or(T::VOID);
             let seen = if self.rules.special_612 { &mut walk_seen } else { &mut f.seen };
+            let before = *seen;
             let named = self.field_type(var, seen).map_err(merr)?;
+            f.marked |= *seen != before;
             let (kind, size, align) = match named {
                 Some(k) => k,
                 None if vt.k(Kind::Struct) => {
@@ -641,7 +647,7 @@ impl<E: Order> V<'_, '_, E> {
                     WALKED.with(|w| w.set(w.get().wrapping_add(1)));
                     let start = fields.len();
                     stack
-                        .push(Frame { id: var, next: 0, seen: 0, level, start, off, nelems, below: 0 })
+                        .push(Frame { id: var, next: 0, seen: 0, level, start, off, nelems, below: 0, marked: false })
                         .map_err(|_| merr(Rule::FieldsTooDeep))?;
                     continue;
                 }
@@ -683,11 +689,13 @@ impl<E: Order> V<'_, '_, E> {
 
     /// A nested struct's walk is over (`btf_find_nested_struct`): its
     /// fields move to its offset and repeat for its array's elements; one
-    /// with none is marked clean.
+    /// with none is marked clean (on 6.12, only if no unique kind's name
+    /// matched in it: the walk's one seen set makes a second walk differ).
     fn struct_done(&self, f: &Frame, size: u32, fields: &mut Fields) -> VResult<()> {
         let found = fields.len().saturating_sub(f.start);
         if found == 0 {
             if f.level > 0
+                && !(self.rules.special_612 && f.marked)
                 && let Some([_, _, s, ..]) = self.words(f.id)
             {
                 s.set(CLEAN | f.below);

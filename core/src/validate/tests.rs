@@ -1623,6 +1623,29 @@ fn cases() -> Vec<Case> {
             K612,
             e(Rule::DuplicateField)
         ),
+        // An INT named like the lock: its name is seen, then the INT is
+        // ignored; on 6.12 the walk of the second `in` finds it seen (so
+        // `in` must not be taken as clean after the first).
+        user(
+            "special: a struct with a lock-named int, twice",
+            specials(|b| {
+                b.int("bpf_spin_lock", 4, 32, 1);
+                b.head("in", STRUCT, 1, false, 4).member("x", 10, 0);
+                b.head("v", STRUCT, 3, false, 12).member("a", 11, 0).member("b", 11, 32).member("r", REFCOUNT, 64);
+            }),
+            ok
+        ),
+        on(
+            "special: a struct with a lock-named int, twice (6.12)",
+            specials(|b| {
+                b.int("bpf_spin_lock", 4, 32, 1);
+                b.head("in", STRUCT, 1, false, 4).member("x", 10, 0);
+                b.head("v", STRUCT, 3, false, 12).member("a", 11, 0).member("b", 11, 32).member("r", REFCOUNT, 64);
+            }),
+            Profile::UserLoad,
+            K612,
+            e(Rule::DuplicateField)
+        ),
         user(
             "special: uptr beside a lock is no field",
             tagged_ptr("uptr", false, |b| {
