@@ -1598,6 +1598,14 @@ fn special(r: &mut Rng) -> Vec<u8> {
         if r.chance(6) {
             t = b.rf(TYPE_TAG, b"kptr", false, t);
         }
+        // Another tag, or a modifier, between the pointer and its tag
+        // (7.2 finds a kptr's tag among all of them).
+        if r.chance(6) {
+            t = b.rf(TYPE_TAG, r.pick(&[&b"percpu_kptr"[..], b"kptr_untrusted", b"rcu", b"kptr"]), false, t);
+        }
+        if r.chance(6) {
+            t = b.rf(r.pick(&[CONST, VOLATILE, TYPEDEF]), if r.chance(50) { b"" } else { b"btfkit_t" }, false, t);
+        }
         let mut p = b.rf(PTR, b"", false, t);
         if r.chance(10) {
             p = b.rf(VOLATILE, b"", false, p);

@@ -1,12 +1,14 @@
-//! Older kernels as oracles: Debian's 6.1 and 6.12 cloud kernels, booted
-//! under qemu (`btfkit_tests::vm`), load the kernel differential's inputs,
+//! Other kernels as oracles: Debian's cloud kernels (6.1, 6.12, 6.18, 7.1,
+//! 7.2 and 7.3; `tests/vm/guest-kernels.sh`), booted under qemu
+//! (`btfkit_tests::vm`), load the kernel differential's inputs,
 //! every unit-case blob, kptrs to structs named like the kernel's own
 //! (with the guest's vmlinux struct names on our side), and two real
 //! vmlinux BTFs (the corpus's and the guest's own). Our `UserLoad` verdict for each kernel's
 //! version must be its verdict, errno included where our rule names one.
-//! This is what ties the kernel-version knobs (the special-field layer
-//! from 6.12, DATASEC names, the tags' kind_flag, ...) to kernels other
-//! than the running one.
+//! This is what ties the kernel-version knobs (DATASEC names, the tags'
+//! kind_flag, the layout section of 7.1, 7.2's 24-bit vlen and type tags,
+//! the special-field layer's versions, ...) to kernels other than the
+//! running one.
 //!
 //! Each guest picks its own seed pools (one boot), then loads
 //! `BTFKIT_GUEST_N` inputs (default 20,000) and the unit-case blobs (a
@@ -143,14 +145,16 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
     if kernel >= KernelVersion::new(6, 12) && special.load(Ordering::Relaxed) < n / 100 {
         problems.push(format!("Linux {}: too few inputs reached the special-field layer", guest.release));
     }
-    if kernel == KernelVersion::new(6, 12) && ownership.load(Ordering::Relaxed) < n / 2000 {
+    // The kernels with 7.2's hardened layer.
+    let hardened = kernel == KernelVersion::new(6, 12) || kernel >= KernelVersion::new(7, 2);
+    if hardened && ownership.load(Ordering::Relaxed) < n / 2000 {
         problems.push(format!("Linux {}: too few inputs reached the ownership bound", guest.release));
     }
     (report, problems)
 }
 
 #[test]
-fn userload_verdict_equals_older_kernels() {
+fn userload_verdict_equals_guest_kernels() {
     let Some(guests) = guests() else { return };
     let n = env_num("BTFKIT_GUEST_N", 20_000) as usize;
     let seed = env_num("BTFKIT_DIFF_SEED", 0x00b7_f417);

@@ -1,4 +1,4 @@
-//! Older kernels as validation oracles: a Debian kernel boots under qemu
+//! Other kernels as validation oracles: a Debian kernel boots under qemu
 //! with an initramfs of `tests/vm/init.c` and the blobs to load, and prints
 //! its `bpf(BPF_BTF_LOAD)` verdict on each. `tests/vm/guest-kernels.sh`
 //! fetches the kernels into `target/vm/<release>/`.

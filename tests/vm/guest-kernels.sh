@@ -1,44 +1,83 @@
 #!/usr/bin/env bash
-# Fetches the older kernels that the guest-kernel differential test boots
-# (tests/src/guests.rs): Debian bookworm's cloud kernels 6.1 (the corpus's
-# own) and the newest 6.12. For each, OUT/<release>/ gets:
+# Fetches the kernels that the guest-kernel differential test boots
+# (tests/src/guests.rs): Debian's cloud kernels, one per version whose BTF
+# rules differ from its neighbours'. For each, OUT/<release>/ gets:
 #
-#   vmlinuz       the bzImage, booted under qemu (KVM when /dev/kvm is there)
+#   vmlinuz       the bzImage, booted under qemu
 #   vmlinux.btf   its .BTF, for the names of its structs (kptr pointees)
 #   .complete     stamp: reruns skip the kernel
 #
+# Each kernel is the newest of its series in a Debian suite, read from the
+# suite's package index on deb.debian.org and checked against the index's
+# SHA256 (no apt sources needed: sid and the backports need not be
+# configured). 6.1 is pinned: the corpus's own package.
+#
 # Usage: guest-kernels.sh [OUT]   (default: <repo>/target/vm)
-# Needs: apt-get (download only), dpkg-deb, and what vmlinuz-btf.sh needs
+# Needs: curl, xz, dpkg-deb, sha256sum, and what vmlinuz-btf.sh needs
 # (objcopy, lz4, zstd).
 set -euo pipefail
 
-# 6.1: the corpus's package. 6.12: the newest that bookworm's metapackage
-# names (old ABIs leave the archive), or the last one known here.
-pkg612=$(apt-cache depends linux-image-6.12-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-6\.12/ {print $2; exit}')
-PKGS=(linux-image-6.1.0-50-cloud-amd64 "${pkg612:-linux-image-6.12.117+deb12-cloud-amd64}")
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# suite  package-name pattern (an awk regex; the newest match is taken)
+KERNELS=(
+  "bookworm           ^linux-image-6\\.1\\.0-50-cloud-amd64$"
+  "trixie             ^linux-image-6\\.12\\.[0-9]+\\+deb13-cloud-amd64$"
+  "trixie-backports   ^linux-image-6\\.18\\.[0-9]+\\+deb13-cloud-amd64$"
+  "trixie-backports   ^linux-image-7\\.1\\.[0-9]+\\+deb13-cloud-amd64$"
+  "trixie-backports   ^linux-image-7\\.2\\.[0-9]+\\+deb13-cloud-amd64$"
+  "trixie-backports   ^linux-image-7\\.3\\.[0-9]+\\+deb13-cloud-amd64$"
+)
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 out=${1:-$repo/target/vm}
 
-for tool in apt-get dpkg-deb objcopy lz4 zstd; do
-  command -v "$tool" >/dev/null || { echo "guest-kernels: $tool is missing (apt-get install binutils lz4 zstd dpkg)" >&2; exit 2; }
+for tool in curl xz dpkg-deb sha256sum objcopy lz4 zstd; do
+  command -v "$tool" >/dev/null || { echo "guest-kernels: $tool is missing (apt-get install curl xz-utils dpkg coreutils binutils lz4 zstd)" >&2; exit 2; }
 done
-mkdir -p "$out"
-for pkg in "${PKGS[@]}"; do
+mkdir -p "$out/.index"
+start=$SECONDS
+for k in "${KERNELS[@]}"; do
+  read -r suite pattern <<< "$k"
+  index=$out/.index/$suite
+  if [ ! -s "$index" ] || [ -n "$(find "$index" -mmin +600)" ]; then
+    curl -fsS --retry 3 "$MIRROR/dists/$suite/main/binary-amd64/Packages.xz" | xz -dc > "$index.tmp"
+    mv "$index.tmp" "$index"
+  fi
+  # package, version, file and sha256 of each match; the newest version last
+  pick=$(awk -v pat="$pattern" '
+      /^Package: / { p = $2; v = f = s = "" }
+      /^Version: / { v = $2 }
+      /^Filename: / { f = $2 }
+      /^SHA256: / { s = $2 }
+      /^$/ { if (p ~ pat && f != "") print p, v, f, s; p = "" }
+      END { if (p ~ pat && f != "") print p, v, f, s }' "$index" | sort -V -k2 | tail -1)
+  [ -n "$pick" ] || { echo "guest-kernels: nothing matches $pattern in $suite" >&2; exit 1; }
+  read -r pkg version file sha <<< "$pick"
   release=${pkg#linux-image-}
+  # Newer kernels keep the image itself in linux-binary-<release>.
+  binary=$(awk -v want="linux-binary-$release" '
+      /^Package: / { p = $2; f = s = "" }
+      /^Filename: / { f = $2 }
+      /^SHA256: / { s = $2 }
+      /^$/ { if (p == want && f != "") print f, s; p = "" }' "$index" | tail -1)
+  [ -n "$binary" ] && read -r file sha <<< "$binary"
   dir=$out/$release
   if [ -f "$dir/.complete" ]; then
     echo "guest-kernels: $release is there"
     continue
   fi
   work=$(mktemp -d "$out/.work-XXXXXX")
-  (cd "$work" && apt-get download -q "$pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
-  deb=$(ls "$work"/*.deb 2>/dev/null) || { echo "guest-kernels: could not download $pkg" >&2; rm -rf "$work"; exit 1; }
-  dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work" ./boot
+  curl -fsS --retry 3 -o "$work/k.deb" "$MIRROR/$file"
+  echo "$sha  $work/k.deb" | sha256sum -c --quiet - || { echo "guest-kernels: $file: SHA256 mismatch" >&2; rm -rf "$work"; exit 1; }
+  dpkg-deb -x "$work/k.deb" "$work/root"
+  # /boot/vmlinuz-<release> until 7.1, /usr/lib/modules/<release>/vmlinuz after.
+  image=$(find "$work/root" -type f -name 'vmlinuz*' | head -1)
+  [ -n "$image" ] || { echo "guest-kernels: no vmlinuz in $file" >&2; rm -rf "$work"; exit 1; }
   rm -rf "$dir" && mkdir -p "$dir"
-  cp "$work"/boot/vmlinuz-* "$dir/vmlinuz"
+  cp "$image" "$dir/vmlinuz"
   bash "$repo/tests/corpus/vmlinuz-btf.sh" "$dir/vmlinuz" "$dir/vmlinux.btf"
   rm -rf "$work"
   touch "$dir/.complete"
-  echo "guest-kernels: $release: $(stat -c %s "$dir/vmlinuz") bytes of bzImage, $(stat -c %s "$dir/vmlinux.btf") of BTF"
+  echo "guest-kernels: $release ($suite, $version): $(stat -c %s "$dir/vmlinuz") bytes of bzImage, $(stat -c %s "$dir/vmlinux.btf") of BTF"
 done
+echo "guest-kernels: ${#KERNELS[@]} kernels in $out ($((SECONDS - start)) s)"

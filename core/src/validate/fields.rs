@@ -21,10 +21,13 @@
 //! - Last, per struct in id order: a root's value struct must have been
 //!   parsed itself, and must hold no root when the owner holds a node.
 //!
-//! 6.12 is its 2026 stable series (`Rules::special_612`): one set of
-//! unique fields for the whole walk, `bpf_refcount` unique, no `uptr` tag,
-//! and the ownership graph bounded to chains of 8 records
-//! (`btf_check_ownership_depth`) in place of the node-holder rule.
+//! 7.2 hardened the layer, and 6.12's stable series took it by 6.12.117
+//! (`Rules::hardened_fields`): one set of unique fields for the whole
+//! walk, `bpf_refcount` unique, and the ownership graph bounded to chains
+//! of 8 records (`btf_check_ownership_depth`) in place of the node-holder
+//! rule. 6.12 knows no `uptr` tag. From 7.2 a kptr's tag may sit anywhere
+//! among the modifiers after its pointer, beside other tags
+//! (`btf_type_tag_walk`).
 //!
 //! One decision is the running kernel's, not the blob's: a kptr whose
 //! pointee struct is named like a struct of the kernel's own BTF takes
@@ -257,7 +260,7 @@ impl<E: Order> V<'_, '_, E> {
                 }
             }
         }
-        if self.rules.special_612 {
+        if self.rules.hardened_fields {
             for id in first..=last {
                 if self.triggered(id, &set) {
                     self.ownership_depth(id, &set)?;
@@ -409,6 +412,9 @@ impl<E: Order> V<'_, '_, E> {
         if !t.k(Kind::Ptr) {
             return Ok(None);
         }
+        if self.rules.kptr_tag_walk {
+            return self.walk_kptr_tags(t.st);
+        }
         let tag_id = t.st;
         let tag = self.ty(tag_id).unwrap_or(T::VOID);
         if !tag.k(Kind::TypeTag) || tag.flags & F_KFLAG != 0 {
@@ -423,7 +429,7 @@ impl<E: Order> V<'_, '_, E> {
             b"percpu_kptr" => KPTR_PERCPU,
             // Not among the kinds of a struct's record (6.13 and later;
             // 6.12 knows no such tag).
-            b"uptr" if !self.rules.special_612 => return Ok(None),
+            b"uptr" if !self.rules.uptr_unknown => return Ok(None),
             _ => return Err(Rule::PtrUnknownTag),
         };
         let pointee = self.skip_modifiers(tag.st);
@@ -431,6 +437,41 @@ impl<E: Order> V<'_, '_, E> {
             return Err(Rule::KptrNotStruct);
         }
         Ok(Some((kind, pointee)))
+    }
+
+    /// 7.2's `btf_find_kptr` past the pointer (`btf_type_tag_walk`): every
+    /// modifier from `first` on, the kptr kinds of the type tags among them
+    /// (other tags ignored), and the first type that is no modifier, which
+    /// must be a STRUCT when a kptr kind was found.
+    fn walk_kptr_tags(&self, first: u32) -> Result<Option<(u32, u32)>, Rule> {
+        /// `uptr`: a kind of its own, not among a struct record's.
+        const UPTR: u32 = 1 << 31;
+        let mut cur = first;
+        let mut kinds = 0u32;
+        // Pass 2 refused chains of more than 32 modifiers.
+        for _ in 0..=DEPTH {
+            let Some(m) = self.ty(cur).filter(|m| m.is(K_MODIFIER)) else { break };
+            if m.k(Kind::TypeTag) && m.flags & F_KFLAG == 0 {
+                kinds |= match self.name_of(cur) {
+                    b"kptr_untrusted" => KPTR_UNREF,
+                    b"kptr" => KPTR_REF,
+                    b"percpu_kptr" => KPTR_PERCPU,
+                    b"uptr" => UPTR,
+                    _ => 0,
+                };
+            }
+            cur = m.st;
+        }
+        if kinds.count_ones() > 1 {
+            return Err(Rule::KptrTagsConflict);
+        }
+        if kinds & (KPTR_UNREF | KPTR_REF | KPTR_PERCPU) == 0 {
+            return Ok(None);
+        }
+        if !self.ty(cur).is_some_and(|p| p.k(Kind::Struct)) {
+            return Err(Rule::KptrNotStruct);
+        }
+        Ok(Some((kinds, cur)))
     }
 
     /// `btf_type_skip_modifiers`: the first type of the chain from `id`
@@ -526,7 +567,7 @@ impl<E: Order> V<'_, '_, E> {
                 return Err(self.type_err(Rule::GraphValueNotParsed, id));
             }
             // 6.12 bounds the ownership graph instead (`ownership_depth`).
-            if mask & GRAPH_NODE == 0 || self.rules.special_612 {
+            if mask & GRAPH_NODE == 0 || self.rules.hardened_fields {
                 continue;
             }
             let value = self.find_fields(f.value)?;
@@ -626,7 +667,7 @@ impl<E: Order> V<'_, '_, E> {
                 continue;
             }
             let vt = self.ty(var).unwrap_or(T::VOID);
-            let seen = if self.rules.special_612 { &mut walk_seen } else { &mut f.seen };
+            let seen = if self.rules.hardened_fields { &mut walk_seen } else { &mut f.seen };
             let before = *seen;
             let named = self.field_type(var, seen).map_err(merr)?;
             f.marked |= *seen != before;
@@ -695,7 +736,7 @@ impl<E: Order> V<'_, '_, E> {
         let found = fields.len().saturating_sub(f.start);
         if found == 0 {
             if f.level > 0
-                && !(self.rules.special_612 && f.marked)
+                && !(self.rules.hardened_fields && f.marked)
                 && let Some([_, _, s, ..]) = self.words(f.id)
             {
                 s.set(CLEAN | f.below);
@@ -748,7 +789,7 @@ impl<E: Order> V<'_, '_, E> {
             if n != name || (kind == RES_SPIN_LOCK && !self.rules.res_spin_lock) {
                 continue;
             }
-            if unique || (kind == REFCOUNT && self.rules.special_612) {
+            if unique || (kind == REFCOUNT && self.rules.hardened_fields) {
                 if *seen & kind != 0 {
                     return Err(Rule::DuplicateField);
                 }

@@ -13,8 +13,10 @@
 //!    its three modes and its depth limit of 32, sized targets, arrays,
 //!    struct and union members in both bitfield encodings, FUNC → FUNC_PROTO,
 //!    parameters, DATASEC → VAR and DECL_TAG targets;
-//! 5. type-tag ordering (`btf_check_type_tags`; with a resolve pass, checked
-//!    at each modifier's turn in it and reported after its own errors);
+//! 5. type-tag ordering and modifier chains of at most 32 (`btf_check_type_tags`,
+//!    7.2's `btf_check_modifier_chain_length` without the ordering; with a
+//!    resolve pass, checked at each modifier's turn in it and reported after
+//!    its own errors);
 //! 6. for a standalone blob under `UserLoad` and `Strict` on 6.12 and later,
 //!    the BPF special-field layer (`btf_parse_struct_metas`; see
 //!    [below](#bpf-special-fields)).
@@ -32,8 +34,8 @@
 //! order. Tests hold the two to each other on generated blobs, and the
 //! unit cases and a differential of millions of inputs to the running
 //! kernel; the unit cases and tens of thousands of inputs also to Debian's
-//! 6.1 and 6.12 kernels, booted under qemu, each judged by its own version's
-//! rules.
+//! 6.1, 6.12, 6.18, 7.1, 7.2 and 7.3 kernels, booted under qemu, each
+//! judged by its own version's rules.
 //!
 //! Many split blobs over one base ([`validate_split`], [`BaseNames`]) share
 //! the base's name bits, built once. The base must carry its id index
@@ -79,7 +81,7 @@
 //! | special fields: a graph root's node offset is decoded with the node type's kind_flag | emulated (no verdict depends on it: the two decodes differ by multiples of 2 MiB) | same |
 //! | special fields: a kptr pointee named like a kernel struct | taken as the program's own by [`validate`] (the kernel's verdict depends on its own BTF; see [`validate_in_kernel`]) | same |
 //! | special fields: thousands of graph roots or re-walked nested structs, superlinear work for the kernel | rejected ([`Rule::SpecialFieldsTooComplex`]) | rejected |
-//! | special fields, 6.12: the kernel's version says nothing of its stable updates (6.12.117 has the 2026 hardening, earlier 6.12.y did not) | the 2026 hardening | same |
+//! | special fields, 6.12: the kernel's version says nothing of its stable updates (6.12.117 has 7.2's hardening, earlier 6.12.y did not) | 7.2's hardening | same |
 //!
 //! ## BPF special fields
 //!
@@ -115,16 +117,19 @@
 //! asks a [`KernelStructs`] instead (`btfkit-sysfs` reads one from a
 //! kernel's BTF, and `btfkit validate --profile user` uses vmlinux's).
 //!
-//! 6.12 is taken as its stable series has it in 2026 (6.12.117, checked by
-//! booting it): hardening changes that mainline took after 7.1 make its
-//! layer stricter than 6.13 to 7.2's. One set of unique fields serves the
-//! whole walk of a struct, nested structs included, and `bpf_refcount` is
-//! unique ([`Rule::DuplicateField`]). A `uptr` tag is unknown
-//! ([`Rule::PtrUnknownTag`]). And instead of the node-holder rule, the
-//! ownership graph is bounded: graph roots own their value structs,
-//! referenced and per-CPU kptrs the program's own structs with special
-//! fields, and no chain may hold more than 8 records, nor a cycle
-//! ([`Rule::OwnershipTooDeep`]). Earlier 6.12.y releases had 6.13's rules.
+//! 7.2 hardened the layer, and 6.12's stable series took the same changes
+//! (6.12 is taken as its 2026 stable series has it: 6.12.117). One set of
+//! unique fields serves the whole walk of a struct, nested structs
+//! included, and `bpf_refcount` is unique ([`Rule::DuplicateField`]).
+//! Instead of the node-holder rule, the ownership graph is bounded: graph
+//! roots own their value structs, referenced and per-CPU kptrs the
+//! program's own structs with special fields, and no chain may hold more
+//! than 8 records, nor a cycle ([`Rule::OwnershipTooDeep`]). 6.13 to 7.1
+//! have the older layer (6.18.15 and 7.1.13 were booted to check). 6.12
+//! knows no `uptr` tag ([`Rule::PtrUnknownTag`]). From 7.2 a kptr's tag may
+//! sit anywhere among the modifiers after its pointer, other tags beside
+//! it ignored, one kptr kind at most ([`Rule::KptrTagsConflict`]); and
+//! type tags need no longer precede the other modifiers of a chain.
 //!
 //! On 6.2 to 6.11 the kernel's layer was narrower (no kptrs, no nested
 //! structs or arrays, fewer special types by version) and is not emulated:
@@ -788,12 +793,21 @@ struct Rules {
     special_fields: bool,
     /// `bpf_res_spin_lock` is a special field (6.15).
     res_spin_lock: bool,
-    /// The special-field layer of 6.12 (as of its stable 6.12.117): one
-    /// set of unique fields seen for the whole walk of a struct, nested
-    /// structs included; `bpf_refcount` unique; no `uptr` tag; and the
+    /// The special-field layer's 2026 hardening (7.2, and 6.12 as of its
+    /// stable 6.12.117): one set of unique fields seen for the whole walk
+    /// of a struct, nested structs included; `bpf_refcount` unique; and the
     /// ownership graph bounded to 8 records deep instead of the
     /// node-holder rule.
-    special_612: bool,
+    hardened_fields: bool,
+    /// A `uptr` tag on a kptr-shaped pointer is unknown (6.12).
+    uptr_unknown: bool,
+    /// A kptr's tag is found among all the modifiers after its pointer,
+    /// other tags ignored, one kptr kind at most (7.2); before, the
+    /// pointer's target itself must be the one tag.
+    kptr_tag_walk: bool,
+    /// Type tags must precede the other modifiers of a chain
+    /// (`btf_check_type_tags`; 7.2 keeps only the chain's length limit).
+    type_tag_order: bool,
     /// The passes may take their fast paths ([`V::meta_fast`] in pass 1;
     /// `func_fast`, `ref_fast`, `aggregate_fast` (also by `resolve_fast`),
     /// `proto_fast`, `member_fast` and the summaries in pass 2): always,
@@ -845,7 +859,10 @@ impl Rules {
                 && matches!(o.profile, Profile::UserLoad | Profile::Strict)
                 && k.at_least(6, 12),
             res_spin_lock: k.at_least(6, 15),
-            special_612: !k.at_least(6, 13),
+            hardened_fields: !k.at_least(6, 13) || k.at_least(7, 2),
+            uptr_unknown: !k.at_least(6, 13),
+            kptr_tag_walk: k.at_least(7, 2),
+            type_tag_order: !k.at_least(7, 2),
             fast: true,
         }
     }
@@ -2806,7 +2823,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             }
             limit = limit.wrapping_sub(1);
             if t.k(Kind::TypeTag) {
-                if !in_tags {
+                if !in_tags && self.rules.type_tag_order {
                     return Err(self.type_err(Rule::TypeTagsAfterModifiers, i));
                 }
             } else {

@@ -201,6 +201,8 @@ rules! {
     PtrUnknownTag => "Pointer with an unknown type tag in a special-field struct (EINVAL)",
     /// A kptr whose pointee is no STRUCT.
     KptrNotStruct => "kptr does not point to a struct (EINVAL)",
+    /// (7.2) The modifiers after a pointer carry type tags of two kptr kinds.
+    KptrTagsConflict => "Pointer with type tags of two kptr kinds (EINVAL)",
     /// A graph root with no `contains:` declaration tag, or with two.
     GraphRootTag => "Graph root needs exactly one contains: decl tag (EINVAL)",
     /// A `contains:` value without `:node`, or with an empty node name.

@@ -18,6 +18,9 @@ const K618: KernelVersion = KernelVersion::new(6, 18);
 /// 6.12 as its 2026 stable updates have it (6.12.117): the hardened
 /// special-field layer.
 const K612: KernelVersion = KernelVersion::new(6, 12);
+/// 7.2: no type-tag order, kptr tags among all modifiers, the hardened
+/// special-field layer.
+const K72: KernelVersion = KernelVersion::new(7, 2);
 const INT: u8 = Kind::Int as u8;
 const PTR: u8 = Kind::Ptr as u8;
 const ARRAY: u8 = Kind::Array as u8;
@@ -821,6 +824,15 @@ fn cases() -> Vec<Case> {
                 b.head("", CONST, 0, false, 3).head("t", TYPE_TAG, 0, false, 1);
             }),
             e(Rule::TypeTagsAfterModifiers)
+        ),
+        on(
+            "tag after a modifier (7.2: any order)",
+            with_int(|b| {
+                b.head("", CONST, 0, false, 3).head("t", TYPE_TAG, 0, false, 1);
+            }),
+            Profile::UserLoad,
+            K72,
+            ok
         ),
         user("chain of 31", typedef_chain(31), ok),
         user("chain of 33", typedef_chain(33), e(Rule::MaxResolveDepth)),
@@ -1645,6 +1657,97 @@ fn cases() -> Vec<Case> {
             Profile::UserLoad,
             K612,
             e(Rule::DuplicateField)
+        ),
+        // 7.2: a kptr's tag among all the modifiers after the pointer.
+        on(
+            "special: kptr with two tags (7.2: one kptr kind)",
+            specials(|b| {
+                b.head("foo", STRUCT, 1, false, 8).member("x", 2, 0);
+                b.head("other", TYPE_TAG, 0, false, 10).head("kptr", TYPE_TAG, 0, false, 11).ptr(12);
+                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 13, 64);
+            }),
+            Profile::UserLoad,
+            K72,
+            ok
+        ),
+        on(
+            "special: user-tagged pointer beside a lock (7.2: other tags ignored)",
+            tagged_ptr("user", false, |b| {
+                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 12, 64);
+            }),
+            Profile::UserLoad,
+            K72,
+            ok
+        ),
+        user(
+            "special: kptr and per-CPU kptr tags",
+            specials(|b| {
+                b.head("foo", STRUCT, 1, false, 8).member("x", 2, 0);
+                b.head("percpu_kptr", TYPE_TAG, 0, false, 10).head("kptr", TYPE_TAG, 0, false, 11).ptr(12);
+                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 13, 64);
+            }),
+            e(Rule::KptrExtraTag)
+        ),
+        on(
+            "special: kptr and per-CPU kptr tags (7.2)",
+            specials(|b| {
+                b.head("foo", STRUCT, 1, false, 8).member("x", 2, 0);
+                b.head("percpu_kptr", TYPE_TAG, 0, false, 10).head("kptr", TYPE_TAG, 0, false, 11).ptr(12);
+                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 13, 64);
+            }),
+            Profile::UserLoad,
+            K72,
+            e(Rule::KptrTagsConflict)
+        ),
+        // Before 7.2 a tag may not follow a CONST at all.
+        user(
+            "special: kptr to an int behind a const",
+            specials(|b| {
+                b.head("kptr", TYPE_TAG, 0, false, 1).head("", CONST, 0, false, 10).ptr(11);
+                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 12, 64);
+            }),
+            e(Rule::TypeTagsAfterModifiers)
+        ),
+        on(
+            "special: kptr to an int behind a const (7.2)",
+            specials(|b| {
+                b.head("kptr", TYPE_TAG, 0, false, 1).head("", CONST, 0, false, 10).ptr(11);
+                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 12, 64);
+            }),
+            Profile::UserLoad,
+            K72,
+            e(Rule::KptrNotStruct)
+        ),
+        on(
+            "special: twice the same kptr tag (7.2)",
+            specials(|b| {
+                b.head("foo", STRUCT, 1, false, 8).member("x", 2, 0);
+                b.head("kptr", TYPE_TAG, 0, false, 10).head("kptr", TYPE_TAG, 0, false, 11).ptr(12);
+                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 13, 64);
+            }),
+            Profile::UserLoad,
+            K72,
+            ok
+        ),
+        // 7.2 hardened the layer as 6.12's stable series did.
+        on(
+            "special: two refcounts (7.2: unique)",
+            specials(|b| {
+                b.head("v", STRUCT, 2, false, 8).member("a", REFCOUNT, 0).member("b", REFCOUNT, 32);
+            }),
+            Profile::UserLoad,
+            K72,
+            e(Rule::DuplicateField)
+        ),
+        on("special: kptr chain of 9 (7.2)", kptr_chain(9, "kptr"), Profile::UserLoad, K72, e(Rule::OwnershipTooDeep)),
+        on(
+            "special: uptr beside a lock (7.2: a known tag, no field)",
+            tagged_ptr("uptr", false, |b| {
+                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 12, 64);
+            }),
+            Profile::UserLoad,
+            K72,
+            ok
         ),
         user(
             "special: uptr beside a lock is no field",
