@@ -1,5 +1,5 @@
-//! Other kernels as oracles: Debian's cloud kernels (6.1, 6.12, 6.18, 7.1,
-//! 7.2 and 7.3; `tests/vm/guest-kernels.sh`), booted under qemu
+//! Other kernels as oracles: Debian's cloud kernels (5.10, 6.1, 6.12, 6.18,
+//! 7.1, 7.2 and 7.3; `tests/vm/guest-kernels.sh`), booted under qemu
 //! (`btfkit_tests::vm`), load the kernel differential's inputs,
 //! every unit-case blob, kptrs to structs named like the kernel's own
 //! (with the guest's vmlinux struct names on our side), and two real
@@ -139,7 +139,9 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
     if !differ.is_empty() && problems.is_empty() {
         problems.push(format!("Linux {}: {} disagreements", guest.release, differ.len()));
     }
-    if accepted < n / 5 || accepted > blobs.len() - n / 5 {
+    // (One in eight: the generators know every kind, and 5.10 refuses the
+    // five it does not know.)
+    if accepted < n / 8 || accepted > blobs.len() - n / 8 {
         problems.push(format!("Linux {}: the kernel accepted {accepted} of {}", guest.release, blobs.len()));
     }
     if kernel >= KernelVersion::new(6, 12) && special.load(Ordering::Relaxed) < n / 100 {
@@ -160,6 +162,7 @@ fn userload_verdict_equals_guest_kernels() {
     let seed = env_num("BTFKIT_DIFF_SEED", 0x00b7_f417);
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         assert!(n >= 20_000, "BTFKIT_GUEST_N={n}: CI runs at least 20,000 inputs a kernel");
+        assert!(std::env::var_os("BTFKIT_GUESTS").is_none(), "CI boots every guest kernel: unset BTFKIT_GUESTS");
     }
     let show = env_num("BTFKIT_DIFF_SHOW", 5) as usize;
     // One thread a guest: each boot is one core's work.

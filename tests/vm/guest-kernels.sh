@@ -20,6 +20,7 @@ set -euo pipefail
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # suite  package-name pattern (an awk regex; the newest match is taken)
 KERNELS=(
+  "bullseye           ^linux-image-5\\.10\\.0-[0-9]+-cloud-amd64$"
   "bookworm           ^linux-image-6\\.1\\.0-50-cloud-amd64$"
   "trixie             ^linux-image-6\\.12\\.[0-9]+\\+deb13-cloud-amd64$"
   "trixie-backports   ^linux-image-6\\.18\\.[0-9]+\\+deb13-cloud-amd64$"

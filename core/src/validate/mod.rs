@@ -34,8 +34,14 @@
 //! order. Tests hold the two to each other on generated blobs, and the
 //! unit cases and a differential of millions of inputs to the running
 //! kernel; the unit cases and tens of thousands of inputs also to Debian's
-//! 6.1, 6.12, 6.18, 7.1, 7.2 and 7.3 kernels, booted under qemu, each
-//! judged by its own version's rules.
+//! 5.10, 6.1, 6.12, 6.18, 7.1, 7.2 and 7.3 kernels, booted under qemu,
+//! each judged by its own version's rules.
+//!
+//! A [`KernelVersion`] names a series, and a series is taken as its latest
+//! stable release: stable updates carry some rule changes back (6.1's and
+//! 5.10's take `.` in identifiers as 6.5 does; 6.12.117 has 7.2's
+//! special-field hardening), and those are what a maintained kernel of the
+//! series runs.
 //!
 //! Many split blobs over one base ([`validate_split`], [`BaseNames`]) share
 //! the base's name bits, built once. The base must carry its id index
@@ -569,7 +575,8 @@ fn first_past_max(start_str_off: u32) -> usize {
 }
 
 /// Classifies a base's own strings for `kernel`'s name rules into `words`;
-/// returns whether `.` counts as an identifier byte (6.1+).
+/// returns whether `.` counts as an identifier byte (6.5+, and the stable
+/// series that took that change).
 fn classify_base(strs: &[u8], kernel: KernelVersion, words: &mut [u32]) -> bool {
     let dot = Rules::new(&ValidateOptions::new(Profile::Module, kernel)).dot_everywhere;
     names::classify_starts(strs, dot, words);
@@ -787,6 +794,10 @@ struct Rules {
     func_global: bool,
     ksym_name_len: usize,
     datasec_printable: bool,
+    /// `.` is an identifier character too, not only a section name's
+    /// (mainline 6.5, "bpf: ... accept dots in names", June 2023, and the
+    /// stable series alive then: 5.4, 5.10, 5.15 and 6.1, each taken as
+    /// its latest stable release).
     dot_everywhere: bool,
     ptr_size: u32,
     /// The special-field layer runs (after pass 2, standalone blobs only).
@@ -805,6 +816,20 @@ struct Rules {
     /// other tags ignored, one kptr kind at most (7.2); before, the
     /// pointer's target itself must be the one tag.
     kptr_tag_walk: bool,
+    /// An empty DATASEC is allowed (5.12, "bpf: Permit size-0 datasec";
+    /// before, "vlen == 0").
+    datasec_empty: bool,
+    /// A FUNC_PROTO's return type may not be a VAR, DATASEC or DECL_TAG
+    /// (6.1-rc3, "bpf: prevent decl_tag from being referenced in
+    /// func_proto", and 6.0.y).
+    ret_not_source: bool,
+    /// FUNC is resolved in pass 2, to its FUNC_PROTO (5.18, "bpf: Fix a
+    /// btf decl_tag bug when tagging a function", and 5.16.y, 5.17.y);
+    /// before, it is checked at its turn and never resolved, so that
+    /// nothing may point at it.
+    func_resolves: bool,
+    /// The kinds that pass 2 resolves (`btf_type_needs_resolve`).
+    needs_resolve: u32,
     /// Type tags must precede the other modifiers of a chain
     /// (`btf_check_type_tags`; 7.2 keeps only the chain's length limit).
     type_tag_order: bool,
@@ -853,7 +878,7 @@ impl Rules {
             func_global: k.at_least(5, 6),
             ksym_name_len: if k.at_least(6, 1) { 512 } else { 128 },
             datasec_printable: k.at_least(6, 9),
-            dot_everywhere: k.at_least(6, 1),
+            dot_everywhere: k.at_least(6, 5) || matches!((k.major, k.minor), (5, 4) | (5, 10) | (5, 15) | (6, 1)),
             ptr_size: o.ptr_size,
             special_fields: o.special_fields
                 && matches!(o.profile, Profile::UserLoad | Profile::Strict)
@@ -863,6 +888,10 @@ impl Rules {
             uptr_unknown: !k.at_least(6, 13),
             kptr_tag_walk: k.at_least(7, 2),
             type_tag_order: !k.at_least(7, 2),
+            datasec_empty: k.at_least(5, 12),
+            ret_not_source: k.at_least(6, 0),
+            func_resolves: k.at_least(5, 16),
+            needs_resolve: if k.at_least(5, 16) { K_NEEDS_RESOLVE } else { K_NEEDS_RESOLVE & !kb(Kind::Func) },
             fast: true,
         }
     }
@@ -1777,6 +1806,9 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                 }
             }
             Kind::Datasec => {
+                if t.vlen == 0 && !r.datasec_empty {
+                    return Err(at(Rule::DatasecEmpty));
+                }
                 if t.st == 0 {
                     return Err(at(Rule::SizeZero));
                 }
@@ -2051,7 +2083,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
     #[inline]
     fn is_sink(&self, t: T) -> bool {
         match self.mode {
-            Mode::Tbd => !t.is(K_NEEDS_RESOLVE),
+            Mode::Tbd => !t.is(self.rules.needs_resolve),
             Mode::Ptr => !t.is(K_MODIFIER | kb(Kind::Ptr)),
             Mode::StructOrArray => !t.is(K_MODIFIER | kb(Kind::Array) | K_STRUCT),
         }
@@ -2108,6 +2140,11 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                 }
                 FWD => continue,
                 // Two types in five: `func_fast` without the decode.
+                // Before 5.16: checked at its turn, never resolved.
+                FUNC if !self.rules.func_resolves => {
+                    self.func_check(id, st.get())?;
+                    continue;
+                }
                 FUNC if r.get() >> 30 == RESOLVED || (fast && self.func_fast(id, st.get())) => continue,
                 PROTO if d & u32::from(F_FUNC_OK) != 0 => self.set_flag(id, FUNC_OK),
                 TYPEDEF | VOLATILE | CONST | RESTRICT | TYPE_TAG if tags.is_ok() => tags = self.type_tags_of(id),
@@ -2219,7 +2256,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                 return false;
             }
             // The walk's mode after pushing `id`: Ptr for a PTR, else Tbd.
-            let sink = if t.k(Kind::Ptr) { !n.k(Kind::Ptr) } else { !n.is(K_NEEDS_RESOLVE) };
+            let sink = if t.k(Kind::Ptr) { !n.k(Kind::Ptr) } else { !n.is(self.rules.needs_resolve) };
             if !sink && !self.is_resolved(t.st) {
                 return false;
             }
@@ -2682,9 +2719,9 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         if ret != 0 && !(self.rules.fast && self.flag(ret, SIZED_OK)) {
             let rt = self
                 .ty(ret)
-                .filter(|r| !r.is(K_SOURCE_ONLY))
+                .filter(|r| !(r.is(K_SOURCE_ONLY) && self.rules.ret_not_source))
                 .ok_or_else(|| self.type_err(Rule::InvalidReturnType, id))?;
-            if rt.is(K_NEEDS_RESOLVE) && !self.is_resolved(ret) {
+            if rt.is(self.rules.needs_resolve) && !self.is_resolved(ret) {
                 self.resolve(ret)?;
             }
             if !self.is_sized(ret) {
@@ -2715,7 +2752,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             if !names_ok && aname != 0 && (!self.name_off_valid(aname) || !self.name_valid(aname, NameRule::Ident)) {
                 return Err(ae(self));
             }
-            if at.is(K_NEEDS_RESOLVE) && !self.is_resolved(aty) && !self.resolve_fast(aty, at) {
+            if at.is(self.rules.needs_resolve) && !self.is_resolved(aty) && !self.resolve_fast(aty, at) {
                 self.resolve(aty)?;
             }
             if !self.is_sized(aty) {
@@ -2753,7 +2790,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         let Some([_, r, _, d, _]) = self.words(id) else { return false };
         let k = kb_raw(d.get() & 0x1f);
         let w = r.get();
-        if k & K_SOURCE_ONLY != 0 || (k & K_NEEDS_RESOLVE != 0 && w >> 30 != RESOLVED) {
+        if k & K_SOURCE_ONLY != 0 || (k & self.rules.needs_resolve != 0 && w >> 30 != RESOLVED) {
             return false;
         }
         if k & SIZED != 0 {

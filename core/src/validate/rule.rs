@@ -123,6 +123,8 @@ rules! {
     LinkageNotSupported => "Linkage not supported",
     /// DATASEC size 0.
     SizeZero => "size == 0",
+    /// (Before 5.12) A DATASEC with no entries.
+    DatasecEmpty => "vlen == 0",
     /// DATASEC entry offset unsorted or beyond the section.
     InvalidOffset => "Invalid offset",
     /// DATASEC entry size 0 or beyond the section.

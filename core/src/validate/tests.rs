@@ -21,6 +21,9 @@ const K612: KernelVersion = KernelVersion::new(6, 12);
 /// 7.2: no type-tag order, kptr tags among all modifiers, the hardened
 /// special-field layer.
 const K72: KernelVersion = KernelVersion::new(7, 2);
+/// 5.10 as its latest stable (5.10.223): no empty DATASEC, FUNC never
+/// resolved, a VAR may be returned, `.` in identifiers.
+const K510: KernelVersion = KernelVersion::new(5, 10);
 const INT: u8 = Kind::Int as u8;
 const PTR: u8 = Kind::Ptr as u8;
 const ARRAY: u8 = Kind::Array as u8;
@@ -1065,6 +1068,38 @@ fn cases() -> Vec<Case> {
             e(Rule::InvalidTypeId)
         ),
         user(
+            "empty datasec",
+            with_int(|b| {
+                b.head(".data", DATASEC, 0, false, 4);
+            }),
+            ok
+        ),
+        on(
+            "empty datasec (5.10)",
+            with_int(|b| {
+                b.head(".data", DATASEC, 0, false, 4);
+            }),
+            Profile::UserLoad,
+            K510,
+            e(Rule::DatasecEmpty)
+        ),
+        user(
+            "proto returns a var",
+            with_int(|b| {
+                b.head("v", VAR, 0, false, 1).u32(0).head("", PROTO, 0, false, 2);
+            }),
+            e(Rule::InvalidReturnType)
+        ),
+        on(
+            "proto returns a var (5.10)",
+            with_int(|b| {
+                b.head("v", VAR, 0, false, 1).u32(0).head("", PROTO, 0, false, 2);
+            }),
+            Profile::UserLoad,
+            K510,
+            ok
+        ),
+        user(
             "datasec size 0",
             with_int(|b| {
                 b.head(".data", DATASEC, 0, false, 0);
@@ -1256,6 +1291,24 @@ fn cases() -> Vec<Case> {
             Profile::Strict,
             K618,
             e(Rule::RefToFunc)
+        ),
+        on(
+            "ptr to earlier func (5.10: a FUNC is never resolved)",
+            with_int(|b| {
+                b.head("", PROTO, 0, false, 1).head("f", FUNC, 0, false, 2).ptr(3);
+            }),
+            Profile::UserLoad,
+            K510,
+            e(Rule::InvalidTypeId)
+        ),
+        on(
+            "func with an unnamed param (5.10: at its turn)",
+            with_int(|b| {
+                b.head("", PROTO, 1, false, 1).u32(0).u32(1).head("f", FUNC, 0, false, 2);
+            }),
+            Profile::UserLoad,
+            K510,
+            e(Rule::InvalidArg)
         ),
         user(
             "ptr to later func",
@@ -1986,12 +2039,13 @@ fn reused_scratch_does_not_carry_name_verdicts_over() {
     assert!(validate(&good, None, &opts, &mut scratch).is_ok());
     let e = validate(&bad, None, &opts, &mut scratch).unwrap_err();
     assert_eq!(e.rule(), Rule::InvalidName);
-    // And across kernels: `.` in a STRUCT name is an identifier only from 6.1.
+    // And across kernels: `.` in a STRUCT name is an identifier only from
+    // 6.5 (and in the stable series that took the change, 5.15 among them).
     let dotted = with_int(|b| {
         b.head("a.b", STRUCT, 0, false, 4);
     });
     let new = ValidateOptions::new(Profile::UserLoad, K618);
-    let old = ValidateOptions::new(Profile::UserLoad, KernelVersion::new(5, 15));
+    let old = ValidateOptions::new(Profile::UserLoad, KernelVersion::new(5, 16));
     let mut scratch = std::vec![0u32; super::scratch_len(&dotted, None, &new)];
     assert!(validate(&dotted, None, &new, &mut scratch).is_ok());
     assert_eq!(validate(&dotted, None, &old, &mut scratch).unwrap_err().rule(), Rule::InvalidName);
