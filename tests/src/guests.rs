@@ -3,8 +3,9 @@
 //! (`btfkit_tests::vm`), load the kernel differential's inputs,
 //! every unit-case blob, kptrs to structs named like the kernel's own
 //! (with the guest's vmlinux struct names on our side), and two real
-//! vmlinux BTFs (the corpus's and the guest's own). Our `UserLoad` verdict for each kernel's
-//! version must be its verdict, errno included where our rule names one.
+//! vmlinux BTFs (the corpus's and the guest's own). Our `UserLoad` verdict
+//! for each kernel's version must be its verdict, errno included where our
+//! rule names one.
 //! This is what ties the kernel-version knobs (DATASEC names, the tags'
 //! kind_flag, the layout section of 7.1, 7.2's 24-bit vlen and type tags,
 //! the special-field layer's versions, ...) to kernels other than the
@@ -14,8 +15,6 @@
 //! `BTFKIT_GUEST_N` inputs (default 20,000) and the unit-case blobs (a
 //! second boot); the first disagreements are loaded once more for their
 //! logs (a third).
-
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use btfkit::validate::{KernelVersion, Profile, ValidateOptions, validate_in_kernel};
 use btfkit_tests::kernel::Rejected;
@@ -34,7 +33,7 @@ fn guests() -> Option<Vec<Guest>> {
         Ok(g) => Some(g),
         Err(why) => {
             eprintln!("GUEST KERNELS UNAVAILABLE: {why}");
-            let _ = unavailable("the older kernels under qemu", &why);
+            let _ = unavailable("the guest kernels under qemu", &why);
             None
         }
     }
@@ -78,18 +77,12 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
         let mut scratch = vec![0u32; btfkit::validate::scratch_len(d, None, &opts)];
         validate_in_kernel(d, &opts, &mut scratch, &structs)
     };
-    let special = AtomicUsize::new(0);
-    let ownership = AtomicUsize::new(0);
-    let (mut accepted, mut differ) = (0, Vec::new());
+    let (mut accepted, mut special, mut ownership, mut differ) = (0, 0, 0, Vec::new());
     for (i, (d, t)) in blobs.iter().zip(&theirs).enumerate() {
         let o = ours(d);
         accepted += usize::from(t.is_ok());
-        if o.as_ref().is_err_and(|e| named_errno(e).is_some()) {
-            special.fetch_add(1, Ordering::Relaxed);
-        }
-        if o.as_ref().is_err_and(|e| e.rule() == btfkit::validate::Rule::OwnershipTooDeep) {
-            ownership.fetch_add(1, Ordering::Relaxed);
-        }
+        special += usize::from(o.as_ref().is_err_and(|e| named_errno(e).is_some()));
+        ownership += usize::from(o.as_ref().is_err_and(|e| e.rule() == btfkit::validate::Rule::OwnershipTooDeep));
         if verdicts_differ(t, &o) {
             differ.push((i, o));
         }
@@ -125,8 +118,8 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
         n,
         blobs.len() - n,
         started.elapsed().as_secs_f64(),
-        special.load(Ordering::Relaxed),
-        ownership.load(Ordering::Relaxed),
+        special,
+        ownership,
         differ.len()
     );
     if differ.len() > bad.len() {
@@ -144,12 +137,12 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
     if accepted < n / 8 || accepted > blobs.len() - n / 8 {
         problems.push(format!("Linux {}: the kernel accepted {accepted} of {}", guest.release, blobs.len()));
     }
-    if kernel >= KernelVersion::new(6, 12) && special.load(Ordering::Relaxed) < n / 100 {
+    if kernel >= KernelVersion::new(6, 12) && special < n / 100 {
         problems.push(format!("Linux {}: too few inputs reached the special-field layer", guest.release));
     }
-    // The kernels with 7.2's hardened layer.
+    // The kernels with 7.2's hardened layer (core's `Rules::hardened_fields`).
     let hardened = kernel == KernelVersion::new(6, 12) || kernel >= KernelVersion::new(7, 2);
-    if hardened && ownership.load(Ordering::Relaxed) < n / 2000 {
+    if hardened && ownership < n / 2000 {
         problems.push(format!("Linux {}: too few inputs reached the ownership bound", guest.release));
     }
     (report, problems)

@@ -55,11 +55,11 @@ pub fn guests() -> Result<Vec<Guest>, String> {
             Some(Guest { release, kernel, dir: p })
         })
         .collect();
-    // `BTFKIT_GUESTS=5.10,7.2`: only the releases that start so (a
-    // debugging aid; the test refuses it under CI).
+    // `BTFKIT_GUESTS=5.10,7.2`: only those series (a debugging aid; the
+    // test refuses it under CI).
     if let Ok(only) = std::env::var("BTFKIT_GUESTS") {
-        let want: Vec<&str> = only.split(',').map(str::trim).filter(|w| !w.is_empty()).collect();
-        guests.retain(|g| want.iter().any(|w| g.release.starts_with(w)));
+        let want: Vec<KernelVersion> = only.split(',').filter_map(KernelVersion::parse).collect();
+        guests.retain(|g| want.contains(&g.kernel));
     }
     guests.sort_by_key(|g| (g.kernel.major, g.kernel.minor));
     if guests.is_empty() {
@@ -214,7 +214,8 @@ impl Guest {
         static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let run = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let stem = dir().join(format!("run-{}-{run}", std::process::id()));
-        let (cpio, console) = (stem.with_extension("cpio"), stem.with_extension("console"));
+        let (cpio, console, errors) =
+            (stem.with_extension("cpio"), stem.with_extension("console"), stem.with_extension("stderr"));
         std::fs::File::create(&cpio)
             .and_then(|mut f| f.write_all(&initramfs(&init, blobs, with_logs)))
             .map_err(|e| format!("{}: {e}", cpio.display()))?;
@@ -232,7 +233,8 @@ impl Guest {
             .arg(format!("file:{}", console.display()))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            // A file, not a pipe that nobody drains while qemu runs.
+            .stderr(std::fs::File::create(&errors).map_err(|e| format!("{}: {e}", errors.display()))?)
             .spawn()
             .map_err(|e| format!("qemu-system-x86_64: {e}"))?;
         // Generous: TCG loads a few thousand small blobs a second.
@@ -245,15 +247,15 @@ impl Guest {
             if started.elapsed() > limit {
                 let _ = child.kill();
                 let _ = child.wait();
-                let _ = std::fs::remove_file(&cpio);
+                for f in [&cpio, &console, &errors] {
+                    let _ = std::fs::remove_file(f);
+                }
                 return Err(format!("the guest {} ran past {limit:?}", self.release));
             }
             std::thread::sleep(Duration::from_millis(50));
         };
-        let mut stderr = String::new();
-        if let Some(mut e) = child.stderr.take() {
-            let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
-        }
+        let stderr = std::fs::read_to_string(&errors).unwrap_or_default();
+        let _ = std::fs::remove_file(&errors);
         let _ = std::fs::remove_file(&cpio);
         let text = std::fs::read(&console).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
         let _ = std::fs::remove_file(&console);

@@ -184,7 +184,9 @@ pub enum Profile {
     Strict,
 }
 
-/// A kernel version, `major.minor`; selects the rules of that kernel.
+/// A kernel version, `major.minor`; selects the rules of that kernel
+/// series as its latest stable release has them (stable updates carry some
+/// rule changes back; see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct KernelVersion {
@@ -845,6 +847,8 @@ impl Rules {
         let k = o.kernel;
         let strict = o.profile == Profile::Strict;
         let vlen = vlen_encoding(k);
+        let series = (k.major, k.minor);
+        let func_resolves = k.at_least(5, 16);
         let kind_max = if k.at_least(6, 0) {
             19
         } else if k.at_least(5, 17) {
@@ -878,20 +882,20 @@ impl Rules {
             func_global: k.at_least(5, 6),
             ksym_name_len: if k.at_least(6, 1) { 512 } else { 128 },
             datasec_printable: k.at_least(6, 9),
-            dot_everywhere: k.at_least(6, 5) || matches!((k.major, k.minor), (5, 4) | (5, 10) | (5, 15) | (6, 1)),
+            dot_everywhere: k.at_least(6, 5) || matches!(series, (5, 4) | (5, 10) | (5, 15) | (6, 1)),
             ptr_size: o.ptr_size,
             special_fields: o.special_fields
                 && matches!(o.profile, Profile::UserLoad | Profile::Strict)
                 && k.at_least(6, 12),
             res_spin_lock: k.at_least(6, 15),
-            hardened_fields: !k.at_least(6, 13) || k.at_least(7, 2),
-            uptr_unknown: !k.at_least(6, 13),
+            hardened_fields: series == (6, 12) || k.at_least(7, 2),
+            uptr_unknown: series == (6, 12),
             kptr_tag_walk: k.at_least(7, 2),
             type_tag_order: !k.at_least(7, 2),
             datasec_empty: k.at_least(5, 12),
             ret_not_source: k.at_least(6, 0),
-            func_resolves: k.at_least(5, 16),
-            needs_resolve: if k.at_least(5, 16) { K_NEEDS_RESOLVE } else { K_NEEDS_RESOLVE & !kb(Kind::Func) },
+            func_resolves,
+            needs_resolve: if func_resolves { K_NEEDS_RESOLVE } else { K_NEEDS_RESOLVE & !kb(Kind::Func) },
             fast: true,
         }
     }
