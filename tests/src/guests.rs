@@ -1,5 +1,6 @@
-//! Other kernels as oracles: Debian's cloud kernels (5.10, 6.1, 6.12, 6.18,
-//! 7.1, 7.2 and 7.3; `tests/vm/guest-kernels.sh`), booted under qemu
+//! Other kernels as oracles: Debian's cloud kernels of every series it ships
+//! (5.10, 6.1, 6.12, 6.16 to 6.19, 7.0 to 7.3; `tests/vm/guest-kernels.sh`),
+//! booted under qemu
 //! (`btfkit_tests::vm`), load the kernel differential's inputs,
 //! every unit-case blob, kptrs to structs named like the kernel's own
 //! (with the guest's vmlinux struct names on our side), and two real

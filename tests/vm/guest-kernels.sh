@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fetches the kernels that the guest-kernel differential test boots
-# (tests/src/guests.rs): Debian's cloud kernels, one per version whose BTF
-# rules differ from its neighbours'. For each, OUT/<release>/ gets:
+# (tests/src/guests.rs): Debian's cloud kernels, the newest of every series
+# Debian ships (5.10, 6.1, 6.12, 6.16 to 6.19, 7.0 to 7.3). For each,
+# OUT/<release>/ gets:
 #
 #   vmlinuz       the bzImage, booted under qemu
 #   vmlinux.btf   its .BTF, for the names of its structs (kptr pointees)
@@ -23,7 +24,11 @@ KERNELS=(
   "bullseye           ^linux-image-5\\.10\\.0-[0-9]+-cloud-amd64$"
   "bookworm           ^linux-image-6\\.1\\.0-50-cloud-amd64$"
   "trixie             ^linux-image-6\\.12\\.[0-9]+\\+deb13-cloud-amd64$"
+  "trixie-backports   ^linux-image-6\\.16\\.[0-9]+\\+deb13-cloud-amd64$"
+  "trixie-backports   ^linux-image-6\\.17\\.[0-9]+\\+deb13-cloud-amd64$"
   "trixie-backports   ^linux-image-6\\.18\\.[0-9]+\\+deb13-cloud-amd64$"
+  "trixie-backports   ^linux-image-6\\.19\\.[0-9]+\\+deb13-cloud-amd64$"
+  "trixie-backports   ^linux-image-7\\.0\\.[0-9]+\\+deb13-cloud-amd64$"
   "trixie-backports   ^linux-image-7\\.1\\.[0-9]+\\+deb13-cloud-amd64$"
   "trixie-backports   ^linux-image-7\\.2\\.[0-9]+\\+deb13-cloud-amd64$"
   "trixie-backports   ^linux-image-7\\.3\\.[0-9]+\\+deb13-cloud-amd64$"

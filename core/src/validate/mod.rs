@@ -34,8 +34,8 @@
 //! order. Tests hold the two to each other on generated blobs, and the
 //! unit cases and a differential of millions of inputs to the running
 //! kernel; the unit cases and tens of thousands of inputs also to Debian's
-//! 5.10, 6.1, 6.12, 6.18, 7.1, 7.2 and 7.3 kernels, booted under qemu,
-//! each judged by its own version's rules.
+//! kernels of every series it ships (5.10, 6.1, 6.12, 6.16 to 6.19, 7.0 to
+//! 7.3), booted under qemu, each judged by its own version's rules.
 //!
 //! A [`KernelVersion`] names a series, and a series is taken as its latest
 //! stable release: stable updates carry some rule changes back (6.1's and
