@@ -404,6 +404,16 @@ fn handmade(kernel: KernelVersion) -> Vec<(&'static str, Vec<u8>)> {
         b.decl_tag(b"attr2", true, f, 1);
     }
     v.push(("decl_tag", b.build()));
+    // Only the kinds the kernel knows (ENUM64 6.0, TYPE_TAG 5.17, DECL_TAG
+    // 5.16, FLOAT 5.13).
+    let since = |what: &str| match what {
+        "enums" => KernelVersion::new(6, 0),
+        "fwd-typedef-modifiers-type_tag" => KernelVersion::new(5, 17),
+        "decl_tag" => KernelVersion::new(5, 16),
+        "float" => KernelVersion::new(5, 13),
+        _ => KernelVersion::new(0, 0),
+    };
+    v.retain(|(what, _)| kernel >= since(what));
     v
 }
 

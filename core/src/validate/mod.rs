@@ -87,7 +87,7 @@
 //! | special fields: a graph root's node offset is decoded with the node type's kind_flag | emulated (no verdict depends on it: the two decodes differ by multiples of 2 MiB) | same |
 //! | special fields: a kptr pointee named like a kernel struct | taken as the program's own by [`validate`] (the kernel's verdict depends on its own BTF; see [`validate_in_kernel`]) | same |
 //! | special fields: thousands of graph roots or re-walked nested structs, superlinear work for the kernel | rejected ([`Rule::SpecialFieldsTooComplex`]) | rejected |
-//! | special fields, 6.12: the kernel's version says nothing of its stable updates (6.12.117 has 7.2's hardening, earlier 6.12.y did not) | 7.2's hardening | same |
+//! | special fields, 6.12: the kernel's version says nothing of its stable updates (6.12.117 has 7.2's hardening, 6.12.107 and earlier do not) | 7.2's hardening | same |
 //!
 //! ## BPF special fields
 //!
@@ -131,7 +131,8 @@
 //! roots own their value structs, referenced and per-CPU kptrs the
 //! program's own structs with special fields, and no chain may hold more
 //! than 8 records, nor a cycle ([`Rule::OwnershipTooDeep`]). 6.13 to 7.1
-//! have the older layer (6.18.15 and 7.1.13 were booted to check). 6.12
+//! have the older layer (6.16 to 6.19, 7.0 and 7.1 were booted to check),
+//! and so did 6.12.y up to 6.12.107 at least (6.12.43 to 6.12.107 were). 6.12
 //! knows no `uptr` tag ([`Rule::PtrUnknownTag`]). From 7.2 a kptr's tag may
 //! sit anywhere among the modifiers after its pointer, other tags beside
 //! it ignored, one kptr kind at most ([`Rule::KptrTagsConflict`]); and
