@@ -39,7 +39,7 @@
 //!
 //! A [`KernelVersion`] names a series, and a series is taken as its latest
 //! stable release: stable updates carry some rule changes back (6.1's and
-//! 5.10's take `.` in identifiers as 6.5 does; 6.12.117 has 7.2's
+//! 5.10's take `.` in identifiers as 6.4 does; 6.12.117 has 7.2's
 //! special-field hardening), and those are what a maintained kernel of the
 //! series runs.
 //!
@@ -578,7 +578,7 @@ fn first_past_max(start_str_off: u32) -> usize {
 }
 
 /// Classifies a base's own strings for `kernel`'s name rules into `words`;
-/// returns whether `.` counts as an identifier byte (6.5+, and the stable
+/// returns whether `.` counts as an identifier byte (6.4+, and the stable
 /// series that took that change).
 fn classify_base(strs: &[u8], kernel: KernelVersion, words: &mut [u32]) -> bool {
     let dot = Rules::new(&ValidateOptions::new(Profile::Module, kernel)).dot_everywhere;
@@ -798,9 +798,9 @@ struct Rules {
     ksym_name_len: usize,
     datasec_printable: bool,
     /// `.` is an identifier character too, not only a section name's
-    /// (mainline 6.5, "bpf: ... accept dots in names", June 2023, and the
-    /// stable series alive then: 5.4, 5.10, 5.15 and 6.1, each taken as
-    /// its latest stable release).
+    /// (mainline 6.4, "bpf/btf: Accept function names that contain dots",
+    /// June 2023, and the stable series alive then: 5.4, 5.10, 5.15, 6.1
+    /// and 6.3, each taken as its latest stable release).
     dot_everywhere: bool,
     ptr_size: u32,
     /// The special-field layer runs (after pass 2, standalone blobs only).
@@ -883,7 +883,7 @@ impl Rules {
             func_global: k.at_least(5, 6),
             ksym_name_len: if k.at_least(6, 1) { 512 } else { 128 },
             datasec_printable: k.at_least(6, 9),
-            dot_everywhere: k.at_least(6, 5) || matches!(series, (5, 4) | (5, 10) | (5, 15) | (6, 1)),
+            dot_everywhere: k.at_least(6, 3) || matches!(series, (5, 4) | (5, 10) | (5, 15) | (6, 1)),
             ptr_size: o.ptr_size,
             special_fields: o.special_fields
                 && matches!(o.profile, Profile::UserLoad | Profile::Strict)

@@ -2040,7 +2040,7 @@ fn reused_scratch_does_not_carry_name_verdicts_over() {
     let e = validate(&bad, None, &opts, &mut scratch).unwrap_err();
     assert_eq!(e.rule(), Rule::InvalidName);
     // And across kernels: `.` in a STRUCT name is an identifier only from
-    // 6.5 (and in the stable series that took the change, 5.15 among them).
+    // 6.4 (and in the stable series that took the change, 5.15 among them).
     let dotted = with_int(|b| {
         b.head("a.b", STRUCT, 0, false, 4);
     });
