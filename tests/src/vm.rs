@@ -237,8 +237,9 @@ impl Guest {
             .stderr(std::fs::File::create(&errors).map_err(|e| format!("{}: {e}", errors.display()))?)
             .spawn()
             .map_err(|e| format!("qemu-system-x86_64: {e}"))?;
-        // Generous: TCG loads a few thousand small blobs a second.
-        let limit = Duration::from_secs(120 + blobs.len() as u64 / 100);
+        // Generous: TCG boots in seconds and loads thousands of small blobs
+        // a second, but a guest may share a core with ten others.
+        let limit = Duration::from_secs(300 + blobs.len() as u64 / 50);
         let started = Instant::now();
         let status = loop {
             if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
