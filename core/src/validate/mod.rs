@@ -77,7 +77,7 @@
 //! | `hdr_len` below 24 (header bytes past it read as 0, a field cut short keeps its first bytes) or not a multiple of 4 | emulated | rejected |
 //! | 7.1+: partial layout fields with 24 < `hdr_len` < 32 ignored | emulated | must be zero |
 //! | INT: bits 8-15 of the int data unchecked, size unbounded | emulated | rejected above 16 bytes or with those bits set |
-//! | PTR or modifier → FUNC accepted only when the FUNC resolved first | emulated | rejected ([`Rule::RefToFunc`]) |
+//! | PTR or modifier → FUNC accepted only when the FUNC resolved first (5.16 and later; before, a FUNC is never resolved, so never) | emulated | rejected ([`Rule::RefToFunc`]) |
 //! | kind_flag ENUM64 member without bitfield checked as 32 bits wide | emulated | checked at its real width |
 //! | DATASEC entry whose VAR is resolved on the way is not size-checked | emulated | checked |
 //! | kernel and module BTF get no resolve pass | (n/a) | resolve pass on all |
