@@ -192,6 +192,87 @@ fn list(tag: &str, copies: u32) -> Vec<u8> {
     })
 }
 
+/// [`specials`] with `[10] foo`, a pointer to tag `outer` on tag `inner`
+/// on `foo`, and `v { lock; that pointer }`.
+fn two_tags(outer: &'static str, inner: &'static str) -> Vec<u8> {
+    specials(|b| {
+        b.head("foo", STRUCT, 1, false, 8).member("x", 2, 0);
+        b.head(inner, TYPE_TAG, 0, false, 10).head(outer, TYPE_TAG, 0, false, 11).ptr(12);
+        b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 13, 64);
+    })
+}
+
+/// [`tagged_ptr`] with tag `tag`, beside a lock in `v`.
+fn beside_lock(tag: &'static str) -> Vec<u8> {
+    tagged_ptr(tag, false, |b| {
+        b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 12, 64);
+    })
+}
+
+/// A lock beside a pointer to a CONST of a `kptr` tag on an int.
+fn kptr_int_behind_const() -> Vec<u8> {
+    specials(|b| {
+        b.head("kptr", TYPE_TAG, 0, false, 1).head("", CONST, 0, false, 10).ptr(11);
+        b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 12, 64);
+    })
+}
+
+/// `v { refcount a; refcount b; }`.
+fn two_refcounts() -> Vec<u8> {
+    specials(|b| {
+        b.head("v", STRUCT, 2, false, 8).member("a", REFCOUNT, 0).member("b", REFCOUNT, 32);
+    })
+}
+
+/// `[10]` an INT named `bpf_spin_lock`, `in { it }`, and `v { in a; in b;
+/// refcount }`.
+fn lock_named_int_twice() -> Vec<u8> {
+    specials(|b| {
+        b.int("bpf_spin_lock", 4, 32, 1);
+        b.head("in", STRUCT, 1, false, 4).member("x", 10, 0);
+        b.head("v", STRUCT, 3, false, 12).member("a", 11, 0).member("b", 11, 32).member("r", REFCOUNT, 64);
+    })
+}
+
+/// `[10] a { kptr -> b }`, `[11]` tag on 10, `[12]` ptr, `[13] b { kptr ->
+/// a }`, `[14]` tag on 13, `[15]` ptr.
+fn kptr_cycle() -> Vec<u8> {
+    specials(|b| {
+        b.head("a", STRUCT, 1, false, 8).member("p", 15, 0);
+        b.head("kptr", TYPE_TAG, 0, false, 10).ptr(11);
+        b.head("b", STRUCT, 1, false, 8).member("p", 12, 0);
+        b.head("kptr", TYPE_TAG, 0, false, 13).ptr(14);
+    })
+}
+
+/// `a { lock; list head of a; list node }`: a node that owns itself.
+fn node_owning_root() -> Vec<u8> {
+    specials(|b| {
+        b.head("a", STRUCT, 3, false, 48).member("l", LOCK, 0).member("head", HEAD, 64).member("n", NODE, 192);
+        b.head("contains:a:n", DECL_TAG, 0, false, 10).u32(1);
+    })
+}
+
+/// `[10] c { d; rb node }`, `[11] b { lock; rb root of c; list node }`,
+/// `[12] a { lock; list of b; list node }`.
+fn node_owning_rb_root() -> Vec<u8> {
+    specials(|b| {
+        b.head("c", STRUCT, 2, false, 40).member("d", 2, 0).member("r", RB_NODE, 64);
+        b.head("b", STRUCT, 3, false, 48).member("l", LOCK, 0).member("root", ROOT, 64).member("n", NODE, 192);
+        b.head("a", STRUCT, 3, false, 48).member("l", LOCK, 0).member("head", HEAD, 64).member("n", NODE, 192);
+        b.head("contains:c:r", DECL_TAG, 0, false, 11).u32(1);
+        b.head("contains:b:n", DECL_TAG, 0, false, 12).u32(1);
+    })
+}
+
+/// A lock in `v` and another in the struct `in` beside it.
+fn locks_at_two_levels() -> Vec<u8> {
+    specials(|b| {
+        b.head("in", STRUCT, 1, false, 4).member("l", LOCK, 0);
+        b.head("v", STRUCT, 2, false, 8).member("l", LOCK, 0).member("i", 10, 32);
+    })
+}
+
 /// `n` structs, each with a `tag` kptr to the next, the last to a plain
 /// struct: an ownership chain of `n` records.
 fn kptr_chain(n: u32, tag: &'static str) -> Vec<u8> {
@@ -1350,20 +1431,10 @@ fn cases() -> Vec<Case> {
             KernelVersion::new(6, 11),
             ok
         ),
-        user(
-            "special: spin locks at two levels",
-            specials(|b| {
-                b.head("in", STRUCT, 1, false, 4).member("l", LOCK, 0);
-                b.head("v", STRUCT, 2, false, 8).member("l", LOCK, 0).member("i", 10, 32);
-            }),
-            ok
-        ),
+        user("special: spin locks at two levels", locks_at_two_levels(), ok),
         on(
             "special: spin locks at two levels (Strict)",
-            specials(|b| {
-                b.head("in", STRUCT, 1, false, 4).member("l", LOCK, 0);
-                b.head("v", STRUCT, 2, false, 8).member("l", LOCK, 0).member("i", 10, 32);
-            }),
+            locks_at_two_levels(),
             Profile::Strict,
             K618,
             e(Rule::DuplicateField)
@@ -1476,22 +1547,8 @@ fn cases() -> Vec<Case> {
             }),
             e(Rule::KptrNotStruct)
         ),
-        user(
-            "special: kptr with two tags",
-            specials(|b| {
-                b.head("foo", STRUCT, 1, false, 8).member("x", 2, 0);
-                b.head("other", TYPE_TAG, 0, false, 10).head("kptr", TYPE_TAG, 0, false, 11).ptr(12);
-                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 13, 64);
-            }),
-            e(Rule::KptrExtraTag)
-        ),
-        user(
-            "special: user-tagged pointer beside a lock",
-            tagged_ptr("user", false, |b| {
-                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 12, 64);
-            }),
-            e(Rule::PtrUnknownTag)
-        ),
+        user("special: kptr with two tags", two_tags("kptr", "other"), e(Rule::KptrExtraTag)),
+        user("special: user-tagged pointer beside a lock", beside_lock("user"), e(Rule::PtrUnknownTag)),
         user(
             "special: user-tagged pointer alone",
             tagged_ptr("user", false, |b| {
@@ -1578,46 +1635,19 @@ fn cases() -> Vec<Case> {
             }),
             e(Rule::GraphValueNotParsed)
         ),
-        user(
-            "special: a node that owns a root",
-            specials(|b| {
-                b.head("a", STRUCT, 3, false, 48).member("l", LOCK, 0).member("head", HEAD, 64).member("n", NODE, 192);
-                b.head("contains:a:n", DECL_TAG, 0, false, 10).u32(1);
-            }),
-            e(Rule::GraphOwnershipLoop)
-        ),
-        user(
-            "special: a node that owns an rb root",
-            specials(|b| {
-                // [10] c { d; rb node }, [11] b { lock; rb root of c; list node }, [12] a { lock; list of b; list node }
-                b.head("c", STRUCT, 2, false, 40).member("d", 2, 0).member("r", RB_NODE, 64);
-                b.head("b", STRUCT, 3, false, 48).member("l", LOCK, 0).member("root", ROOT, 64).member("n", NODE, 192);
-                b.head("a", STRUCT, 3, false, 48).member("l", LOCK, 0).member("head", HEAD, 64).member("n", NODE, 192);
-                b.head("contains:c:r", DECL_TAG, 0, false, 11).u32(1);
-                b.head("contains:b:n", DECL_TAG, 0, false, 12).u32(1);
-            }),
-            e(Rule::GraphOwnershipLoop)
-        ),
+        user("special: a node that owns a root", node_owning_root(), e(Rule::GraphOwnershipLoop)),
+        user("special: a node that owns an rb root", node_owning_rb_root(), e(Rule::GraphOwnershipLoop)),
         // 6.12's stable updates of 2026 bound the ownership graph instead.
         on(
             "special: a node that owns a root (6.12: a cycle)",
-            specials(|b| {
-                b.head("a", STRUCT, 3, false, 48).member("l", LOCK, 0).member("head", HEAD, 64).member("n", NODE, 192);
-                b.head("contains:a:n", DECL_TAG, 0, false, 10).u32(1);
-            }),
+            node_owning_root(),
             Profile::UserLoad,
             K612,
             e(Rule::OwnershipTooDeep)
         ),
         on(
             "special: a node that owns an rb root (6.12: three deep)",
-            specials(|b| {
-                b.head("c", STRUCT, 2, false, 40).member("d", 2, 0).member("r", RB_NODE, 64);
-                b.head("b", STRUCT, 3, false, 48).member("l", LOCK, 0).member("root", ROOT, 64).member("n", NODE, 192);
-                b.head("a", STRUCT, 3, false, 48).member("l", LOCK, 0).member("head", HEAD, 64).member("n", NODE, 192);
-                b.head("contains:c:r", DECL_TAG, 0, false, 11).u32(1);
-                b.head("contains:b:n", DECL_TAG, 0, false, 12).u32(1);
-            }),
+            node_owning_rb_root(),
             Profile::UserLoad,
             K612,
             ok
@@ -1641,49 +1671,17 @@ fn cases() -> Vec<Case> {
         user("special: kptr chain of 9", kptr_chain(9, "kptr"), ok),
         on(
             "special: two structs that own each other by kptrs (6.12)",
-            specials(|b| {
-                // [10] a { kptr -> b }, [11] tag -> 10, [12] ptr, [13] b { kptr -> a }, [14] tag -> 13, [15] ptr
-                b.head("a", STRUCT, 1, false, 8).member("p", 15, 0);
-                b.head("kptr", TYPE_TAG, 0, false, 10).ptr(11);
-                b.head("b", STRUCT, 1, false, 8).member("p", 12, 0);
-                b.head("kptr", TYPE_TAG, 0, false, 13).ptr(14);
-            }),
+            kptr_cycle(),
             Profile::UserLoad,
             K612,
             e(Rule::OwnershipTooDeep)
         ),
-        user(
-            "special: two structs that own each other by kptrs",
-            specials(|b| {
-                b.head("a", STRUCT, 1, false, 8).member("p", 15, 0);
-                b.head("kptr", TYPE_TAG, 0, false, 10).ptr(11);
-                b.head("b", STRUCT, 1, false, 8).member("p", 12, 0);
-                b.head("kptr", TYPE_TAG, 0, false, 13).ptr(14);
-            }),
-            ok
-        ),
-        user(
-            "special: two refcounts",
-            specials(|b| {
-                b.head("v", STRUCT, 2, false, 8).member("a", REFCOUNT, 0).member("b", REFCOUNT, 32);
-            }),
-            ok
-        ),
-        on(
-            "special: two refcounts (6.12: unique)",
-            specials(|b| {
-                b.head("v", STRUCT, 2, false, 8).member("a", REFCOUNT, 0).member("b", REFCOUNT, 32);
-            }),
-            Profile::UserLoad,
-            K612,
-            e(Rule::DuplicateField)
-        ),
+        user("special: two structs that own each other by kptrs", kptr_cycle(), ok),
+        user("special: two refcounts", two_refcounts(), ok),
+        on("special: two refcounts (6.12: unique)", two_refcounts(), Profile::UserLoad, K612, e(Rule::DuplicateField)),
         on(
             "special: spin locks at two levels (6.12: one set a walk)",
-            specials(|b| {
-                b.head("in", STRUCT, 1, false, 4).member("l", LOCK, 0);
-                b.head("v", STRUCT, 2, false, 8).member("l", LOCK, 0).member("i", 10, 32);
-            }),
+            locks_at_two_levels(),
             Profile::UserLoad,
             K612,
             e(Rule::DuplicateField)
@@ -1691,129 +1689,49 @@ fn cases() -> Vec<Case> {
         // An INT named like the lock: its name is seen, then the INT is
         // ignored; on 6.12 the walk of the second `in` finds it seen (so
         // `in` must not be taken as clean after the first).
-        user(
-            "special: a struct with a lock-named int, twice",
-            specials(|b| {
-                b.int("bpf_spin_lock", 4, 32, 1);
-                b.head("in", STRUCT, 1, false, 4).member("x", 10, 0);
-                b.head("v", STRUCT, 3, false, 12).member("a", 11, 0).member("b", 11, 32).member("r", REFCOUNT, 64);
-            }),
-            ok
-        ),
+        user("special: a struct with a lock-named int, twice", lock_named_int_twice(), ok),
         on(
             "special: a struct with a lock-named int, twice (6.12)",
-            specials(|b| {
-                b.int("bpf_spin_lock", 4, 32, 1);
-                b.head("in", STRUCT, 1, false, 4).member("x", 10, 0);
-                b.head("v", STRUCT, 3, false, 12).member("a", 11, 0).member("b", 11, 32).member("r", REFCOUNT, 64);
-            }),
+            lock_named_int_twice(),
             Profile::UserLoad,
             K612,
             e(Rule::DuplicateField)
         ),
         // 7.2: a kptr's tag among all the modifiers after the pointer.
-        on(
-            "special: kptr with two tags (7.2: one kptr kind)",
-            specials(|b| {
-                b.head("foo", STRUCT, 1, false, 8).member("x", 2, 0);
-                b.head("other", TYPE_TAG, 0, false, 10).head("kptr", TYPE_TAG, 0, false, 11).ptr(12);
-                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 13, 64);
-            }),
-            Profile::UserLoad,
-            K72,
-            ok
-        ),
+        on("special: kptr with two tags (7.2: one kptr kind)", two_tags("kptr", "other"), Profile::UserLoad, K72, ok),
         on(
             "special: user-tagged pointer beside a lock (7.2: other tags ignored)",
-            tagged_ptr("user", false, |b| {
-                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 12, 64);
-            }),
+            beside_lock("user"),
             Profile::UserLoad,
             K72,
             ok
         ),
-        user(
-            "special: kptr and per-CPU kptr tags",
-            specials(|b| {
-                b.head("foo", STRUCT, 1, false, 8).member("x", 2, 0);
-                b.head("percpu_kptr", TYPE_TAG, 0, false, 10).head("kptr", TYPE_TAG, 0, false, 11).ptr(12);
-                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 13, 64);
-            }),
-            e(Rule::KptrExtraTag)
-        ),
+        user("special: kptr and per-CPU kptr tags", two_tags("kptr", "percpu_kptr"), e(Rule::KptrExtraTag)),
         on(
             "special: kptr and per-CPU kptr tags (7.2)",
-            specials(|b| {
-                b.head("foo", STRUCT, 1, false, 8).member("x", 2, 0);
-                b.head("percpu_kptr", TYPE_TAG, 0, false, 10).head("kptr", TYPE_TAG, 0, false, 11).ptr(12);
-                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 13, 64);
-            }),
+            two_tags("kptr", "percpu_kptr"),
             Profile::UserLoad,
             K72,
             e(Rule::KptrTagsConflict)
         ),
         // Before 7.2 a tag may not follow a CONST at all.
-        user(
-            "special: kptr to an int behind a const",
-            specials(|b| {
-                b.head("kptr", TYPE_TAG, 0, false, 1).head("", CONST, 0, false, 10).ptr(11);
-                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 12, 64);
-            }),
-            e(Rule::TypeTagsAfterModifiers)
-        ),
+        user("special: kptr to an int behind a const", kptr_int_behind_const(), e(Rule::TypeTagsAfterModifiers)),
         on(
             "special: kptr to an int behind a const (7.2)",
-            specials(|b| {
-                b.head("kptr", TYPE_TAG, 0, false, 1).head("", CONST, 0, false, 10).ptr(11);
-                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 12, 64);
-            }),
+            kptr_int_behind_const(),
             Profile::UserLoad,
             K72,
             e(Rule::KptrNotStruct)
         ),
-        on(
-            "special: twice the same kptr tag (7.2)",
-            specials(|b| {
-                b.head("foo", STRUCT, 1, false, 8).member("x", 2, 0);
-                b.head("kptr", TYPE_TAG, 0, false, 10).head("kptr", TYPE_TAG, 0, false, 11).ptr(12);
-                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 13, 64);
-            }),
-            Profile::UserLoad,
-            K72,
-            ok
-        ),
+        on("special: twice the same kptr tag (7.2)", two_tags("kptr", "kptr"), Profile::UserLoad, K72, ok),
         // 7.2 hardened the layer as 6.12's stable series did.
-        on(
-            "special: two refcounts (7.2: unique)",
-            specials(|b| {
-                b.head("v", STRUCT, 2, false, 8).member("a", REFCOUNT, 0).member("b", REFCOUNT, 32);
-            }),
-            Profile::UserLoad,
-            K72,
-            e(Rule::DuplicateField)
-        ),
+        on("special: two refcounts (7.2: unique)", two_refcounts(), Profile::UserLoad, K72, e(Rule::DuplicateField)),
         on("special: kptr chain of 9 (7.2)", kptr_chain(9, "kptr"), Profile::UserLoad, K72, e(Rule::OwnershipTooDeep)),
-        on(
-            "special: uptr beside a lock (7.2: a known tag, no field)",
-            tagged_ptr("uptr", false, |b| {
-                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 12, 64);
-            }),
-            Profile::UserLoad,
-            K72,
-            ok
-        ),
-        user(
-            "special: uptr beside a lock is no field",
-            tagged_ptr("uptr", false, |b| {
-                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 12, 64);
-            }),
-            ok
-        ),
+        on("special: uptr beside a lock (7.2: a known tag, no field)", beside_lock("uptr"), Profile::UserLoad, K72, ok),
+        user("special: uptr beside a lock is no field", beside_lock("uptr"), ok),
         on(
             "special: uptr beside a lock (6.12: unknown tag)",
-            tagged_ptr("uptr", false, |b| {
-                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 12, 64);
-            }),
+            beside_lock("uptr"),
             Profile::UserLoad,
             K612,
             e(Rule::PtrUnknownTag)
