@@ -32,7 +32,7 @@ pub fn run(data: &[u8]) {
         if strict_ok && host_order {
             assert!(user_ok, "Strict accepted what UserLoad rejects on {kernel}");
         }
-        if user_ok && kernel < KernelVersion::new(7, 2) {
+        if user_ok && !kernel.at_least(7, 2) {
             let btf = Btf::parse(data).expect("a blob the kernel accepts must parse");
             for t in btf.types() {
                 t.expect("accepted blobs iterate");

@@ -153,14 +153,40 @@ impl Default for Options {
     }
 }
 
-/// The running kernel's version (`/proc/sys/kernel/osrelease`), or the
-/// newest this crate knows.
+/// The running kernel's version: its release (`/proc/sys/kernel/osrelease`,
+/// `uname -r`), with the stable release a distribution's ABI name hides
+/// ([`kernel_version_of`]); or the newest this crate knows.
 #[must_use]
 pub fn running_kernel() -> KernelVersion {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .ok()
-        .and_then(|r| KernelVersion::parse(&r))
-        .unwrap_or(KernelVersion::LATEST)
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    kernel_version_of(
+        &read("/proc/sys/kernel/osrelease"),
+        &read("/proc/sys/kernel/version"),
+        &read("/proc/version_signature"),
+    )
+    .unwrap_or(KernelVersion::LATEST)
+}
+
+/// A kernel's version from its release (`uname -r`), its version string
+/// (`uname -v`) and Ubuntu's `/proc/version_signature`, as libbpf reads
+/// them.
+///
+/// A release such as `6.12.57+deb13-cloud-amd64` names itself. An ABI name
+/// such as Debian's `6.1.0-50-cloud-amd64` or Ubuntu's `5.15.0-91-generic`
+/// does not (see [`KernelVersion::parse`]): Debian writes the release into
+/// the version string (`#1 SMP PREEMPT_DYNAMIC Debian 6.1.176-1 (...)`),
+/// Ubuntu into the signature's last word (`Ubuntu 5.15.0-91.101-generic
+/// 5.15.131`). Without either, the series.
+#[must_use]
+pub fn kernel_version_of(osrelease: &str, uname_v: &str, version_signature: &str) -> Option<KernelVersion> {
+    let k = KernelVersion::parse(osrelease)?;
+    if !k.is_series() {
+        return Some(k);
+    }
+    let debian = uname_v.split_once("Debian ").map(|(_, v)| v);
+    let ubuntu = version_signature.strip_prefix("Ubuntu ").and_then(|s| s.split_whitespace().last());
+    let same_series = |r: KernelVersion| r.major == k.major && r.minor == k.minor && !r.is_series();
+    Some([debian, ubuntu].into_iter().flatten().filter_map(KernelVersion::parse).find(|&r| same_series(r)).unwrap_or(k))
 }
 
 /// The vmlinux ELF files libbpf falls back to when there is no sysfs
@@ -631,5 +657,36 @@ impl btfkit::validate::KernelStructs for KernelStructNames {
         }
         let destructor = DESTRUCTORS.iter().any(|(s, fs)| *s == name && fs.iter().any(|f| self.funcs.contains(*f)));
         btfkit::validate::KernelStruct::Present { destructor }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_kernel_versions_see_through_distribution_abi_names() {
+        let v = |r, u, s| kernel_version_of(r, u, s);
+        // Releases that name themselves.
+        assert_eq!(v("6.18.44-fc-v595\n", "#1 SMP PREEMPT_DYNAMIC @0", ""), Some(KernelVersion::release(6, 18, 44)));
+        assert_eq!(
+            v("6.12.57+deb13-cloud-amd64", "#1 SMP PREEMPT_DYNAMIC Debian 6.12.57-1 (2025-11-05)", ""),
+            Some(KernelVersion::release(6, 12, 57))
+        );
+        // Debian's ABI name, and the release in `uname -v`.
+        assert_eq!(
+            v("6.1.0-50-cloud-amd64\n", "#1 SMP PREEMPT_DYNAMIC Debian 6.1.176-1 (2026-06-01)\n", ""),
+            Some(KernelVersion::release(6, 1, 176))
+        );
+        // Ubuntu's, and the signature's last word.
+        assert_eq!(
+            v("5.15.0-91-generic", "#101-Ubuntu SMP Tue Nov 14 13:30:08 UTC 2023", "Ubuntu 5.15.0-91.101-generic 5.15.131\n"),
+            Some(KernelVersion::release(5, 15, 131))
+        );
+        // A release of another series is not this kernel's.
+        assert_eq!(v("6.1.0-0.deb11.48-cloud-amd64", "#1 SMP Debian 5.10.200-1", ""), Some(KernelVersion::new(6, 1)));
+        // Nothing to go by: the series.
+        assert_eq!(v("6.1.0-50-cloud-amd64", "", ""), Some(KernelVersion::new(6, 1)));
+        assert_eq!(v("", "Debian 6.1.176-1", ""), None);
     }
 }

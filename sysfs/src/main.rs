@@ -100,7 +100,9 @@ enum Command {
         /// and --all-modules).
         #[arg(long, value_enum)]
         profile: Option<ProfileArg>,
-        /// Kernel version whose rules apply, e.g. 6.1 (default: the running kernel's).
+        /// Kernel version whose rules apply: a series, e.g. 6.12, as its latest
+        /// stable release has it, or one release, e.g. 6.12.57 (default: the
+        /// running kernel's release).
         #[arg(long)]
         kernel: Option<String>,
         #[command(flatten)]
@@ -393,7 +395,7 @@ fn kernel_version(kernel: Option<String>) -> Result<KernelVersion, ExitCode> {
     match kernel.as_deref().map(KernelVersion::parse) {
         None => Ok(running_kernel()),
         Some(Some(k)) => Ok(k),
-        Some(None) => Err(usage("--kernel wants MAJOR.MINOR, e.g. 6.1")),
+        Some(None) => Err(usage("--kernel wants MAJOR.MINOR or MAJOR.MINOR.PATCH, e.g. 6.1 or 6.12.57")),
     }
 }
 

@@ -263,7 +263,7 @@ fn split_std(d: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
 /// Small valid standalone blobs covering every kind and flag; tags with
 /// kind_flag only from 6.15, where the kernel accepts them.
 fn handmade(kernel: KernelVersion) -> Vec<(&'static str, Vec<u8>)> {
-    let tag_kflag = kernel >= KernelVersion::new(6, 15);
+    let tag_kflag = kernel.at_least(6, 15);
     let mut v = Vec::new();
 
     let mut b = B::new();
@@ -407,13 +407,16 @@ fn handmade(kernel: KernelVersion) -> Vec<(&'static str, Vec<u8>)> {
     // Only the kinds the kernel knows (ENUM64 6.0, TYPE_TAG 5.17, DECL_TAG
     // 5.16, FLOAT 5.13).
     let since = |what: &str| match what {
-        "enums" => KernelVersion::new(6, 0),
-        "fwd-typedef-modifiers-type_tag" => KernelVersion::new(5, 17),
-        "decl_tag" => KernelVersion::new(5, 16),
-        "float" => KernelVersion::new(5, 13),
-        _ => KernelVersion::new(0, 0),
+        "enums" => (6, 0),
+        "fwd-typedef-modifiers-type_tag" => (5, 17),
+        "decl_tag" => (5, 16),
+        "float" => (5, 13),
+        _ => (0, 0),
     };
-    v.retain(|(what, _)| kernel >= since(what));
+    v.retain(|(what, _)| {
+        let (major, minor) = since(what);
+        kernel.at_least(major, minor)
+    });
     v
 }
 
@@ -1994,7 +1997,7 @@ fn running_kernel() -> Option<(String, KernelVersion)> {
         return None;
     }
     let rel = release();
-    let kernel = KernelVersion::parse(&rel).unwrap_or(KernelVersion::LATEST);
+    let kernel = btfkit_sysfs::kernel::running_kernel();
     Some((rel, kernel))
 }
 
@@ -2289,7 +2292,7 @@ fn kernel_verdict_of_file() {
         Ok(()) => eprintln!("{path}: kernel accepts"),
         Err(r) => eprintln!("{path}: kernel rejects, errno {}\n{}", r.errno, r.log),
     }
-    let kernel = KernelVersion::parse(&release()).unwrap_or(KernelVersion::LATEST);
+    let kernel = btfkit_sysfs::kernel::running_kernel();
     eprintln!("ours ({kernel}): {:?}", validate_vec(&data, None, &ValidateOptions::new(Profile::UserLoad, kernel)));
 }
 
@@ -2298,7 +2301,7 @@ fn kernel_verdict_of_file() {
 #[test]
 #[ignore = "tuning aid: BTFKIT_DIFF_N=20000 cargo test ... -- --ignored input_histogram --nocapture"]
 fn input_histogram() {
-    let kernel = KernelVersion::parse(&release()).unwrap_or(KernelVersion::LATEST);
+    let kernel = btfkit_sysfs::kernel::running_kernel();
     let n = env_num("BTFKIT_DIFF_N", 20_000) as usize;
     let seed = env_num("BTFKIT_DIFF_SEED", 0x00b7_f417);
     let seeds = seeds(kernel, seed);

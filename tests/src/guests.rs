@@ -138,11 +138,13 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
     if accepted < n / 8 || accepted > blobs.len() - n / 8 {
         problems.push(format!("Linux {}: the kernel accepted {accepted} of {}", guest.release, blobs.len()));
     }
-    if kernel >= KernelVersion::new(6, 12) && special < n / 100 {
+    if kernel.at_least(6, 12) && special < n / 100 {
         problems.push(format!("Linux {}: too few inputs reached the special-field layer", guest.release));
     }
-    // The kernels with 7.2's hardened layer (core's `Rules::hardened_fields`).
-    let hardened = kernel == KernelVersion::new(6, 12) || kernel >= KernelVersion::new(7, 2);
+    // The kernels with the ownership bound (core's `OWNERSHIP_DEPTH`:
+    // mainline 7.3, stable 6.12.113 and 7.2.9).
+    let from = |major, minor, patch| kernel.series() == KernelVersion::new(major, minor) && kernel.patch >= patch;
+    let hardened = kernel.at_least(7, 3) || from(6, 12, 113) || from(7, 2, 9);
     if hardened && ownership < n / 2000 {
         problems.push(format!("Linux {}: too few inputs reached the ownership bound", guest.release));
     }

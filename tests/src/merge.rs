@@ -165,7 +165,7 @@ fn all_modules_merged_are_loaded_by_the_kernel_and_dump_as_their_inputs() {
 
     // The running kernel's rules, then the running kernel itself.
     let release = kernel::release();
-    let k = KernelVersion::parse(&release).unwrap_or(KernelVersion::LATEST);
+    let k = btfkit_sysfs::kernel::running_kernel();
     validate_vec(&flat, None, &ValidateOptions::new(Profile::UserLoad, k)).unwrap();
     match kernel::availability() {
         Ok(()) => {

@@ -36,7 +36,7 @@ fn corpus_vmlinux_passes_userload_and_vmlinux_and_the_kernel_agrees() {
 #[test]
 fn running_vmlinux_gets_the_kernels_userload_verdict() {
     let rel = btfkit_tests::kernel::release();
-    let kernel = KernelVersion::parse(&rel).unwrap_or(KernelVersion::LATEST);
+    let kernel = btfkit_sysfs::kernel::running_kernel();
     if let Some(dir) = corpus() {
         let data = std::fs::read(dir.join("vmlinux")).unwrap();
         for k in [kernel, KernelVersion::LATEST] {

@@ -24,7 +24,7 @@ use crate::workspace;
 pub struct Guest {
     /// Its release, as `uname -r` gives it.
     pub release: String,
-    /// Its version, for `ValidateOptions`.
+    /// Its upstream release, for `ValidateOptions`.
     pub kernel: KernelVersion,
     dir: PathBuf,
 }
@@ -49,19 +49,24 @@ pub fn guests() -> Result<Vec<Guest>, String> {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.join(".complete").exists())
-        .filter_map(|p| {
-            let release = p.file_name()?.to_str()?.to_owned();
-            let kernel = KernelVersion::parse(&release)?;
-            Some(Guest { release, kernel, dir: p })
+        .map(|p| {
+            let release = p.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            // The upstream release of the package (Debian's 6.1.0-50 is
+            // 6.1.176), as guest-kernels.sh wrote it.
+            let version = std::fs::read_to_string(p.join("version")).unwrap_or_default();
+            let kernel = KernelVersion::parse(&version)
+                .filter(|k| !k.is_series())
+                .ok_or_else(|| format!("{}/version: {version:?} is no release (rerun tests/vm/guest-kernels.sh)", p.display()))?;
+            Ok(Guest { release, kernel, dir: p })
         })
-        .collect();
-    // `BTFKIT_GUESTS=5.10,7.2`: only those series (a debugging aid; the
-    // test refuses it under CI).
+        .collect::<Result<_, String>>()?;
+    // `BTFKIT_GUESTS=5.10,6.12.113`: only those series or releases (a
+    // debugging aid; the test refuses it under CI).
     if let Ok(only) = std::env::var("BTFKIT_GUESTS") {
         let want: Vec<KernelVersion> = only.split(',').filter_map(KernelVersion::parse).collect();
-        guests.retain(|g| want.contains(&g.kernel));
+        guests.retain(|g| want.iter().any(|&w| w == g.kernel || (w.is_series() && w == g.kernel.series())));
     }
-    guests.sort_by_key(|g| (g.kernel.major, g.kernel.minor));
+    guests.sort_by_key(|g| g.kernel);
     if guests.is_empty() {
         return Err(format!("no guest kernels in {} (run tests/vm/guest-kernels.sh)", dir().display()));
     }

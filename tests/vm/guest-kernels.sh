@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Fetches the kernels that the guest-kernel differential test boots
 # (tests/src/guests.rs): Debian's cloud kernels, the newest of every series
-# Debian ships (5.10, 6.1, 6.12, 6.16 to 6.19, 7.0 to 7.3). For each,
+# Debian ships (5.10, 6.1, 6.12, 6.16 to 6.19, 7.0 to 7.3), and earlier
+# releases on either side of the stable backports of the special-field
+# hardening (6.12.111, 6.12.113, 6.12.115, 7.2.6 and 7.2.9). For each,
 # OUT/<release>/ gets:
 #
 #   vmlinuz       the bzImage, booted under qemu
 #   vmlinux.btf   its .BTF, for the names of its structs (kptr pointees)
+#   version       the upstream release (6.1.0-50-cloud-amd64 is 6.1.176)
 #   .complete     stamp: reruns skip the kernel
 #
-# Each kernel is the newest of its series in a Debian suite, read from the
-# suite's package index on deb.debian.org and checked against the index's
-# SHA256 (no apt sources needed: sid and the backports need not be
-# configured). 6.1 is pinned: the corpus's own package.
+# Each kernel is the newest match of a pattern in a Debian suite, read from
+# the suite's package index on deb.debian.org (security.debian.org for the
+# -security suites) and checked against the index's SHA256 (no apt sources
+# needed: sid and the backports need not be configured). 6.1 is pinned:
+# the corpus's own package.
 #
 # Usage: guest-kernels.sh [OUT]   (default: <repo>/target/vm)
 # Needs: curl, xz, dpkg-deb, sha256sum, and what vmlinuz-btf.sh needs
@@ -19,11 +23,15 @@
 set -euo pipefail
 
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-http://security.debian.org/debian-security}
 # suite  package-name pattern (an awk regex; the newest match is taken)
 KERNELS=(
   "bullseye           ^linux-image-5\\.10\\.0-[0-9]+-cloud-amd64$"
   "bookworm           ^linux-image-6\\.1\\.0-50-cloud-amd64$"
   "trixie             ^linux-image-6\\.12\\.[0-9]+\\+deb13-cloud-amd64$"
+  "trixie-security    ^linux-image-6\\.12\\.111\\+deb13-cloud-amd64$"
+  "trixie-security    ^linux-image-6\\.12\\.113\\+deb13-cloud-amd64$"
+  "trixie-security    ^linux-image-6\\.12\\.115\\+deb13-cloud-amd64$"
   "trixie-backports   ^linux-image-6\\.16\\.[0-9]+\\+deb13-cloud-amd64$"
   "trixie-backports   ^linux-image-6\\.17\\.[0-9]+\\+deb13-cloud-amd64$"
   "trixie-backports   ^linux-image-6\\.18\\.[0-9]+\\+deb13-cloud-amd64$"
@@ -31,6 +39,8 @@ KERNELS=(
   "trixie-backports   ^linux-image-7\\.0\\.[0-9]+\\+deb13-cloud-amd64$"
   "trixie-backports   ^linux-image-7\\.1\\.[0-9]+\\+deb13-cloud-amd64$"
   "trixie-backports   ^linux-image-7\\.2\\.[0-9]+\\+deb13-cloud-amd64$"
+  "trixie-backports   ^linux-image-7\\.2\\.6\\+deb13-cloud-amd64$"
+  "trixie-backports   ^linux-image-7\\.2\\.9\\+deb13-cloud-amd64$"
   "trixie-backports   ^linux-image-7\\.3\\.[0-9]+\\+deb13-cloud-amd64$"
 )
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -44,9 +54,11 @@ mkdir -p "$out/.index"
 start=$SECONDS
 for k in "${KERNELS[@]}"; do
   read -r suite pattern <<< "$k"
+  mirror=$MIRROR
+  [[ $suite == *-security ]] && mirror=$SECURITY_MIRROR
   index=$out/.index/$suite
   if [ ! -s "$index" ] || [ -n "$(find "$index" -mmin +600)" ]; then
-    curl -fsS --retry 3 "$MIRROR/dists/$suite/main/binary-amd64/Packages.xz" | xz -dc > "$index.tmp"
+    curl -fsS --retry 3 "$mirror/dists/$suite/main/binary-amd64/Packages.xz" | xz -dc > "$index.tmp"
     mv "$index.tmp" "$index"
   fi
   # package, version, file and sha256 of each match; the newest version last
@@ -68,12 +80,14 @@ for k in "${KERNELS[@]}"; do
       /^$/ { if (p == want && f != "") print f, s; p = "" }' "$index" | tail -1)
   [ -n "$binary" ] && read -r file sha <<< "$binary"
   dir=$out/$release
+  upstream=${version%-*}
   if [ -f "$dir/.complete" ]; then
+    echo "$upstream" > "$dir/version"
     echo "guest-kernels: $release is there"
     continue
   fi
   work=$(mktemp -d "$out/.work-XXXXXX")
-  curl -fsS --retry 3 -o "$work/k.deb" "$MIRROR/$file"
+  curl -fsS --retry 3 -o "$work/k.deb" "$mirror/$file"
   echo "$sha  $work/k.deb" | sha256sum -c --quiet - || { echo "guest-kernels: $file: SHA256 mismatch" >&2; rm -rf "$work"; exit 1; }
   dpkg-deb -x "$work/k.deb" "$work/root"
   # /boot/vmlinuz-<release> until 7.1, /usr/lib/modules/<release>/vmlinuz after.
@@ -83,6 +97,7 @@ for k in "${KERNELS[@]}"; do
   cp "$image" "$dir/vmlinuz"
   bash "$repo/tests/corpus/vmlinuz-btf.sh" "$dir/vmlinuz" "$dir/vmlinux.btf"
   rm -rf "$work"
+  echo "$upstream" > "$dir/version"
   touch "$dir/.complete"
   echo "guest-kernels: $release ($suite, $version): $(stat -c %s "$dir/vmlinuz") bytes of bzImage, $(stat -c %s "$dir/vmlinux.btf") of BTF"
 done

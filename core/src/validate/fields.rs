@@ -21,10 +21,11 @@
 //! - Last, per struct in id order: a root's value struct must have been
 //!   parsed itself, and must hold no root when the owner holds a node.
 //!
-//! 7.2 hardened the layer, and 6.12's stable series took it by 6.12.117
-//! (`Rules::hardened_fields`): one set of unique fields for the whole
-//! walk, `bpf_refcount` unique, and the ownership graph bounded to chains
-//! of 8 records (`btf_check_ownership_depth`) in place of the node-holder
+//! The 2026 hardening (mainline 7.3; stable 6.12, 6.18 and 7.2 took it
+//! release by release: `Rules::one_seen_set`, `refcount_unique` and
+//! `ownership_depth`): one set of unique fields for the whole walk,
+//! `bpf_refcount` unique, and the ownership graph bounded to chains of 8
+//! records (`btf_check_ownership_depth`) in place of the node-holder
 //! rule. 6.12 knows no `uptr` tag. From 7.2 a kptr's tag may sit anywhere
 //! among the modifiers after its pointer, beside other tags
 //! (`btf_type_tag_walk`).
@@ -260,7 +261,7 @@ impl<E: Order> V<'_, '_, E> {
                 }
             }
         }
-        if self.rules.hardened_fields {
+        if self.rules.ownership_depth {
             for id in first..=last {
                 if self.triggered(id, &set) {
                     self.ownership_depth(id, &set)?;
@@ -567,7 +568,7 @@ impl<E: Order> V<'_, '_, E> {
                 return Err(self.type_err(Rule::GraphValueNotParsed, id));
             }
             // 6.12 bounds the ownership graph instead (`ownership_depth`).
-            if mask & GRAPH_NODE == 0 || self.rules.hardened_fields {
+            if mask & GRAPH_NODE == 0 || self.rules.ownership_depth {
                 continue;
             }
             let value = self.find_fields(f.value)?;
@@ -667,7 +668,7 @@ impl<E: Order> V<'_, '_, E> {
                 continue;
             }
             let vt = self.ty(var).unwrap_or(T::VOID);
-            let seen = if self.rules.hardened_fields { &mut walk_seen } else { &mut f.seen };
+            let seen = if self.rules.one_seen_set { &mut walk_seen } else { &mut f.seen };
             let before = *seen;
             let named = self.field_type(var, seen).map_err(merr)?;
             f.marked |= *seen != before;
@@ -736,7 +737,7 @@ impl<E: Order> V<'_, '_, E> {
         let found = fields.len().saturating_sub(f.start);
         if found == 0 {
             if f.level > 0
-                && !(self.rules.hardened_fields && f.marked)
+                && !(self.rules.one_seen_set && f.marked)
                 && let Some([_, _, s, ..]) = self.words(f.id)
             {
                 s.set(CLEAN | f.below);
@@ -789,7 +790,7 @@ impl<E: Order> V<'_, '_, E> {
             if n != name || (kind == RES_SPIN_LOCK && !self.rules.res_spin_lock) {
                 continue;
             }
-            if unique || (kind == REFCOUNT && self.rules.hardened_fields) {
+            if unique || (kind == REFCOUNT && self.rules.refcount_unique) {
                 if *seen & kind != 0 {
                     return Err(Rule::DuplicateField);
                 }

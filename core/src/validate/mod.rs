@@ -37,11 +37,14 @@
 //! kernels of every series it ships (5.10, 6.1, 6.12, 6.16 to 6.19, 7.0 to
 //! 7.3), booted under qemu, each judged by its own version's rules.
 //!
-//! A [`KernelVersion`] names a series, and a series is taken as its latest
-//! stable release: stable updates carry some rule changes back (6.1's and
-//! 5.10's take `.` in identifiers as 6.4 does; 6.12.117 has 7.2's
-//! special-field hardening), and those are what a maintained kernel of the
-//! series runs.
+//! A [`KernelVersion`] names a release, such as 6.12.57, or a series, such
+//! as 6.12, taken as its latest stable release. Stable updates carry rule
+//! changes back (6.1.36 and 5.10.186 take `.` in identifiers as 6.4 does;
+//! 6.12.110 to 6.12.115 took the special-field hardening in three steps),
+//! and each knob knows the first release of each series that has it, from
+//! stable's review mails and push notices, or from Debian's kernels booted.
+//! `btfkit-sysfs`'s `running_kernel` finds the running release, also behind
+//! Debian's and Ubuntu's ABI names.
 //!
 //! Many split blobs over one base ([`validate_split`], [`BaseNames`]) share
 //! the base's name bits, built once. The base must carry its id index
@@ -87,7 +90,7 @@
 //! | special fields: a graph root's node offset is decoded with the node type's kind_flag | emulated (no verdict depends on it: the two decodes differ by multiples of 2 MiB) | same |
 //! | special fields: a kptr pointee named like a kernel struct | taken as the program's own by [`validate`] (the kernel's verdict depends on its own BTF; see [`validate_in_kernel`]) | same |
 //! | special fields: thousands of graph roots or re-walked nested structs, superlinear work for the kernel | rejected ([`Rule::SpecialFieldsTooComplex`]) | rejected |
-//! | special fields, 6.12: the kernel's version says nothing of its stable updates (6.12.117 has 7.2's hardening, 6.12.107 and earlier do not) | 7.2's hardening | same |
+//! | special fields: the hardening's stable releases between the last one booted without a step and the first one booted with it (6.12.112, 6.12.114, 7.2.7, 7.2.8; 7.2.0 to 7.2.5 unknown) | taken as the older one | same |
 //!
 //! ## BPF special fields
 //!
@@ -123,16 +126,19 @@
 //! asks a [`KernelStructs`] instead (`btfkit-sysfs` reads one from a
 //! kernel's BTF, and `btfkit validate --profile user` uses vmlinux's).
 //!
-//! 7.2 hardened the layer, and 6.12's stable series took the same changes
-//! (6.12 is taken as its 2026 stable series has it: 6.12.117). One set of
-//! unique fields serves the whole walk of a struct, nested structs
-//! included, and `bpf_refcount` is unique ([`Rule::DuplicateField`]).
-//! Instead of the node-holder rule, the ownership graph is bounded: graph
-//! roots own their value structs, referenced and per-CPU kptrs the
-//! program's own structs with special fields, and no chain may hold more
-//! than 8 records, nor a cycle ([`Rule::OwnershipTooDeep`]). 6.13 to 7.1
-//! have the older layer (6.16 to 6.19, 7.0 and 7.1 were booted to check),
-//! and so did 6.12.y up to 6.12.107 at least (6.12.43 to 6.12.107 were). 6.12
+//! In 2026 the layer was hardened (mainline 7.3), and stable series took
+//! the changes back in three steps, each release by release (see
+//! `ONE_SEEN_SET`, `REFCOUNT_UNIQUE` and `OWNERSHIP_DEPTH` in the source for
+//! the releases and the evidence): one set of unique fields serves the
+//! whole walk of a struct, nested structs included (6.12.110, 6.18.52,
+//! 7.2.6); `bpf_refcount` is unique (6.12.115, 6.18.52, 7.2.6), both
+//! [`Rule::DuplicateField`]; and instead of the node-holder rule, the
+//! ownership graph is bounded (6.12.113, 7.2.9): graph roots own their
+//! value structs, referenced and per-CPU kptrs the program's own structs
+//! with special fields, and no chain may hold more than 8 records, nor a
+//! cycle ([`Rule::OwnershipTooDeep`]). Debian's 6.12.111, .113, .115 and
+//! .117, 7.2.6, 7.2.9 and 7.2.12 are booted to check each step; 6.12.43 to
+//! 6.12.107, 6.16 to 6.19, 7.0 and 7.1 have the older layer. 6.12
 //! knows no `uptr` tag ([`Rule::PtrUnknownTag`]). From 7.2 a kptr's tag may
 //! sit anywhere among the modifiers after its pointer, other tags beside
 //! it ignored, one kptr kind at most ([`Rule::KptrTagsConflict`]); and
@@ -185,9 +191,11 @@ pub enum Profile {
     Strict,
 }
 
-/// A kernel version, `major.minor`; selects the rules of that kernel
-/// series as its latest stable release has them (stable updates carry some
-/// rule changes back; see the module docs).
+/// A kernel version: a series, `major.minor`, or one release of it,
+/// `major.minor.patch`. A series selects the rules of its latest stable
+/// release (stable updates carry some rule changes back; see the module
+/// docs); a release selects that release's own, where a backport landed
+/// within the series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct KernelVersion {
@@ -195,35 +203,96 @@ pub struct KernelVersion {
     pub major: u16,
     /// Minor.
     pub minor: u16,
+    /// The stable release within the series (the kernel's `SUBLEVEL`), or
+    /// [`KernelVersion::SERIES`] for the series' latest.
+    pub patch: u16,
 }
 
 impl KernelVersion {
     /// The newest behaviour this crate knows (7.2: 24-bit vlen).
-    pub const LATEST: KernelVersion = KernelVersion { major: 7, minor: 2 };
+    pub const LATEST: KernelVersion = KernelVersion::new(7, 2);
 
-    /// `major.minor`.
+    /// The `patch` of a series: its latest stable release, whatever that is.
+    pub const SERIES: u16 = u16::MAX;
+
+    /// The series `major.minor`, as its latest stable release has it.
     #[must_use]
     pub const fn new(major: u16, minor: u16) -> Self {
-        KernelVersion { major, minor }
+        KernelVersion { major, minor, patch: Self::SERIES }
     }
 
-    /// Parses the start of a release string such as `6.18.44-fc-v782`.
+    /// The one release `major.minor.patch`.
+    #[must_use]
+    pub const fn release(major: u16, minor: u16, patch: u16) -> Self {
+        KernelVersion { major, minor, patch }
+    }
+
+    /// Whether this names a series rather than one release.
+    #[must_use]
+    pub const fn is_series(self) -> bool {
+        self.patch == Self::SERIES
+    }
+
+    /// Parses a version or the start of a release string: `6.18` is the
+    /// series, `6.18.44` and `6.18.44-fc-v782` the release 6.18.44.
+    ///
+    /// A sublevel of 0 followed by `-` and a number is a distribution's ABI
+    /// name, not a release: Debian's `6.1.0-50-cloud-amd64` is 6.1.176
+    /// and Ubuntu's `5.15.0-91-generic` 5.15.131. Such a string gives the
+    /// series; `btfkit-sysfs`'s `running_kernel` reads the real release
+    /// where the distribution records it.
     #[must_use]
     pub fn parse(release: &str) -> Option<Self> {
-        let mut it = release.trim().split(|c: char| !c.is_ascii_digit());
-        let major = it.next()?.parse().ok()?;
-        let minor = it.next()?.parse().ok()?;
-        Some(KernelVersion { major, minor })
+        let b = release.trim().as_bytes();
+        let (major, b) = leading_number(b)?;
+        let (minor, b) = leading_number(b.strip_prefix(b".")?)?;
+        let series = KernelVersion::new(major, minor);
+        let Some((patch, after)) = b.strip_prefix(b".").and_then(leading_number) else {
+            return Some(series);
+        };
+        let abi = patch == 0 && after.strip_prefix(b"-").and_then(<[u8]>::first).is_some_and(u8::is_ascii_digit);
+        if abi || patch == Self::SERIES {
+            return Some(series);
+        }
+        Some(KernelVersion::release(major, minor, patch))
     }
 
-    const fn at_least(self, major: u16, minor: u16) -> bool {
+    /// The series, without the release.
+    #[must_use]
+    pub const fn series(self) -> Self {
+        KernelVersion::new(self.major, self.minor)
+    }
+
+    /// Whether this is of the series `major.minor` or a later one. (Compare
+    /// versions with this rather than `>=`: a series sorts after its
+    /// releases.)
+    #[must_use]
+    pub const fn at_least(self, major: u16, minor: u16) -> bool {
         self.major > major || (self.major == major && self.minor >= minor)
     }
+
+    /// Of the series `major.minor`, release `patch` or later (a series is
+    /// its latest release).
+    const fn in_series_from(self, major: u16, minor: u16, patch: u16) -> bool {
+        self.major == major && self.minor == minor && self.patch >= patch
+    }
+}
+
+/// The decimal number at the start of `b`, and the bytes after it.
+fn leading_number(b: &[u8]) -> Option<(u16, &[u8])> {
+    let n = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    let (digits, rest) = b.split_at_checked(n)?;
+    let v = core::str::from_utf8(digits).ok()?.parse().ok()?;
+    Some((v, rest))
 }
 
 impl fmt::Display for KernelVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.major, self.minor)
+        if self.is_series() {
+            write!(f, "{}.{}", self.major, self.minor)
+        } else {
+            write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+        }
     }
 }
 
@@ -779,6 +848,67 @@ impl Order for Be {
     }
 }
 
+/// A rule change: the mainline release that made it, and the first
+/// release of each stable series that took it back.
+struct Change {
+    mainline: (u16, u16),
+    stable: &'static [(u16, u16, u16)],
+}
+
+impl Change {
+    /// Whether kernel `k` has the change (a series is its latest release).
+    fn in_kernel(&self, k: KernelVersion) -> bool {
+        k.at_least(self.mainline.0, self.mainline.1)
+            || self.stable.iter().any(|&(major, minor, patch)| k.in_series_from(major, minor, patch))
+    }
+}
+
+/// "bpf/btf: Accept function names that contain dots" (9724160b3942, 6.4):
+/// `.` is an identifier character too, not only a section name's. Stable:
+/// 6.3.10, 6.1.36, 5.15.119 and 5.10.186 (review mails and the stable
+/// queue); no trace of it in 5.4.y, and 6.2.y had ended.
+const DOTS: Change = Change { mainline: (6, 4), stable: &[(5, 10, 186), (5, 15, 119), (6, 1, 36), (6, 3, 10)] };
+
+/// "bpf: Fix a btf decl_tag bug when tagging a function" (d7e7b42f4f95,
+/// 5.18): FUNC is resolved to its FUNC_PROTO in pass 2. Stable: 5.16.19
+/// and 5.17.2 (review mails and pushes); the older series have no
+/// DECL_TAG.
+const FUNC_RESOLVES: Change = Change { mainline: (5, 18), stable: &[(5, 16, 19), (5, 17, 2)] };
+
+/// "bpf: prevent decl_tag from being referenced in func_proto"
+/// (ea68376c8bed, 6.1-rc3): a FUNC_PROTO's return type may not be a VAR,
+/// DATASEC or DECL_TAG. Stable: 6.0.7 (the older series have no DECL_TAG).
+const RET_NOT_SOURCE: Change = Change { mainline: (6, 1), stable: &[(6, 0, 7)] };
+
+/// "bpf: Prevent decl_tag from being referenced in func_proto arg"
+/// (f17472d45996, 6.2): nor a parameter's. Stable: 6.1.2, 6.0.16, 5.15.86,
+/// 5.10.163 and 5.4.229. Before, a VAR or DATASEC parameter is resolved and
+/// sized like any other.
+const ARG_NOT_SOURCE: Change =
+    Change { mainline: (6, 2), stable: &[(5, 4, 229), (5, 10, 163), (5, 15, 86), (6, 0, 16), (6, 1, 2)] };
+
+/// The special-field layer's 2026 hardening ("fix unique field logic in
+/// btf", bpf-next in July 2026, so mainline 7.3), and the stable releases
+/// that took it back, from stable's push notices where they name them and
+/// else from Debian's kernels booted (the first release booted that has
+/// it: releases between it and the last one booted without it may or may
+/// not). Part one, "bpf: Preserve unique-field state across nested
+/// structs": one set of unique fields serves the whole walk of a struct,
+/// nested structs included. Stable: 6.12.110 and 6.18.52 (push notices),
+/// 7.2 by 7.2.6 (booted: the first 7.2 Debian ships).
+const ONE_SEEN_SET: Change = Change { mainline: (7, 3), stable: &[(6, 12, 110), (6, 18, 52), (7, 2, 6)] };
+
+/// Part two, "bpf: Mark bpf_refcount field as unique". Stable: 6.18.52
+/// (push notice); booted: 6.12.115 (6.12.113 lacks it) and 7.2.6.
+const REFCOUNT_UNIQUE: Change = Change { mainline: (7, 3), stable: &[(6, 12, 115), (6, 18, 52), (7, 2, 6)] };
+
+/// Part three: the ownership graph (graph roots, referenced and per-CPU
+/// kptrs) is bounded to 8 records deep (`btf_check_ownership_depth`)
+/// instead of the node-holder rule. Booted: 6.12.113 (6.12.111 lacks it)
+/// and 7.2.9 (7.2.6 lacks it); no stable push notice names it, and 6.18 is
+/// taken to lack it (6.18.44 does).
+const OWNERSHIP_DEPTH: Change = Change { mainline: (7, 3), stable: &[(6, 12, 113), (7, 2, 9)] };
+
 /// The rule set of one profile on one kernel.
 #[derive(Debug, Clone, Copy)]
 struct Rules {
@@ -797,22 +927,21 @@ struct Rules {
     func_global: bool,
     ksym_name_len: usize,
     datasec_printable: bool,
-    /// `.` is an identifier character too, not only a section name's
-    /// (mainline 6.4, "bpf/btf: Accept function names that contain dots",
-    /// June 2023, and the stable series alive then: 5.4, 5.10, 5.15, 6.1
-    /// and 6.3, each taken as its latest stable release).
+    /// `.` is an identifier character too ([`DOTS`]).
     dot_everywhere: bool,
     ptr_size: u32,
     /// The special-field layer runs (after pass 2, standalone blobs only).
     special_fields: bool,
     /// `bpf_res_spin_lock` is a special field (6.15).
     res_spin_lock: bool,
-    /// The special-field layer's 2026 hardening (7.2, and 6.12 as of its
-    /// stable 6.12.117): one set of unique fields seen for the whole walk
-    /// of a struct, nested structs included; `bpf_refcount` unique; and the
-    /// ownership graph bounded to 8 records deep instead of the
-    /// node-holder rule.
-    hardened_fields: bool,
+    /// The ownership graph is bounded to 8 records deep instead of the
+    /// node-holder rule ([`OWNERSHIP_DEPTH`]).
+    ownership_depth: bool,
+    /// `bpf_refcount` is unique ([`REFCOUNT_UNIQUE`]).
+    refcount_unique: bool,
+    /// One set of unique fields seen for the whole walk of a struct, nested
+    /// structs included ([`ONE_SEEN_SET`]).
+    one_seen_set: bool,
     /// A `uptr` tag on a kptr-shaped pointer is unknown (6.12).
     uptr_unknown: bool,
     /// A kptr's tag is found among all the modifiers after its pointer,
@@ -823,11 +952,11 @@ struct Rules {
     /// before, "vlen == 0").
     datasec_empty: bool,
     /// A FUNC_PROTO's return type may not be a VAR, DATASEC or DECL_TAG
-    /// (6.1-rc3, "bpf: prevent decl_tag from being referenced in
-    /// func_proto", and 6.0.y).
+    /// ([`RET_NOT_SOURCE`]).
     ret_not_source: bool,
-    /// FUNC is resolved in pass 2, to its FUNC_PROTO (5.18, "bpf: Fix a
-    /// btf decl_tag bug when tagging a function", and 5.16.y, 5.17.y);
+    /// Nor a parameter's ([`ARG_NOT_SOURCE`]).
+    arg_not_source: bool,
+    /// FUNC is resolved in pass 2, to its FUNC_PROTO ([`FUNC_RESOLVES`]);
     /// before, it is checked at its turn and never resolved, so that
     /// nothing may point at it.
     func_resolves: bool,
@@ -848,8 +977,7 @@ impl Rules {
         let k = o.kernel;
         let strict = o.profile == Profile::Strict;
         let vlen = vlen_encoding(k);
-        let series = (k.major, k.minor);
-        let func_resolves = k.at_least(5, 16);
+        let func_resolves = FUNC_RESOLVES.in_kernel(k);
         let kind_max = if k.at_least(6, 0) {
             19
         } else if k.at_least(5, 17) {
@@ -883,18 +1011,21 @@ impl Rules {
             func_global: k.at_least(5, 6),
             ksym_name_len: if k.at_least(6, 1) { 512 } else { 128 },
             datasec_printable: k.at_least(6, 9),
-            dot_everywhere: k.at_least(6, 3) || matches!(series, (5, 4) | (5, 10) | (5, 15) | (6, 1)),
+            dot_everywhere: DOTS.in_kernel(k),
             ptr_size: o.ptr_size,
             special_fields: o.special_fields
                 && matches!(o.profile, Profile::UserLoad | Profile::Strict)
                 && k.at_least(6, 12),
             res_spin_lock: k.at_least(6, 15),
-            hardened_fields: series == (6, 12) || k.at_least(7, 2),
-            uptr_unknown: series == (6, 12),
+            ownership_depth: OWNERSHIP_DEPTH.in_kernel(k),
+            refcount_unique: REFCOUNT_UNIQUE.in_kernel(k),
+            one_seen_set: ONE_SEEN_SET.in_kernel(k),
+            uptr_unknown: k.major == 6 && k.minor == 12,
             kptr_tag_walk: k.at_least(7, 2),
             type_tag_order: !k.at_least(7, 2),
             datasec_empty: k.at_least(5, 12),
-            ret_not_source: k.at_least(6, 0),
+            ret_not_source: RET_NOT_SOURCE.in_kernel(k),
+            arg_not_source: ARG_NOT_SOURCE.in_kernel(k),
             func_resolves,
             needs_resolve: if func_resolves { K_NEEDS_RESOLVE } else { K_NEEDS_RESOLVE & !kb(Kind::Func) },
             fast: true,
@@ -2753,7 +2884,10 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                 continue;
             }
             let ae = |s: &Self| s.member_err(Rule::InvalidArg, id, i);
-            let at = self.ty(aty).filter(|x| !x.is(K_SOURCE_ONLY)).ok_or_else(|| ae(self))?;
+            let at = self
+                .ty(aty)
+                .filter(|x| !(x.is(K_SOURCE_ONLY) && self.rules.arg_not_source))
+                .ok_or_else(|| ae(self))?;
             if !names_ok && aname != 0 && (!self.name_off_valid(aname) || !self.name_valid(aname, NameRule::Ident)) {
                 return Err(ae(self));
             }

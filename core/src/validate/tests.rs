@@ -14,13 +14,19 @@ use super::{KernelVersion, Profile, Rule, ValidateOptions, validate};
 use crate::test_util::Builder;
 use crate::{Endian, Kind, VlenEncoding};
 
-const K618: KernelVersion = KernelVersion::new(6, 18);
+/// The release the tests' host runs, whose `bpf(BPF_BTF_LOAD)` judges every
+/// case's blob (the 6.18 series took parts of the special-field hardening
+/// at 6.18.52).
+const K618: KernelVersion = KernelVersion::release(6, 18, 44);
 /// 6.12 as its 2026 stable updates have it (6.12.117): the hardened
 /// special-field layer.
 const K612: KernelVersion = KernelVersion::new(6, 12);
-/// 7.2: no type-tag order, kptr tags among all modifiers, the hardened
-/// special-field layer.
+/// 7.2 as its stable updates have it: no type-tag order, kptr tags among
+/// all modifiers, the hardened special-field layer.
 const K72: KernelVersion = KernelVersion::new(7, 2);
+/// 6.12 releases on either side of the hardening's backports.
+const R612_113: KernelVersion = KernelVersion::release(6, 12, 113);
+const R612_115: KernelVersion = KernelVersion::release(6, 12, 115);
 /// 5.10 as its latest stable (5.10.223): no empty DATASEC, FUNC never
 /// resolved, a VAR may be returned, `.` in identifiers.
 const K510: KernelVersion = KernelVersion::new(5, 10);
@@ -288,9 +294,44 @@ fn kptr_chain(n: u32, tag: &'static str) -> Vec<u8> {
     })
 }
 
+fn ptr_to_func() -> Vec<u8> {
+    with_int(|b| {
+        b.head("", PROTO, 0, false, 1).head("f", FUNC, 0, false, 2).ptr(3);
+    })
+}
+
+fn dotted() -> Vec<u8> {
+    with_int(|b| {
+        b.head("a.b", TYPEDEF, 0, false, 1);
+    })
+}
+
+fn returns_var() -> Vec<u8> {
+    with_int(|b| {
+        b.head("v", VAR, 0, false, 1).u32(0).head("", PROTO, 0, false, 2);
+    })
+}
+
+fn takes_var() -> Vec<u8> {
+    with_int(|b| {
+        b.head("v", VAR, 0, false, 1).u32(0).head("", PROTO, 1, false, 1).u32(0).u32(2);
+    })
+}
+
+fn takes_datasec() -> Vec<u8> {
+    with_int(|b| {
+        b.head("v", VAR, 0, false, 1).u32(1);
+        b.head(".data", DATASEC, 1, false, 4).u32(2).u32(0).u32(4);
+        b.head("", PROTO, 1, false, 1).u32(0).u32(3);
+    })
+}
+
 fn cases() -> Vec<Case> {
     let ok = Ok(());
     let e = Err;
+    let (dup, deep, eloop) = (e(Rule::DuplicateField), e(Rule::OwnershipTooDeep), e(Rule::GraphOwnershipLoop));
+    let (new, release) = (KernelVersion::new, KernelVersion::release);
+    let bad_id = e(Rule::InvalidTypeId);
     let mut v = std::vec![
         // ---- header and sections ----
         user("valid minimal", with_int(|_| {}), ok),
@@ -532,15 +573,14 @@ fn cases() -> Vec<Case> {
             }),
             ok
         ),
-        on(
-            "typedef name with dot on 6.0",
-            with_int(|b| {
-                b.head("a.b", TYPEDEF, 0, false, 1);
-            }),
-            Profile::UserLoad,
-            KernelVersion::new(6, 0),
-            e(Rule::InvalidName)
-        ),
+        on("typedef name with dot on 6.0", dotted(), Profile::UserLoad, new(6, 0), e(Rule::InvalidName)),
+        // The stable releases that took the dots back (and 5.4, which did not).
+        on("typedef name with dot (5.10.185)", dotted(), Profile::UserLoad, release(5, 10, 185), e(Rule::InvalidName)),
+        on("typedef name with dot (5.10.186)", dotted(), Profile::UserLoad, release(5, 10, 186), ok),
+        on("typedef name with dot (6.1.35)", dotted(), Profile::UserLoad, release(6, 1, 35), e(Rule::InvalidName)),
+        on("typedef name with dot (6.1.36)", dotted(), Profile::UserLoad, release(6, 1, 36), ok),
+        on("typedef name with dot (5.15 series)", dotted(), Profile::UserLoad, new(5, 15), ok),
+        on("typedef name with dot (5.4 series)", dotted(), Profile::UserLoad, new(5, 4), e(Rule::InvalidName)),
         user(
             "typedef name starts with digit",
             with_int(|b| {
@@ -1171,6 +1211,17 @@ fn cases() -> Vec<Case> {
             }),
             e(Rule::InvalidReturnType)
         ),
+        on("proto returns a var (6.0.6)", returns_var(), Profile::UserLoad, release(6, 0, 6), ok),
+        on("proto returns a var (6.0.7)", returns_var(), Profile::UserLoad, release(6, 0, 7), e(Rule::InvalidReturnType)),
+        user("proto takes a var", takes_var(), e(Rule::InvalidArg)),
+        user("proto takes a datasec", takes_datasec(), e(Rule::InvalidArg)),
+        // Before "Prevent decl_tag from being referenced in func_proto arg"
+        // a VAR or DATASEC parameter is resolved and sized like any other.
+        on("proto takes a var (6.1.1)", takes_var(), Profile::UserLoad, release(6, 1, 1), ok),
+        on("proto takes a var (6.1.2)", takes_var(), Profile::UserLoad, release(6, 1, 2), e(Rule::InvalidArg)),
+        on("proto takes a datasec (5.10.162)", takes_datasec(), Profile::UserLoad, release(5, 10, 162), ok),
+        on("proto takes a datasec (5.10.163)", takes_datasec(), Profile::UserLoad, release(5, 10, 163), e(Rule::InvalidArg)),
+        on("proto takes a var (5.4 series)", takes_var(), Profile::UserLoad, new(5, 4), e(Rule::InvalidArg)),
         on(
             "proto returns a var (5.10)",
             with_int(|b| {
@@ -1373,15 +1424,11 @@ fn cases() -> Vec<Case> {
             K618,
             e(Rule::RefToFunc)
         ),
-        on(
-            "ptr to earlier func (5.10: a FUNC is never resolved)",
-            with_int(|b| {
-                b.head("", PROTO, 0, false, 1).head("f", FUNC, 0, false, 2).ptr(3);
-            }),
-            Profile::UserLoad,
-            K510,
-            e(Rule::InvalidTypeId)
-        ),
+        on("ptr to earlier func (5.10: a FUNC is never resolved)", ptr_to_func(), Profile::UserLoad, K510, bad_id),
+        on("ptr to earlier func (5.16.18)", ptr_to_func(), Profile::UserLoad, release(5, 16, 18), bad_id),
+        on("ptr to earlier func (5.16.19)", ptr_to_func(), Profile::UserLoad, release(5, 16, 19), ok),
+        on("ptr to earlier func (5.17.1)", ptr_to_func(), Profile::UserLoad, release(5, 17, 1), bad_id),
+        on("ptr to earlier func (5.17 series)", ptr_to_func(), Profile::UserLoad, new(5, 17), ok),
         on(
             "func with an unnamed param (5.10: at its turn)",
             with_int(|b| {
@@ -1679,6 +1726,25 @@ fn cases() -> Vec<Case> {
         user("special: two structs that own each other by kptrs", kptr_cycle(), ok),
         user("special: two refcounts", two_refcounts(), ok),
         on("special: two refcounts (6.12: unique)", two_refcounts(), Profile::UserLoad, K612, e(Rule::DuplicateField)),
+        // The hardening's stable backports, release by release.
+        on("special: two refcounts (6.12.113)", two_refcounts(), Profile::UserLoad, R612_113, ok),
+        on("special: two refcounts (6.12.115)", two_refcounts(), Profile::UserLoad, R612_115, e(Rule::DuplicateField)),
+        on("special: two refcounts (6.18.51)", two_refcounts(), Profile::UserLoad, release(6, 18, 51), ok),
+        on("special: two refcounts (6.18.52)", two_refcounts(), Profile::UserLoad, release(6, 18, 52), dup),
+        on("special: two refcounts (7.2.5)", two_refcounts(), Profile::UserLoad, release(7, 2, 5), ok),
+        on("special: two refcounts (7.2.6)", two_refcounts(), Profile::UserLoad, release(7, 2, 6), dup),
+        on("special: locks at two levels (6.12.109)", locks_at_two_levels(), Profile::UserLoad, release(6, 12, 109), ok),
+        on("special: locks at two levels (6.12.110)", locks_at_two_levels(), Profile::UserLoad, release(6, 12, 110), dup),
+        on("special: locks at two levels (6.18.52)", locks_at_two_levels(), Profile::UserLoad, release(6, 18, 52), dup),
+        on("special: locks at two levels (6.18 series)", locks_at_two_levels(), Profile::UserLoad, new(6, 18), dup),
+        on("special: locks at two levels (7.2.6)", locks_at_two_levels(), Profile::UserLoad, release(7, 2, 6), dup),
+        on("special: kptr chain of 9 (6.12.111)", kptr_chain(9, "kptr"), Profile::UserLoad, release(6, 12, 111), ok),
+        on("special: kptr chain of 9 (6.12.113)", kptr_chain(9, "kptr"), Profile::UserLoad, R612_113, deep),
+        on("special: kptr chain of 9 (6.18 series)", kptr_chain(9, "kptr"), Profile::UserLoad, new(6, 18), ok),
+        on("special: kptr chain of 9 (7.2.6)", kptr_chain(9, "kptr"), Profile::UserLoad, release(7, 2, 6), ok),
+        on("special: kptr chain of 9 (7.2.9)", kptr_chain(9, "kptr"), Profile::UserLoad, release(7, 2, 9), deep),
+        on("special: a node that owns a root (6.12.111)", node_owning_root(), Profile::UserLoad, release(6, 12, 111), eloop),
+        on("special: a node that owns a root (6.12.113)", node_owning_root(), Profile::UserLoad, R612_113, deep),
         on(
             "special: spin locks at two levels (6.12: one set a walk)",
             locks_at_two_levels(),
@@ -2466,4 +2532,28 @@ fn special_field_work_stays_within_a_constant_factor_of_the_size() {
     // 2^22 steps and 16 a byte of the blob (52 bytes a head): refused.
     assert_eq!(run(&many_list_heads(3000), Profile::UserLoad, K618), Err(Rule::SpecialFieldsTooComplex));
     assert_eq!(run(&many_list_heads(3000), Profile::Strict, K618), Err(Rule::SpecialFieldsTooComplex));
+}
+
+#[test]
+fn kernel_versions_parse_series_releases_and_distribution_abi_names() {
+    let p = |s| KernelVersion::parse(s);
+    assert_eq!(p("6.18"), Some(KernelVersion::new(6, 18)));
+    assert_eq!(p(" 6.18\n"), Some(KernelVersion::new(6, 18)));
+    assert_eq!(p("6.18.44-fc-v782"), Some(KernelVersion::release(6, 18, 44)));
+    assert_eq!(p("6.12.57+deb13-cloud-amd64"), Some(KernelVersion::release(6, 12, 57)));
+    assert_eq!(p("6.11.4-301.fc41.x86_64"), Some(KernelVersion::release(6, 11, 4)));
+    assert_eq!(p("6.1.0"), Some(KernelVersion::release(6, 1, 0)));
+    assert_eq!(p("6.5.0-rc3"), Some(KernelVersion::release(6, 5, 0)));
+    // Debian's and Ubuntu's ABI names say nothing of the release.
+    assert_eq!(p("6.1.0-50-cloud-amd64"), Some(KernelVersion::new(6, 1)));
+    assert_eq!(p("5.15.0-91-generic"), Some(KernelVersion::new(5, 15)));
+    assert_eq!(p("6.1.0-0.deb11.48-cloud-amd64"), Some(KernelVersion::new(6, 1)));
+    for bad in ["", "6", "6.", ".6.1", "x6.1", "99999.1", "6.-1"] {
+        assert_eq!(p(bad), None, "{bad:?}");
+    }
+    assert_eq!(std::format!("{}", KernelVersion::new(6, 12)), "6.12");
+    assert_eq!(std::format!("{}", KernelVersion::release(6, 12, 57)), "6.12.57");
+    // A series sorts after each of its releases.
+    assert!(KernelVersion::release(6, 12, 117) < KernelVersion::new(6, 12));
+    assert!(KernelVersion::new(6, 12) < KernelVersion::release(6, 13, 0));
 }
