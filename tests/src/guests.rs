@@ -161,11 +161,27 @@ fn userload_verdict_equals_guest_kernels() {
         assert!(std::env::var_os("BTFKIT_GUESTS").is_none(), "CI boots every guest kernel: unset BTFKIT_GUESTS");
     }
     let show = env_num("BTFKIT_DIFF_SHOW", 5) as usize;
-    // One thread a guest: each boot is one core's work.
-    let results: Vec<(String, Vec<String>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = guests.iter().map(|g| s.spawn(move || compare(g, n, seed, show))).collect();
-        handles.into_iter().map(|h| h.join().expect("the comparison panicked")).collect()
+    // One worker a core, each taking the next guest: a boot is one core's
+    // work, and a guest starved of its core boots badly.
+    let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get).min(guests.len());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, (String, Vec<String>))> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(g) = guests.get(i) else { return done };
+                        done.push((i, compare(g, n, seed, show)));
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("the comparison panicked")).collect()
     });
+    results.sort_by_key(|&(i, _)| i);
+    let results = results.into_iter().map(|(_, r)| r);
     let mut problems = Vec::new();
     for (report, p) in results {
         eprintln!("{report}");
