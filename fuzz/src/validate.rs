@@ -15,6 +15,10 @@ pub fn run(data: &[u8]) {
     for kernel in [
         KernelVersion::new(5, 10),
         KernelVersion::new(6, 1),
+        // The special-field hardening's steps: the unique-field set alone,
+        // then with the ownership bound, then all three.
+        KernelVersion::release(6, 12, 111),
+        KernelVersion::release(6, 12, 113),
         KernelVersion::new(6, 12),
         KernelVersion::new(6, 18),
         KernelVersion::LATEST,

@@ -54,6 +54,21 @@ fn validate_exit_codes_and_one_line_reason() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/btf"));
     let out = btfkit(&["validate", "--kernel", "six", f.join("bpfeb.btf").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
+
+    // A release, not only a series: `.` in a typedef's name came to 6.1 with
+    // its stable release 6.1.36.
+    let dotted = dir.join("dotted.btf");
+    std::fs::write(&dotted, dotted_typedef()).unwrap();
+    let on = |kernel: &str| {
+        let out = btfkit(&["validate", "--profile", "user", "--kernel", kernel, dotted.to_str().unwrap()]);
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, text) = on("6.1.35");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("[2]") && text.contains("name"), "{text}");
+    assert_eq!(on("6.1.36").0, Some(0));
+    assert_eq!(on("6.1").0, Some(0));
+    assert_eq!(on("6.0").0, Some(1));
     let out = btfkit(&["frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(dir);
@@ -95,4 +110,20 @@ fn dump_json_is_bpftools_json() {
         Ok(b) if b.status.success() => assert_eq!(out.stdout, b.stdout),
         _ => assert!(out.stdout.starts_with(br#"{"types":[{"id":1,"#)),
     }
+}
+
+/// Little-endian BTF of `int` and `typedef int a.b`, written out by hand.
+fn dotted_typedef() -> Vec<u8> {
+    let strings = b"\0int\0a.b\0";
+    let types: [u32; 7] = [1, 1 << 24, 4, 32, 5, 8 << 24, 1];
+    let mut b = Vec::new();
+    for w in [0x0001_eb9f_u32, 24, 0, 28, 28, strings.len() as u32] {
+        b.extend_from_slice(&w.to_le_bytes());
+    }
+    // (The first word is magic 0xeb9f, version 1, flags 0.)
+    for w in types {
+        b.extend_from_slice(&w.to_le_bytes());
+    }
+    b.extend_from_slice(strings);
+    b
 }
