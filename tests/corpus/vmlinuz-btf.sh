@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Writes the .BTF section of a bzImage's kernel to OUT.
+# Writes the .BTF section of a bzImage's kernel to OUT, and its banner
+# (`Linux version ...`, as /proc/version has it) to BANNER if given.
 #
-# Usage: vmlinuz-btf.sh VMLINUZ OUT
-# Needs: od, dd, objcopy, and the payload's decompressor (lz4, zstd, xz or
-# gzip).
+# Usage: vmlinuz-btf.sh VMLINUZ OUT [BANNER]
+# Needs: od, dd, objcopy, grep, and the payload's decompressor (lz4,
+# zstd, xz or gzip).
 #
 # The payload is the bzImage's protected-mode part. Setup header fields (see
 # Documentation/arch/x86/boot.rst): setup_sects at 0x1f1 (0 means 4),
@@ -37,3 +38,6 @@ esac
 [ "$(od -An -tx1 -N4 "$work/vmlinux.elf" | tr -d ' ')" = 7f454c46 ] || { echo "vmlinuz-btf: no ELF in the payload of $vmlinuz" >&2; exit 1; }
 objcopy --dump-section .BTF="$out" "$work/vmlinux.elf" "$work/scratch.o"
 [ -s "$out" ] || { echo "vmlinuz-btf: $vmlinuz has no .BTF" >&2; exit 1; }
+if [ -n "${3:-}" ]; then
+  grep -a -m1 -o 'Linux version [0-9][ -~]*' "$work/vmlinux.elf" > "$3" || { echo "vmlinuz-btf: no banner in $vmlinuz" >&2; exit 1; }
+fi

@@ -11,11 +11,19 @@
 #   version       the upstream release (6.1.0-50-cloud-amd64 is 6.1.176)
 #   .complete     stamp: reruns skip the kernel
 #
-# Each kernel is the newest match of a pattern in a Debian suite, read from
-# the suite's package index on deb.debian.org (security.debian.org for the
-# -security suites) and checked against the index's SHA256 (no apt sources
-# needed: sid and the backports need not be configured). 6.1 is pinned:
-# the corpus's own package.
+# And Ubuntu's generic kernels of the series Debian does not ship: 5.15
+# and 6.5 (jammy's), 6.8, 6.11 and 6.14 (noble's). Ubuntu carries patches
+# of its own beside the stable release; those that change a BTF rule
+# would show as disagreements. Ubuntu's 5.19 and 6.2 do: Ubuntu kept them
+# after upstream's series ended (5.19.17, 6.2.16), with fixes upstream's
+# never got (the FUNC_PROTO return and parameter checks; `.` in
+# identifiers), so they are no oracle for the upstream releases.
+#
+# Each kernel is the newest match of a pattern in a suite, read from the
+# suite's package index on deb.debian.org (security.debian.org for the
+# -security suites, archive.ubuntu.com for Ubuntu's) and checked against
+# the index's SHA256 (no apt sources needed: sid and the backports need
+# not be configured). 6.1 is pinned: the corpus's own package.
 #
 # Usage: guest-kernels.sh [OUT]   (default: <repo>/target/vm)
 # Needs: curl, xz, dpkg-deb, sha256sum, and what vmlinuz-btf.sh needs
@@ -24,6 +32,7 @@ set -euo pipefail
 
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-http://security.debian.org/debian-security}
+UBUNTU_MIRROR=${UBUNTU_MIRROR:-http://archive.ubuntu.com/ubuntu}
 # suite  package-name pattern (an awk regex; the newest match is taken)
 KERNELS=(
   "bullseye           ^linux-image-5\\.10\\.0-[0-9]+-cloud-amd64$"
@@ -42,6 +51,12 @@ KERNELS=(
   "trixie-backports   ^linux-image-7\\.2\\.6\\+deb13-cloud-amd64$"
   "trixie-backports   ^linux-image-7\\.2\\.9\\+deb13-cloud-amd64$"
   "trixie-backports   ^linux-image-7\\.3\\.[0-9]+\\+deb13-cloud-amd64$"
+  # Ubuntu's generic kernels, for the series Debian does not ship.
+  "jammy-updates      ^linux-image-unsigned-5\\.15\\.0-[0-9]+-generic$"
+  "jammy-updates      ^linux-image-unsigned-6\\.5\\.0-[0-9]+-generic$"
+  "noble-updates      ^linux-image-unsigned-6\\.8\\.0-[0-9]+-generic$"
+  "noble-updates      ^linux-image-unsigned-6\\.11\\.0-[0-9]+-generic$"
+  "noble-updates      ^linux-image-unsigned-6\\.14\\.0-[0-9]+-generic$"
 )
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -56,6 +71,8 @@ for k in "${KERNELS[@]}"; do
   read -r suite pattern <<< "$k"
   mirror=$MIRROR
   [[ $suite == *-security ]] && mirror=$SECURITY_MIRROR
+  ubuntu=
+  [[ $suite == jammy* || $suite == noble* ]] && mirror=$UBUNTU_MIRROR && ubuntu=1
   index=$out/.index/$suite
   if [ ! -s "$index" ] || [ -n "$(find "$index" -mmin +600)" ]; then
     curl -fsS --retry 3 "$mirror/dists/$suite/main/binary-amd64/Packages.xz" | xz -dc > "$index.tmp"
@@ -72,6 +89,7 @@ for k in "${KERNELS[@]}"; do
   [ -n "$pick" ] || { echo "guest-kernels: nothing matches $pattern in $suite" >&2; exit 1; }
   read -r pkg version file sha <<< "$pick"
   release=${pkg#linux-image-}
+  release=${release#unsigned-}
   # Newer kernels keep the image itself in linux-binary-<release>.
   binary=$(awk -v want="linux-binary-$release" '
       /^Package: / { p = $2; f = s = "" }
@@ -80,9 +98,12 @@ for k in "${KERNELS[@]}"; do
       /^$/ { if (p == want && f != "") print f, s; p = "" }' "$index" | tail -1)
   [ -n "$binary" ] && read -r file sha <<< "$binary"
   dir=$out/$release
+  # Debian's package version is the upstream release (6.1.176-1); Ubuntu's
+  # is not (5.15.0-204.214), and its banner names it: "... (Ubuntu
+  # 5.15.0-204.214-generic 5.15.189)".
   upstream=${version%-*}
   if [ -f "$dir/.complete" ]; then
-    echo "$upstream" > "$dir/version"
+    [ -n "$ubuntu" ] || echo "$upstream" > "$dir/version"
     echo "guest-kernels: $release is there"
     continue
   fi
@@ -95,8 +116,12 @@ for k in "${KERNELS[@]}"; do
   [ -n "$image" ] || { echo "guest-kernels: no vmlinuz in $file" >&2; rm -rf "$work"; exit 1; }
   rm -rf "$dir" && mkdir -p "$dir"
   cp "$image" "$dir/vmlinuz"
-  bash "$repo/tests/corpus/vmlinuz-btf.sh" "$dir/vmlinuz" "$dir/vmlinux.btf"
+  bash "$repo/tests/corpus/vmlinuz-btf.sh" "$dir/vmlinuz" "$dir/vmlinux.btf" "$dir/banner"
   rm -rf "$work"
+  if [ -n "$ubuntu" ]; then
+    upstream=$(sed -n 's/.*(Ubuntu [^ ]* \([0-9][0-9.]*\))$/\1/p' "$dir/banner")
+    [ -n "$upstream" ] || { echo "guest-kernels: no upstream release in the banner of $release: $(cat "$dir/banner")" >&2; exit 1; }
+  fi
   echo "$upstream" > "$dir/version"
   touch "$dir/.complete"
   echo "guest-kernels: $release ($suite, $version): $(stat -c %s "$dir/vmlinuz") bytes of bzImage, $(stat -c %s "$dir/vmlinux.btf") of BTF"

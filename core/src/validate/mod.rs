@@ -35,7 +35,9 @@
 //! unit cases and a differential of millions of inputs to the running
 //! kernel; the unit cases and tens of thousands of inputs also to Debian's
 //! kernels of every series it ships (5.10, 6.1, 6.12, 6.16 to 6.19, 7.0 to
-//! 7.3), booted under qemu, each judged by its own version's rules.
+//! 7.3, and releases on either side of backports) and Ubuntu's of the
+//! series between (5.15, 6.5, 6.8, 6.11, 6.14), booted under qemu, each
+//! judged by its own release's rules.
 //!
 //! A [`KernelVersion`] names a release, such as 6.12.57, or a series, such
 //! as 6.12, taken as its latest stable release. Stable updates carry rule
@@ -144,10 +146,12 @@
 //! it ignored, one kptr kind at most ([`Rule::KptrTagsConflict`]); and
 //! type tags need no longer precede the other modifiers of a chain.
 //!
-//! On 6.2 to 6.11 the kernel's layer was narrower (no kptrs, no nested
-//! structs or arrays, fewer special types by version) and is not emulated:
-//! `validate` may accept what those kernels refuse. 6.1 and earlier have
-//! none. [`ValidateOptions::special_fields`] turns the layer off, for BTF
+//! On 6.2 to 6.11 the kernel's layer was narrower (no nested structs or
+//! arrays before 6.10, fewer special types by version) and is not
+//! emulated: `validate` may accept what those kernels refuse. Of the tests'
+//! inputs made for the layer, Ubuntu's 6.5, 6.8 and 6.11 judge about a
+//! third otherwise; every other input gets their verdict. 6.1 and earlier
+//! have none. [`ValidateOptions::special_fields`] turns the layer off, for BTF
 //! that no kernel loads as program BTF.
 //!
 //! The kernel walks a nested struct again at each use, and each graph root
