@@ -146,9 +146,8 @@
 //! it ignored, one kptr kind at most ([`Rule::KptrTagsConflict`]); and
 //! type tags need no longer precede the other modifiers of a chain.
 //!
-//! On 6.2 to 6.11 the kernel's layer was narrower (no nested structs or
-//! arrays before 6.10, fewer special types by version) and is not
-//! emulated: `validate` may accept what those kernels refuse. Of the tests'
+//! On 6.2 to 6.11 the kernel's layer was narrower (fewer special types and
+//! shapes, by version) and is not emulated: `validate` may accept what those kernels refuse. Of the tests'
 //! inputs made for the layer, Ubuntu's 6.5, 6.8 and 6.11 judge about a
 //! third otherwise; every other input gets their verdict. 6.1 and earlier
 //! have none. [`ValidateOptions::special_fields`] turns the layer off, for BTF
