@@ -680,7 +680,11 @@ mod tests {
         );
         // Ubuntu's, and the signature's last word.
         assert_eq!(
-            v("5.15.0-91-generic", "#101-Ubuntu SMP Tue Nov 14 13:30:08 UTC 2023", "Ubuntu 5.15.0-91.101-generic 5.15.131\n"),
+            v(
+                "5.15.0-91-generic",
+                "#101-Ubuntu SMP Tue Nov 14 13:30:08 UTC 2023",
+                "Ubuntu 5.15.0-91.101-generic 5.15.131\n"
+            ),
             Some(KernelVersion::release(5, 15, 131))
         );
         // A release of another series is not this kernel's.

@@ -54,9 +54,9 @@ pub fn guests() -> Result<Vec<Guest>, String> {
             // The upstream release of the package (Debian's 6.1.0-50 is
             // 6.1.176), as guest-kernels.sh wrote it.
             let version = std::fs::read_to_string(p.join("version")).unwrap_or_default();
-            let kernel = KernelVersion::parse(&version)
-                .filter(|k| !k.is_series())
-                .ok_or_else(|| format!("{}/version: {version:?} is no release (rerun tests/vm/guest-kernels.sh)", p.display()))?;
+            let kernel = KernelVersion::parse(&version).filter(|k| !k.is_series()).ok_or_else(|| {
+                format!("{}/version: {version:?} is no release (rerun tests/vm/guest-kernels.sh)", p.display())
+            })?;
             Ok(Guest { release, kernel, dir: p })
         })
         .collect::<Result<_, String>>()?;

@@ -2887,10 +2887,8 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                 continue;
             }
             let ae = |s: &Self| s.member_err(Rule::InvalidArg, id, i);
-            let at = self
-                .ty(aty)
-                .filter(|x| !(x.is(K_SOURCE_ONLY) && self.rules.arg_not_source))
-                .ok_or_else(|| ae(self))?;
+            let at =
+                self.ty(aty).filter(|x| !(x.is(K_SOURCE_ONLY) && self.rules.arg_not_source)).ok_or_else(|| ae(self))?;
             if !names_ok && aname != 0 && (!self.name_off_valid(aname) || !self.name_valid(aname, NameRule::Ident)) {
                 return Err(ae(self));
             }

@@ -332,6 +332,8 @@ fn cases() -> Vec<Case> {
     let (dup, deep, eloop) = (e(Rule::DuplicateField), e(Rule::OwnershipTooDeep), e(Rule::GraphOwnershipLoop));
     let (new, release) = (KernelVersion::new, KernelVersion::release);
     let bad_id = e(Rule::InvalidTypeId);
+    // A user load on one kernel release.
+    let at = |name, data, kernel, expect| on(name, data, Profile::UserLoad, kernel, expect);
     let mut v = std::vec![
         // ---- header and sections ----
         user("valid minimal", with_int(|_| {}), ok),
@@ -573,14 +575,14 @@ fn cases() -> Vec<Case> {
             }),
             ok
         ),
-        on("typedef name with dot on 6.0", dotted(), Profile::UserLoad, new(6, 0), e(Rule::InvalidName)),
+        at("typedef name with dot on 6.0", dotted(), new(6, 0), e(Rule::InvalidName)),
         // The stable releases that took the dots back (and 5.4, which did not).
-        on("typedef name with dot (5.10.185)", dotted(), Profile::UserLoad, release(5, 10, 185), e(Rule::InvalidName)),
-        on("typedef name with dot (5.10.186)", dotted(), Profile::UserLoad, release(5, 10, 186), ok),
-        on("typedef name with dot (6.1.35)", dotted(), Profile::UserLoad, release(6, 1, 35), e(Rule::InvalidName)),
-        on("typedef name with dot (6.1.36)", dotted(), Profile::UserLoad, release(6, 1, 36), ok),
-        on("typedef name with dot (5.15 series)", dotted(), Profile::UserLoad, new(5, 15), ok),
-        on("typedef name with dot (5.4 series)", dotted(), Profile::UserLoad, new(5, 4), e(Rule::InvalidName)),
+        at("typedef name with dot (5.10.185)", dotted(), release(5, 10, 185), e(Rule::InvalidName)),
+        at("typedef name with dot (5.10.186)", dotted(), release(5, 10, 186), ok),
+        at("typedef name with dot (6.1.35)", dotted(), release(6, 1, 35), e(Rule::InvalidName)),
+        at("typedef name with dot (6.1.36)", dotted(), release(6, 1, 36), ok),
+        at("typedef name with dot (5.15 series)", dotted(), new(5, 15), ok),
+        at("typedef name with dot (5.4 series)", dotted(), new(5, 4), e(Rule::InvalidName)),
         user(
             "typedef name starts with digit",
             with_int(|b| {
@@ -1211,17 +1213,17 @@ fn cases() -> Vec<Case> {
             }),
             e(Rule::InvalidReturnType)
         ),
-        on("proto returns a var (6.0.6)", returns_var(), Profile::UserLoad, release(6, 0, 6), ok),
-        on("proto returns a var (6.0.7)", returns_var(), Profile::UserLoad, release(6, 0, 7), e(Rule::InvalidReturnType)),
+        at("proto returns a var (6.0.6)", returns_var(), release(6, 0, 6), ok),
+        at("proto returns a var (6.0.7)", returns_var(), release(6, 0, 7), e(Rule::InvalidReturnType)),
         user("proto takes a var", takes_var(), e(Rule::InvalidArg)),
         user("proto takes a datasec", takes_datasec(), e(Rule::InvalidArg)),
         // Before "Prevent decl_tag from being referenced in func_proto arg"
         // a VAR or DATASEC parameter is resolved and sized like any other.
-        on("proto takes a var (6.1.1)", takes_var(), Profile::UserLoad, release(6, 1, 1), ok),
-        on("proto takes a var (6.1.2)", takes_var(), Profile::UserLoad, release(6, 1, 2), e(Rule::InvalidArg)),
-        on("proto takes a datasec (5.10.162)", takes_datasec(), Profile::UserLoad, release(5, 10, 162), ok),
-        on("proto takes a datasec (5.10.163)", takes_datasec(), Profile::UserLoad, release(5, 10, 163), e(Rule::InvalidArg)),
-        on("proto takes a var (5.4 series)", takes_var(), Profile::UserLoad, new(5, 4), e(Rule::InvalidArg)),
+        at("proto takes a var (6.1.1)", takes_var(), release(6, 1, 1), ok),
+        at("proto takes a var (6.1.2)", takes_var(), release(6, 1, 2), e(Rule::InvalidArg)),
+        at("proto takes a datasec (5.10.162)", takes_datasec(), release(5, 10, 162), ok),
+        at("proto takes a datasec (5.10.163)", takes_datasec(), release(5, 10, 163), e(Rule::InvalidArg)),
+        at("proto takes a var (5.4 series)", takes_var(), new(5, 4), e(Rule::InvalidArg)),
         on(
             "proto returns a var (5.10)",
             with_int(|b| {
@@ -1425,10 +1427,10 @@ fn cases() -> Vec<Case> {
             e(Rule::RefToFunc)
         ),
         on("ptr to earlier func (5.10: a FUNC is never resolved)", ptr_to_func(), Profile::UserLoad, K510, bad_id),
-        on("ptr to earlier func (5.16.18)", ptr_to_func(), Profile::UserLoad, release(5, 16, 18), bad_id),
-        on("ptr to earlier func (5.16.19)", ptr_to_func(), Profile::UserLoad, release(5, 16, 19), ok),
-        on("ptr to earlier func (5.17.1)", ptr_to_func(), Profile::UserLoad, release(5, 17, 1), bad_id),
-        on("ptr to earlier func (5.17 series)", ptr_to_func(), Profile::UserLoad, new(5, 17), ok),
+        at("ptr to earlier func (5.16.18)", ptr_to_func(), release(5, 16, 18), bad_id),
+        at("ptr to earlier func (5.16.19)", ptr_to_func(), release(5, 16, 19), ok),
+        at("ptr to earlier func (5.17.1)", ptr_to_func(), release(5, 17, 1), bad_id),
+        at("ptr to earlier func (5.17 series)", ptr_to_func(), new(5, 17), ok),
         on(
             "func with an unnamed param (5.10: at its turn)",
             with_int(|b| {
@@ -1727,24 +1729,24 @@ fn cases() -> Vec<Case> {
         user("special: two refcounts", two_refcounts(), ok),
         on("special: two refcounts (6.12: unique)", two_refcounts(), Profile::UserLoad, K612, e(Rule::DuplicateField)),
         // The hardening's stable backports, release by release.
-        on("special: two refcounts (6.12.113)", two_refcounts(), Profile::UserLoad, R612_113, ok),
-        on("special: two refcounts (6.12.115)", two_refcounts(), Profile::UserLoad, R612_115, e(Rule::DuplicateField)),
-        on("special: two refcounts (6.18.51)", two_refcounts(), Profile::UserLoad, release(6, 18, 51), ok),
-        on("special: two refcounts (6.18.52)", two_refcounts(), Profile::UserLoad, release(6, 18, 52), dup),
-        on("special: two refcounts (7.2.5)", two_refcounts(), Profile::UserLoad, release(7, 2, 5), ok),
-        on("special: two refcounts (7.2.6)", two_refcounts(), Profile::UserLoad, release(7, 2, 6), dup),
-        on("special: locks at two levels (6.12.109)", locks_at_two_levels(), Profile::UserLoad, release(6, 12, 109), ok),
-        on("special: locks at two levels (6.12.110)", locks_at_two_levels(), Profile::UserLoad, release(6, 12, 110), dup),
-        on("special: locks at two levels (6.18.52)", locks_at_two_levels(), Profile::UserLoad, release(6, 18, 52), dup),
-        on("special: locks at two levels (6.18 series)", locks_at_two_levels(), Profile::UserLoad, new(6, 18), dup),
-        on("special: locks at two levels (7.2.6)", locks_at_two_levels(), Profile::UserLoad, release(7, 2, 6), dup),
-        on("special: kptr chain of 9 (6.12.111)", kptr_chain(9, "kptr"), Profile::UserLoad, release(6, 12, 111), ok),
-        on("special: kptr chain of 9 (6.12.113)", kptr_chain(9, "kptr"), Profile::UserLoad, R612_113, deep),
-        on("special: kptr chain of 9 (6.18 series)", kptr_chain(9, "kptr"), Profile::UserLoad, new(6, 18), ok),
-        on("special: kptr chain of 9 (7.2.6)", kptr_chain(9, "kptr"), Profile::UserLoad, release(7, 2, 6), ok),
-        on("special: kptr chain of 9 (7.2.9)", kptr_chain(9, "kptr"), Profile::UserLoad, release(7, 2, 9), deep),
-        on("special: a node that owns a root (6.12.111)", node_owning_root(), Profile::UserLoad, release(6, 12, 111), eloop),
-        on("special: a node that owns a root (6.12.113)", node_owning_root(), Profile::UserLoad, R612_113, deep),
+        at("special: two refcounts (6.12.113)", two_refcounts(), R612_113, ok),
+        at("special: two refcounts (6.12.115)", two_refcounts(), R612_115, e(Rule::DuplicateField)),
+        at("special: two refcounts (6.18.51)", two_refcounts(), release(6, 18, 51), ok),
+        at("special: two refcounts (6.18.52)", two_refcounts(), release(6, 18, 52), dup),
+        at("special: two refcounts (7.2.5)", two_refcounts(), release(7, 2, 5), ok),
+        at("special: two refcounts (7.2.6)", two_refcounts(), release(7, 2, 6), dup),
+        at("special: locks at two levels (6.12.109)", locks_at_two_levels(), release(6, 12, 109), ok),
+        at("special: locks at two levels (6.12.110)", locks_at_two_levels(), release(6, 12, 110), dup),
+        at("special: locks at two levels (6.18.52)", locks_at_two_levels(), release(6, 18, 52), dup),
+        at("special: locks at two levels (6.18 series)", locks_at_two_levels(), new(6, 18), dup),
+        at("special: locks at two levels (7.2.6)", locks_at_two_levels(), release(7, 2, 6), dup),
+        at("special: kptr chain of 9 (6.12.111)", kptr_chain(9, "kptr"), release(6, 12, 111), ok),
+        at("special: kptr chain of 9 (6.12.113)", kptr_chain(9, "kptr"), R612_113, deep),
+        at("special: kptr chain of 9 (6.18 series)", kptr_chain(9, "kptr"), new(6, 18), ok),
+        at("special: kptr chain of 9 (7.2.6)", kptr_chain(9, "kptr"), release(7, 2, 6), ok),
+        at("special: kptr chain of 9 (7.2.9)", kptr_chain(9, "kptr"), release(7, 2, 9), deep),
+        at("special: a node that owns a root (6.12.111)", node_owning_root(), release(6, 12, 111), eloop),
+        at("special: a node that owns a root (6.12.113)", node_owning_root(), R612_113, deep),
         on(
             "special: spin locks at two levels (6.12: one set a walk)",
             locks_at_two_levels(),
