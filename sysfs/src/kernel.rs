@@ -177,6 +177,11 @@ pub fn running_kernel() -> KernelVersion {
 /// the version string (`#1 SMP PREEMPT_DYNAMIC Debian 6.1.176-1 (...)`),
 /// Ubuntu into the signature's last word (`Ubuntu 5.15.0-91.101-generic
 /// 5.15.131`). Without either, the series.
+///
+/// A distribution's kernel is its upstream release plus patches of its own,
+/// and the answer is the upstream release: Ubuntu's 5.19 and 6.2, kept
+/// after upstream's series ended, carry BTF rule fixes that upstream's
+/// 5.19.17 and 6.2.16 do not.
 #[must_use]
 pub fn kernel_version_of(osrelease: &str, uname_v: &str, version_signature: &str) -> Option<KernelVersion> {
     let k = KernelVersion::parse(osrelease)?;

@@ -567,7 +567,8 @@ impl<E: Order> V<'_, '_, E> {
             if !self.triggered(f.value, set) {
                 return Err(self.type_err(Rule::GraphValueNotParsed, id));
             }
-            // 6.12 bounds the ownership graph instead (`ownership_depth`).
+            // The hardened kernels bound the ownership graph instead
+            // (`ownership_depth`).
             if mask & GRAPH_NODE == 0 || self.rules.ownership_depth {
                 continue;
             }

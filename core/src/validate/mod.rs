@@ -128,7 +128,8 @@
 //! asks a [`KernelStructs`] instead (`btfkit-sysfs` reads one from a
 //! kernel's BTF, and `btfkit validate --profile user` uses vmlinux's).
 //!
-//! In 2026 the layer was hardened (mainline 7.3), and stable series took
+//! In 2026 the layer was hardened (in bpf-next in July, so mainline 7.3 by
+//! the dates; 7.2.6 already has part of it), and stable series took
 //! the changes back in three steps, each release by release (see
 //! `ONE_SEEN_SET`, `REFCOUNT_UNIQUE` and `OWNERSHIP_DEPTH` in the source for
 //! the releases and the evidence): one set of unique fields serves the
@@ -147,11 +148,13 @@
 //! type tags need no longer precede the other modifiers of a chain.
 //!
 //! On 6.2 to 6.11 the kernel's layer was narrower (fewer special types and
-//! shapes, by version) and is not emulated: `validate` may accept what those kernels refuse. Of the tests'
-//! inputs made for the layer, Ubuntu's 6.5, 6.8 and 6.11 judge about a
-//! third otherwise; every other input gets their verdict. 6.1 and earlier
-//! have none. [`ValidateOptions::special_fields`] turns the layer off, for BTF
-//! that no kernel loads as program BTF.
+//! shapes, by version) and is not emulated: `validate` may accept what
+//! those kernels refuse. Of the tests' inputs made for the layer, Ubuntu's
+//! 6.5, 6.8 and 6.11 judge about a third otherwise; every other input gets
+//! their verdict. (Ubuntu's 6.8 also carries the 2026 ownership bound, so
+//! its layer is not upstream 6.8's either.) 6.1 and earlier have none.
+//! [`ValidateOptions::special_fields`] turns the layer off, for BTF that no
+//! kernel loads as program BTF.
 //!
 //! The kernel walks a nested struct again at each use, and each graph root
 //! looks up its declaration tag and value struct by a scan of the types.
@@ -891,11 +894,11 @@ const ARG_NOT_SOURCE: Change =
     Change { mainline: (6, 2), stable: &[(5, 4, 229), (5, 10, 163), (5, 15, 86), (6, 0, 16), (6, 1, 2)] };
 
 /// The special-field layer's 2026 hardening ("fix unique field logic in
-/// btf", bpf-next in July 2026, so mainline 7.3), and the stable releases
-/// that took it back, from stable's push notices where they name them and
-/// else from Debian's kernels booted (the first release booted that has
-/// it: releases between it and the last one booted without it may or may
-/// not). Part one, "bpf: Preserve unique-field state across nested
+/// btf", bpf-next in July 2026, so mainline 7.3 by the dates), and the
+/// stable releases that took it back, from stable's push notices where they
+/// name them and else from Debian's kernels booted (the first release
+/// booted that has it: releases between it and the last one booted without
+/// it may or may not). Part one, "bpf: Preserve unique-field state across nested
 /// structs": one set of unique fields serves the whole walk of a struct,
 /// nested structs included. Stable: 6.12.110 and 6.18.52 (push notices),
 /// 7.2 by 7.2.6 (booted: the first 7.2 Debian ships).
