@@ -131,7 +131,7 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
         .collect::<Vec<_>>();
     let real: Vec<&str> = theirs[real_from..].iter().map(|t| if t.is_ok() { "accepted" } else { "rejected" }).collect();
     let mut report = format!(
-        "Linux {} under qemu: {} inputs and {} more blobs (unit cases, kernel kptrs, two vmlinux; seed {seed:#x}, {:.1} s): kernel accepted {accepted}, \
+        "Linux {} ({kernel}) under qemu: {} inputs and {} more blobs (unit cases, kernel kptrs, two vmlinux; seed {seed:#x}, {:.1} s): kernel accepted {accepted}, \
          {} rejected by the special-field layer with the kernel's errno ({} for the ownership bound), {} \
          disagreements",
         guest.release,
