@@ -294,6 +294,12 @@ fn kptr_chain(n: u32, tag: &'static str) -> Vec<u8> {
     })
 }
 
+fn empty_datasec() -> Vec<u8> {
+    with_int(|b| {
+        b.head(".data", DATASEC, 0, false, 4);
+    })
+}
+
 fn ptr_to_func() -> Vec<u8> {
     with_int(|b| {
         b.head("", PROTO, 0, false, 1).head("f", FUNC, 0, false, 2).ptr(3);
@@ -568,13 +574,7 @@ fn cases() -> Vec<Case> {
             e(Rule::MetaTruncated)
         ),
         // ---- names ----
-        user(
-            "typedef name with dot",
-            with_int(|b| {
-                b.head("a.b", TYPEDEF, 0, false, 1);
-            }),
-            ok
-        ),
+        user("typedef name with dot", dotted(), ok),
         at("typedef name with dot on 6.0", dotted(), new(6, 0), e(Rule::InvalidName)),
         // The stable releases that took the dots back (and 5.4, which did not).
         at("typedef name with dot (5.10.185)", dotted(), release(5, 10, 185), e(Rule::InvalidName)),
@@ -1190,29 +1190,9 @@ fn cases() -> Vec<Case> {
             }),
             e(Rule::InvalidTypeId)
         ),
-        user(
-            "empty datasec",
-            with_int(|b| {
-                b.head(".data", DATASEC, 0, false, 4);
-            }),
-            ok
-        ),
-        on(
-            "empty datasec (5.10)",
-            with_int(|b| {
-                b.head(".data", DATASEC, 0, false, 4);
-            }),
-            Profile::UserLoad,
-            K510,
-            e(Rule::DatasecEmpty)
-        ),
-        user(
-            "proto returns a var",
-            with_int(|b| {
-                b.head("v", VAR, 0, false, 1).u32(0).head("", PROTO, 0, false, 2);
-            }),
-            e(Rule::InvalidReturnType)
-        ),
+        user("empty datasec", empty_datasec(), ok),
+        on("empty datasec (5.10)", empty_datasec(), Profile::UserLoad, K510, e(Rule::DatasecEmpty)),
+        user("proto returns a var", returns_var(), e(Rule::InvalidReturnType)),
         at("proto returns a var (6.0.6)", returns_var(), release(6, 0, 6), ok),
         at("proto returns a var (6.0.7)", returns_var(), release(6, 0, 7), e(Rule::InvalidReturnType)),
         user("proto takes a var", takes_var(), e(Rule::InvalidArg)),
@@ -1224,15 +1204,7 @@ fn cases() -> Vec<Case> {
         at("proto takes a datasec (5.10.162)", takes_datasec(), release(5, 10, 162), ok),
         at("proto takes a datasec (5.10.163)", takes_datasec(), release(5, 10, 163), e(Rule::InvalidArg)),
         at("proto takes a var (5.4 series)", takes_var(), new(5, 4), e(Rule::InvalidArg)),
-        on(
-            "proto returns a var (5.10)",
-            with_int(|b| {
-                b.head("v", VAR, 0, false, 1).u32(0).head("", PROTO, 0, false, 2);
-            }),
-            Profile::UserLoad,
-            K510,
-            ok
-        ),
+        on("proto returns a var (5.10)", returns_var(), Profile::UserLoad, K510, ok),
         user(
             "datasec size 0",
             with_int(|b| {
@@ -1410,22 +1382,8 @@ fn cases() -> Vec<Case> {
             e(Rule::ModifierChainTooLong)
         ),
         // ---- quirk: PTR → FUNC ----
-        user(
-            "ptr to earlier func",
-            with_int(|b| {
-                b.head("", PROTO, 0, false, 1).head("f", FUNC, 0, false, 2).ptr(3);
-            }),
-            ok
-        ),
-        on(
-            "ptr to earlier func (Strict)",
-            with_int(|b| {
-                b.head("", PROTO, 0, false, 1).head("f", FUNC, 0, false, 2).ptr(3);
-            }),
-            Profile::Strict,
-            K618,
-            e(Rule::RefToFunc)
-        ),
+        user("ptr to earlier func", ptr_to_func(), ok),
+        on("ptr to earlier func (Strict)", ptr_to_func(), Profile::Strict, K618, e(Rule::RefToFunc)),
         on("ptr to earlier func (5.10: a FUNC is never resolved)", ptr_to_func(), Profile::UserLoad, K510, bad_id),
         at("ptr to earlier func (5.16.18)", ptr_to_func(), release(5, 16, 18), bad_id),
         at("ptr to earlier func (5.16.19)", ptr_to_func(), release(5, 16, 19), ok),
