@@ -653,6 +653,30 @@ impl KernelStructNames {
         n.add(&k.base()?);
         Ok(n)
     }
+
+    /// Adds the names of every module of the session's kernel, as the
+    /// kernel searches them after vmlinux (`bpf_find_btf_id`): for a kptr
+    /// pointee that vmlinux does not name. Each module is read through
+    /// the session, so its options apply: the first module that cannot be
+    /// read fails the call, or with `tolerant` it is skipped and listed in
+    /// [`Session::skipped`].
+    ///
+    /// # Errors
+    /// The first module's I/O or format error (strict mode).
+    pub fn add_modules(&mut self, s: &Session<'_>) -> Result<(), Error> {
+        for name in s.kernel().module_names() {
+            if let Some(btf) = s.module_btf(name)? {
+                self.add(&btf);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a STRUCT of this name was added.
+    #[must_use]
+    pub fn has_struct(&self, name: &[u8]) -> bool {
+        self.structs.contains(name)
+    }
 }
 
 impl btfkit::validate::KernelStructs for KernelStructNames {

@@ -1,5 +1,6 @@
 //! `btfkit`: find, inspect, validate and merge kernel BTF.
 
+use std::cell::{OnceCell, RefCell};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,14 +9,16 @@ use btfkit::composite::Layer;
 use btfkit::merge::{Form, Input, Merge, MergeError, MergeOptions};
 use btfkit::validate::{KernelVersion, Profile, ValidateOptions};
 use btfkit::{Btf, ErrorKind, Kind, TypeId};
-use btfkit_sysfs::kernel::{KernelBtf, Options, ReadMode, Session, running_kernel};
+use btfkit_sysfs::kernel::{KernelBtf, KernelStructNames, Options, ReadMode, Session, running_kernel};
 use btfkit_sysfs::{Error, IoSink, SYSFS_BTF, big_buffer, big_slice, read_file, read_files};
 use clap::{Args, Parser, Subcommand};
 
 /// Find, inspect, validate and merge Linux BTF, including split module
 /// BTF. Module BTF is read only when a command names the modules
 /// (--module), the symbols that need them (--symbol), or all of them
-/// (--all-modules).
+/// (--all-modules); and by `validate --profile user` when a kptr points
+/// to a struct that vmlinux does not name (the kernel then looks in every
+/// module).
 #[derive(Parser, Debug)]
 #[command(name = "btfkit", version, about)]
 struct Cli {
@@ -97,7 +100,9 @@ enum Command {
         #[arg(long, short = 'B')]
         base: Option<PathBuf>,
         /// Which load path's rules (default: strict; `module` for --module
-        /// and --all-modules).
+        /// and --all-modules). With `user`, a kptr to a struct named like
+        /// the kernel's own (vmlinux's, else a module's, as the kernel
+        /// searches them) takes that struct.
         #[arg(long, value_enum)]
         profile: Option<ProfileArg>,
         /// Kernel version whose rules apply: a series, e.g. 6.12, as its latest
@@ -423,10 +428,9 @@ fn validate(
     let file = file.unwrap_or_else(|| g.sysfs.join("vmlinux"));
     let opts = ValidateOptions::new(profile, kv);
     // A user load's kptrs to structs named like the kernel's own take the
-    // kernel's (vmlinux's; modules are not read for this), read at the
-    // first kptr that needs them.
-    let kernel_structs = (profile == Profile::UserLoad && base.is_none())
-        .then(|| LazyStructNames { g, names: std::cell::OnceCell::new() });
+    // kernel's: vmlinux's, read at the first kptr, then the modules', read
+    // at the first pointee that vmlinux does not name.
+    let kernel_structs = (profile == Profile::UserLoad && base.is_none()).then(|| LazyStructNames::new(g));
     with_input(&file, base.as_deref(), |data, base| {
         let verdict = match &kernel_structs {
             Some(names) => {
@@ -435,6 +439,11 @@ fn validate(
             }
             None => btfkit::validate::validate_vec(data, base, &opts),
         };
+        // Without a module's names the verdict may not be the kernel's.
+        if let Some(e) = kernel_structs.as_ref().and_then(|n| n.error.take()) {
+            eprintln!("btfkit: {e} (read for the kptr pointees; --tolerant skips it)");
+            return Ok(ExitCode::from(2));
+        }
         Ok(match verdict {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -445,24 +454,79 @@ fn validate(
     })
 }
 
-/// The struct names of `--sysfs`'s vmlinux, read at the first lookup.
+/// The struct names of `--sysfs`'s kernel, read as the kernel searches
+/// them (`bpf_find_btf_id`): vmlinux's at the first lookup, and every
+/// module's at the first name that vmlinux lacks.
 struct LazyStructNames<'g> {
     g: &'g Global,
-    names: std::cell::OnceCell<Option<btfkit_sysfs::kernel::KernelStructNames>>,
+    kernel: OnceCell<Option<KernelBtf>>,
+    vmlinux: OnceCell<Option<KernelStructNames>>,
+    with_modules: OnceCell<Option<KernelStructNames>>,
+    /// A module that could not be read (strict mode): the verdict may be
+    /// wrong, so the command fails with it.
+    error: RefCell<Option<Error>>,
+}
+
+impl<'g> LazyStructNames<'g> {
+    fn new(g: &'g Global) -> Self {
+        LazyStructNames {
+            g,
+            kernel: OnceCell::new(),
+            vmlinux: OnceCell::new(),
+            with_modules: OnceCell::new(),
+            error: RefCell::new(None),
+        }
+    }
+
+    fn vmlinux(&self) -> Option<&KernelStructNames> {
+        let k = self.kernel.get_or_init(|| kernel(self.g, false).map_err(|e| self.no_kernel(&e)).ok()).as_ref()?;
+        self.vmlinux.get_or_init(|| KernelStructNames::of_vmlinux(k).map_err(|e| self.no_kernel(&e)).ok()).as_ref()
+    }
+
+    fn no_kernel(&self, e: &Error) {
+        eprintln!("btfkit: kptr pointees taken as the program's own: no kernel struct names ({e})");
+    }
+
+    /// vmlinux's names and every module's.
+    fn with_modules(&self, name: &[u8]) -> Option<&KernelStructNames> {
+        self.with_modules
+            .get_or_init(|| {
+                let (k, v) = (self.kernel.get()?.as_ref()?, self.vmlinux()?);
+                if self.g.verbose {
+                    eprintln!(
+                        "btfkit: kptr pointee {:?} is not in vmlinux: reading the {} modules of {}",
+                        String::from_utf8_lossy(name),
+                        k.module_names().len(),
+                        self.g.sysfs.display()
+                    );
+                }
+                let mut all = v.clone();
+                let session = k.session().and_then(|s| all.add_modules(&s).map(|()| s));
+                match session {
+                    Ok(s) => {
+                        for skip in s.skipped().iter() {
+                            eprintln!("btfkit: warning: kptr pointees: skipped module {}: {}", skip.module, skip.error);
+                        }
+                        Some(all)
+                    }
+                    Err(e) => {
+                        *self.error.borrow_mut() = Some(e);
+                        None
+                    }
+                }
+            })
+            .as_ref()
+    }
 }
 
 impl btfkit::validate::KernelStructs for LazyStructNames<'_> {
     fn lookup(&self, name: &[u8]) -> btfkit::validate::KernelStruct {
-        let names = self.names.get_or_init(|| {
-            match kernel(self.g, false).and_then(|k| btfkit_sysfs::kernel::KernelStructNames::of_vmlinux(&k)) {
-                Ok(n) => Some(n),
-                Err(e) => {
-                    eprintln!("btfkit: kptr pointees taken as the program's own: no kernel struct names ({e})");
-                    None
-                }
-            }
-        });
-        names.as_ref().map_or(btfkit::validate::KernelStruct::Absent, |n| n.lookup(name))
+        let Some(v) = self.vmlinux() else { return btfkit::validate::KernelStruct::Absent };
+        if v.has_struct(name) {
+            return v.lookup(name);
+        }
+        // The kernel looks in the loaded modules next.
+        self.with_modules(name).map_or(btfkit::validate::KernelStruct::Absent, |m| m.lookup(name))
     }
 }
 

@@ -2157,16 +2157,20 @@ pub(crate) fn kernel_kptr_blobs() -> Vec<(String, Vec<u8>)> {
 }
 
 /// `btfkit validate --profile user` takes the struct names of the kernel
-/// in `--sysfs` (its vmlinux): over the corpus (6.1, which registers no
-/// destructor), a referenced kptr to `file` or `task_struct` is refused on
-/// 6.18's rules, one to a program struct is not; without kernel BTF every
-/// pointee is the program's own, and `-v` says so.
+/// in `--sysfs`, vmlinux's and then its modules', as the kernel searches
+/// them: over the corpus (6.1, which registers no destructor), a
+/// referenced kptr to `file`, `task_struct` or `veth_priv` (the `veth`
+/// module's) is refused on 6.18's rules, one to a program struct is not,
+/// and only a pointee that vmlinux lacks makes it read the modules; a
+/// module it cannot read fails the command (exit 2) unless `--tolerant`,
+/// which names the module it skipped; without kernel BTF every pointee is
+/// the program's own, and `-v` says so.
 #[test]
 fn cli_user_profile_takes_the_kernels_struct_names() {
     let Some(dir) = btfkit_tests::corpus() else { return };
     let tmp = std::env::temp_dir().join(format!("btfkit-kptr-cli-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
-    let run = |pointee: &[u8], sysfs: &Path| {
+    let run = |pointee: &[u8], sysfs: &Path, extra: &[&str]| {
         let mut b = B::new();
         let int = b.int32();
         let lock = b.comp(STRUCT, b"bpf_spin_lock", false, 4, &[(b"v", int, 0)]);
@@ -2178,17 +2182,39 @@ fn cli_user_profile_takes_the_kernels_struct_names() {
         std::fs::write(&file, b.build()).unwrap();
         let sysfs = sysfs.to_str().unwrap();
         let args = ["--sysfs", sysfs, "-v", "validate", "--profile", "user", "--kernel", "6.18"];
-        std::process::Command::new(btfkit_tests::cli()).args(args).arg(&file).output().unwrap()
+        std::process::Command::new(btfkit_tests::cli()).args(extra).args(args).arg(&file).output().unwrap()
     };
-    for (pointee, refused) in [(&b"file"[..], true), (b"task_struct", true), (b"btfkit_obj", false)] {
-        let o = run(pointee, &dir);
-        let out = String::from_utf8_lossy(&o.stdout);
-        assert_eq!(o.status.code(), Some(if refused { 1 } else { 0 }), "{}: {out}", String::from_utf8_lossy(pointee));
+    let searched = "is not in vmlinux: reading the";
+    for (pointee, refused) in
+        [(&b"file"[..], true), (b"task_struct", true), (b"veth_priv", true), (b"btfkit_obj", false)]
+    {
+        let o = run(pointee, &dir, &[]);
+        let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        let what = String::from_utf8_lossy(pointee);
+        assert_eq!(o.status.code(), Some(if refused { 1 } else { 0 }), "{what}: {out}{err}");
         if refused {
             assert!(out.contains("Referenced kptr to a kernel struct without a destructor (ENOENT)"), "{out}");
         }
+        // vmlinux names `file` and `task_struct`: no module is read.
+        assert_eq!(err.contains(searched), matches!(pointee, b"veth_priv" | b"btfkit_obj"), "{what}: {err}");
     }
-    let o = run(b"file", &tmp.join("no-such-dir"));
+    // A copy of the corpus with one module's BTF cut short: strict fails,
+    // tolerant names the module and judges without it.
+    let broken = tmp.join("sysfs");
+    std::fs::create_dir_all(&broken).unwrap();
+    for f in ["vmlinux", "veth", "dummy"] {
+        std::fs::copy(dir.join(f), broken.join(f)).unwrap();
+    }
+    std::fs::write(broken.join("dummy"), &std::fs::read(dir.join("dummy")).unwrap()[..30]).unwrap();
+    let o = run(b"veth_priv", &broken, &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("dummy") && err.contains("read for the kptr pointees"), "{err}");
+    let o = run(b"veth_priv", &broken, &["--tolerant"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("skipped module dummy"), "{err}");
+    let o = run(b"file", &tmp.join("no-such-dir"), &[]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
     assert!(String::from_utf8_lossy(&o.stderr).contains("kptr pointees taken as the program's own"));
     let _ = std::fs::remove_dir_all(&tmp);
