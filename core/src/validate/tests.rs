@@ -1837,6 +1837,31 @@ fn every_rule_accepts_and_rejects_as_expected() {
     assert!(failures.is_empty(), "{} cases failed:\n{}", failures.len(), failures.join("\n"));
 }
 
+/// `Rule::FieldPastSize`, the kernel's "verifier bug" warning: pass 2
+/// keeps every member inside its struct, at the kernel's pointer size,
+/// while a kptr field is a `u64` on every kernel. With 4-byte pointers (a
+/// 32-bit kernel) a kptr alone in a 4-byte struct passes pass 2 and ends
+/// past the struct; with 8-byte pointers pass 2 refuses it first, and an
+/// 8-byte struct holds it either way.
+#[test]
+fn a_kptr_past_its_struct_needs_four_byte_pointers() {
+    let kptr_in = |size| {
+        tagged_ptr("kptr", false, |b| {
+            b.head("v", STRUCT, 1, false, size).member("p", 12, 0);
+        })
+    };
+    let on = |d: &[u8], ptr_size| {
+        let opts = ValidateOptions { ptr_size, ..ValidateOptions::new(Profile::UserLoad, K618) };
+        let mut scratch = std::vec![0u32; super::scratch_len(d, None, &opts)];
+        validate(d, None, &opts, &mut scratch).map_err(|e| (e.rule(), e.type_id()))
+    };
+    let (small, big) = (kptr_in(4), kptr_in(8));
+    assert_eq!(on(&small, 4), Err((Rule::FieldPastSize, Some(crate::TypeId(13)))));
+    assert_eq!(on(&small, 8).map_err(|e| e.0), Err(Rule::MemberExceedsStructSize));
+    assert_eq!(on(&big, 4), Ok(()));
+    assert_eq!(on(&big, 8), Ok(()));
+}
+
 #[test]
 fn big_endian_validates_like_little_endian_off_the_userload_path() {
     let mut b = Builder::new(Endian::Big);
