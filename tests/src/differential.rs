@@ -2138,10 +2138,21 @@ fn kptrs_to_kernel_structs_get_the_kernels_verdict() {
 }
 
 /// A lock beside a kptr (each tag) to a struct named like a kernel's
-/// own (with and without a destructor), a program's, and `bpf_timer`.
+/// own (with and without a destructor), a module's (`veth_priv`, when
+/// `veth` is loaded), a program's, and `bpf_timer`.
 pub(crate) fn kernel_kptr_blobs() -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
-    for name in [&b"task_struct"[..], b"cgroup", b"file", b"bpf_cpumask", b"sk_buff", b"btfkit_obj", b"bpf_timer"] {
+    let names = [
+        &b"task_struct"[..],
+        b"cgroup",
+        b"file",
+        b"bpf_cpumask",
+        b"sk_buff",
+        b"veth_priv",
+        b"btfkit_obj",
+        b"bpf_timer",
+    ];
+    for name in names {
         for tag in [&b"kptr"[..], b"kptr_untrusted", b"percpu_kptr"] {
             let mut b = B::new();
             let int = b.int32();

@@ -5,8 +5,10 @@
 //! release as its version, booted under qemu
 //! (`btfkit_tests::vm`), load the kernel differential's inputs,
 //! every unit-case blob, kptrs to structs named like the kernel's own
-//! (with the guest's vmlinux struct names on our side), and two real
-//! vmlinux BTFs (the corpus's and the guest's own). Our `UserLoad` verdict
+//! (with the guest's struct names on our side: its vmlinux's, and those
+//! of `veth`, which the guests whose package has it load first, so that a
+//! kptr may name a module's struct), and two real vmlinux BTFs (the
+//! corpus's and the guest's own). Our `UserLoad` verdict
 //! for each kernel's version must be its verdict, errno included where our
 //! rule names one.
 //! This is what ties the kernel-version knobs (DATASEC names, the tags'
@@ -155,6 +157,9 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
         report.push_str(&format!(" [{}]", by.join(", ")));
     }
     report.push_str(&format!("; the corpus vmlinux and its own vmlinux: kernel {}", real.join(" and ")));
+    if !guest.modules.is_empty() {
+        report.push_str(&format!("; modules loaded: {}", guest.modules.join(", ")));
+    }
     if unemulated {
         report.push_str(&format!(
             ". NOT COMPARED: {set_apart} inputs made for the special-field layer, which core does not emulate on \
@@ -174,6 +179,18 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
     }
     if kernel.at_least(6, 12) && special < n / 100 {
         problems.push(format!("Linux {}: too few inputs reached the special-field layer", guest.release));
+    }
+    // With veth loaded, a referenced kptr to its struct finds the module's
+    // type, which has no destructor: the kernel searched the module.
+    if !guest.modules.is_empty() && kernel.at_least(6, 12) {
+        let veth = sources.iter().position(|s| s == "kptr to a kernel struct: kptr veth_priv");
+        let refused = veth.and_then(|i| theirs.get(i)).is_some_and(|t| t.as_ref().is_err_and(|r| r.errno == 2));
+        if !refused {
+            problems.push(format!(
+                "Linux {}: a referenced kptr to veth_priv was not refused (ENOENT) with veth loaded",
+                guest.release
+            ));
+        }
     }
     // The kernels with the ownership bound (core's `OWNERSHIP_DEPTH`:
     // mainline 7.3, stable 6.12.113 and 7.2.9).
@@ -220,6 +237,10 @@ fn userload_verdict_equals_guest_kernels() {
     for (report, p) in results {
         eprintln!("{report}");
         problems.extend(p);
+    }
+    // Kptrs to a module's struct need a guest that loads one.
+    if std::env::var_os("BTFKIT_GUESTS").is_none() && !guests.iter().any(|g| !g.modules.is_empty()) {
+        problems.push("no guest kernel loads a module: kptrs to a module's struct went untested".to_owned());
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }

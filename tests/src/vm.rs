@@ -1,5 +1,6 @@
 //! Other kernels as validation oracles: a Debian kernel boots under qemu
-//! with an initramfs of `tests/vm/init.c` and the blobs to load, and prints
+//! with an initramfs of `tests/vm/init.c`, the blobs to load and the
+//! modules to load first (`veth`, where its package has it), and prints
 //! its `bpf(BPF_BTF_LOAD)` verdict on each. `tests/vm/guest-kernels.sh`
 //! fetches the kernels into `target/vm/<release>/`.
 //!
@@ -27,6 +28,9 @@ pub struct Guest {
     /// Its upstream release, for `ValidateOptions`.
     pub kernel: KernelVersion,
     dir: PathBuf,
+    /// The modules it loads before the blobs (`modules/*.ko`), by file
+    /// name, sorted.
+    pub modules: Vec<String>,
 }
 
 /// Where the guest kernels live.
@@ -57,7 +61,20 @@ pub fn guests() -> Result<Vec<Guest>, String> {
             let kernel = KernelVersion::parse(&version).filter(|k| !k.is_series()).ok_or_else(|| {
                 format!("{}/version: {version:?} is no release (rerun tests/vm/guest-kernels.sh)", p.display())
             })?;
-            Ok(Guest { release, kernel, dir: p })
+            // guest-kernels.sh says what modules/ holds (it fetches a
+            // kernel again that it fetched before there was one).
+            let listed = std::fs::read_to_string(p.join(".modules"))
+                .map_err(|e| format!("{}/.modules: {e} (rerun tests/vm/guest-kernels.sh)", p.display()))?;
+            let modules: Vec<String> = match listed.trim() {
+                "none" => Vec::new(),
+                m => m.split_whitespace().map(|m| format!("{m}.ko")).collect(),
+            };
+            for m in &modules {
+                if !p.join("modules").join(m).is_file() {
+                    return Err(format!("{}/modules/{m} is missing (rerun tests/vm/guest-kernels.sh)", p.display()));
+                }
+            }
+            Ok(Guest { release, kernel, dir: p, modules })
         })
         .collect::<Result<_, String>>()?;
     // `BTFKIT_GUESTS=5.10,6.12.113`: only those series or releases (a
@@ -121,9 +138,9 @@ fn cpio_entry(out: &mut Vec<u8>, ino: u32, name: &str, mode: u32, rdev: (u32, u3
     pad(out);
 }
 
-/// The initramfs: `/dev/console` (the init's stdout), the init, and the
-/// blobs in the format `init.c` reads.
-fn initramfs(init: &[u8], blobs: &[Vec<u8>], with_logs: bool) -> Vec<u8> {
+/// The initramfs: `/dev/console` (the init's stdout), the init, the
+/// blobs in the format `init.c` reads, and the modules to load first.
+fn initramfs(init: &[u8], blobs: &[Vec<u8>], with_logs: bool, modules: &[(String, Vec<u8>)]) -> Vec<u8> {
     let mut inputs = b"BTFKITV1".to_vec();
     inputs.extend_from_slice(&(blobs.len() as u32).to_le_bytes());
     inputs.extend_from_slice(&u32::from(with_logs).to_le_bytes());
@@ -136,7 +153,13 @@ fn initramfs(init: &[u8], blobs: &[Vec<u8>], with_logs: bool) -> Vec<u8> {
     cpio_entry(&mut out, 2, "dev/console", 0o020_600, (5, 1), &[]);
     cpio_entry(&mut out, 3, "init", 0o100_755, (0, 0), init);
     cpio_entry(&mut out, 4, "inputs", 0o100_644, (0, 0), &inputs);
-    cpio_entry(&mut out, 5, "TRAILER!!!", 0, (0, 0), &[]);
+    cpio_entry(&mut out, 5, "modules", 0o040_755, (0, 0), &[]);
+    let mut ino = 6;
+    for (name, data) in modules {
+        cpio_entry(&mut out, ino, &format!("modules/{name}"), 0o100_644, (0, 0), data);
+        ino += 1;
+    }
+    cpio_entry(&mut out, ino, "TRAILER!!!", 0, (0, 0), &[]);
     out
 }
 
@@ -148,14 +171,23 @@ fn unhex(s: &str) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-/// The verdicts in the guest's console output, in input order.
-fn parse(console: &str, n: usize, release: &str) -> Result<Vec<Result<(), Rejected>>, String> {
+/// The verdicts in the guest's console output, in input order, once every
+/// one of `modules` loaded.
+fn parse(console: &str, n: usize, release: &str, modules: &[String]) -> Result<Vec<Result<(), Rejected>>, String> {
     let mut errnos: Vec<Option<i32>> = vec![None; n];
     let mut logs = std::collections::HashMap::new();
     let (mut begun, mut ended) = (false, false);
+    let mut loaded = Vec::new();
     for line in console.lines() {
         let mut w = line.split_ascii_whitespace();
         match w.next() {
+            Some("BTFKIT-MODULE") if !begun => {
+                let (file, errno) = (w.next().unwrap_or(""), w.next().unwrap_or(""));
+                if errno != "0" {
+                    return Err(format!("the guest could not load its module {file}: errno {errno}"));
+                }
+                loaded.push(file.to_owned());
+            }
             Some("BTFKIT-BEGIN") => {
                 let count: usize = w.next().and_then(|c| c.parse().ok()).unwrap_or(usize::MAX);
                 let rel = w.next().unwrap_or("");
@@ -180,6 +212,10 @@ fn parse(console: &str, n: usize, release: &str) -> Result<Vec<Result<(), Reject
             }
             _ => {}
         }
+    }
+    loaded.sort();
+    if begun && loaded != modules {
+        return Err(format!("the guest loaded the modules {loaded:?}, not {modules:?}"));
     }
     if !ended {
         let tail: Vec<&str> = console.lines().rev().take(20).collect();
@@ -216,13 +252,21 @@ impl Guest {
     /// reported an error.
     pub fn load_all(&self, blobs: &[Vec<u8>], with_logs: bool) -> Result<Vec<Result<(), Rejected>>, String> {
         let init = std::fs::read(init()?).map_err(|e| format!("the init: {e}"))?;
+        let modules = self
+            .modules
+            .iter()
+            .map(|m| {
+                let path = self.dir.join("modules").join(m);
+                std::fs::read(&path).map(|d| (m.clone(), d)).map_err(|e| format!("{}: {e}", path.display()))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
         static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let run = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let stem = dir().join(format!("run-{}-{run}", std::process::id()));
         let (cpio, console, errors) =
             (stem.with_extension("cpio"), stem.with_extension("console"), stem.with_extension("stderr"));
         std::fs::File::create(&cpio)
-            .and_then(|mut f| f.write_all(&initramfs(&init, blobs, with_logs)))
+            .and_then(|mut f| f.write_all(&initramfs(&init, blobs, with_logs, &modules)))
             .map_err(|e| format!("{}: {e}", cpio.display()))?;
         // Room for the blobs twice (the initrd and its unpacked copy).
         let bytes: usize = blobs.iter().map(Vec::len).sum();
@@ -270,19 +314,25 @@ impl Guest {
         if !status.success() {
             return Err(format!("qemu exited with {status}: {stderr}"));
         }
-        parse(&text, blobs.len(), &self.release)
+        parse(&text, blobs.len(), &self.release, &self.modules)
     }
 
-    /// The struct names of the guest's vmlinux, for kptr pointees (the
-    /// guest loads no modules).
+    /// The struct names of the guest's vmlinux and of the modules it
+    /// loads, for kptr pointees.
     ///
     /// # Errors
-    /// Its BTF cannot be read or parsed.
+    /// A BTF cannot be read or parsed.
     pub fn structs(&self) -> Result<btfkit_sysfs::kernel::KernelStructNames, String> {
         let data = self.vmlinux_btf().map_err(|e| format!("{}: {e}", self.release))?;
         let btf = Btf::parse(&data).map_err(|e| format!("{} vmlinux.btf: {e}", self.release))?;
         let mut names = btfkit_sysfs::kernel::KernelStructNames::default();
         names.add(&btf);
+        for m in &self.modules {
+            let path = self.dir.join("modules").join(m).with_extension("btf");
+            let data = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let module = Btf::parse_split(&data, &btf).map_err(|e| format!("{}: {e}", path.display()))?;
+            names.add(&module);
+        }
         Ok(names)
     }
 }
@@ -295,14 +345,22 @@ mod tests {
     fn console_output_parses_around_kernel_lines() {
         let out =
             "[ 0.1] noise\nBTFKIT-BEGIN 3 6.1.0-x\nV 0 0 22\nL 1 22 6869\n[ 1.0] kernel line\nV 2 7\nBTFKIT-END 3\n";
-        let v = parse(out, 3, "6.1.0-x").unwrap();
+        let v = parse(out, 3, "6.1.0-x", &[]).unwrap();
         assert!(v[0].is_ok());
         assert_eq!(v[1].as_ref().unwrap_err().errno, 22);
         assert_eq!(v[1].as_ref().unwrap_err().log, "hi");
         assert_eq!(v[2].as_ref().unwrap_err().errno, 7);
-        assert!(parse("BTFKIT-BEGIN 3 6.1.0-x\nV 0 0 22\nBTFKIT-END 3\n", 3, "6.1.0-x").is_err());
-        assert!(parse("BTFKIT-BEGIN 3 6.1.0-x\nV 0 0 22 0\n", 3, "6.1.0-x").is_err());
-        assert!(parse("BTFKIT-BEGIN 2 6.1.0-x\nV 0 0 0\nBTFKIT-END 2\n", 3, "6.1.0-x").is_err());
+        assert!(parse("BTFKIT-BEGIN 3 6.1.0-x\nV 0 0 22\nBTFKIT-END 3\n", 3, "6.1.0-x", &[]).is_err());
+        assert!(parse("BTFKIT-BEGIN 3 6.1.0-x\nV 0 0 22 0\n", 3, "6.1.0-x", &[]).is_err());
+        assert!(parse("BTFKIT-BEGIN 2 6.1.0-x\nV 0 0 0\nBTFKIT-END 2\n", 3, "6.1.0-x", &[]).is_err());
+        // Modules: each one wanted must have loaded, before the blobs.
+        let veth = ["veth.ko".to_owned()];
+        let ok = "BTFKIT-MODULE veth.ko 0\nBTFKIT-BEGIN 1 6.1.0-x\nV 0 0\nBTFKIT-END 1\n";
+        assert!(parse(ok, 1, "6.1.0-x", &veth).is_ok());
+        assert!(parse(ok, 1, "6.1.0-x", &[]).is_err());
+        let failed = "BTFKIT-MODULE veth.ko 1\nBTFKIT-BEGIN 1 6.1.0-x\nV 0 0\nBTFKIT-END 1\n";
+        assert!(parse(failed, 1, "6.1.0-x", &veth).unwrap_err().contains("errno 1"));
+        assert!(parse("BTFKIT-BEGIN 1 6.1.0-x\nV 0 0\nBTFKIT-END 1\n", 1, "6.1.0-x", &veth).is_err());
     }
 
     #[test]

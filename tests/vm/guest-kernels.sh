@@ -9,6 +9,14 @@
 #   vmlinuz       the bzImage, booted under qemu
 #   vmlinux.btf   its .BTF, for the names of its structs (kptr pointees)
 #   version       the upstream release (6.1.0-50-cloud-amd64 is 6.1.176)
+#   modules/      veth.ko (uncompressed) and veth.btf, its .BTF, when the
+#                 package carries the modules (not the linux-binary-*
+#                 packages of 6.19 and later, nor Ubuntu's unsigned
+#                 images) and they have BTF (not 5.10's): the guest loads
+#                 it, so that a kptr may point to a module's struct
+#                 (veth_priv), as the kernel allows
+#   .modules      what modules/ holds ("veth" or "none"); a kernel fetched
+#                 before there was a modules/ lacks it and is fetched again
 #   .complete     stamp: reruns skip the kernel
 #
 # And Ubuntu's generic kernels of the series Debian does not ship: 5.15
@@ -28,6 +36,9 @@
 # Usage: guest-kernels.sh [OUT]   (default: <repo>/target/vm)
 # Needs: curl, xz, dpkg-deb, sha256sum, and what vmlinuz-btf.sh needs
 # (objcopy, lz4, zstd).
+#
+# veth has no dependencies in any of these kernels (its .modinfo says
+# "depends=" and nothing else); the script refuses one that has.
 set -euo pipefail
 
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -102,7 +113,7 @@ for k in "${KERNELS[@]}"; do
   # is not (5.15.0-204.214), and its banner names it: "... (Ubuntu
   # 5.15.0-204.214-generic 5.15.189)".
   upstream=${version%-*}
-  if [ -f "$dir/.complete" ]; then
+  if [ -f "$dir/.complete" ] && [ -f "$dir/.modules" ]; then
     [ -n "$ubuntu" ] || echo "$upstream" > "$dir/version"
     echo "guest-kernels: $release is there"
     continue
@@ -117,6 +128,29 @@ for k in "${KERNELS[@]}"; do
   rm -rf "$dir" && mkdir -p "$dir"
   cp "$image" "$dir/vmlinuz"
   bash "$repo/tests/corpus/vmlinuz-btf.sh" "$dir/vmlinuz" "$dir/vmlinux.btf" "$dir/banner"
+  veth=$(find "$work/root" -type f -name 'veth.ko*' | head -1)
+  if [ -n "$veth" ]; then
+    mkdir -p "$dir/modules"
+    case $veth in
+      *.ko.xz) xz -dc "$veth" > "$dir/modules/veth.ko" ;;
+      *.ko.zst) zstd -qdc "$veth" > "$dir/modules/veth.ko" ;;
+      *.ko) cp "$veth" "$dir/modules/veth.ko" ;;
+      *) echo "guest-kernels: $veth: unknown compression" >&2; exit 1 ;;
+    esac
+    objcopy -O binary --only-section=.modinfo "$dir/modules/veth.ko" "$work/modinfo"
+    deps=$(tr '\0' '\n' < "$work/modinfo" | sed -n 's/^depends=//p')
+    [ -z "$deps" ] || { echo "guest-kernels: veth.ko of $release depends on $deps" >&2; exit 1; }
+    # 5.10's modules have no BTF: the kernel finds no struct of theirs.
+    objcopy --dump-section .BTF="$dir/modules/veth.btf" "$dir/modules/veth.ko" "$work/scratch.o" 2>/dev/null || true
+    if [ -s "$dir/modules/veth.btf" ]; then
+      echo veth > "$dir/.modules"
+    else
+      rm -rf "$dir/modules"
+      echo none > "$dir/.modules"
+    fi
+  else
+    echo none > "$dir/.modules"
+  fi
   rm -rf "$work"
   if [ -n "$ubuntu" ]; then
     upstream=$(sed -n 's/.*(Ubuntu [^ ]* \([0-9][0-9.]*\))$/\1/p' "$dir/banner")
@@ -124,6 +158,6 @@ for k in "${KERNELS[@]}"; do
   fi
   echo "$upstream" > "$dir/version"
   touch "$dir/.complete"
-  echo "guest-kernels: $release ($suite, $version): $(stat -c %s "$dir/vmlinuz") bytes of bzImage, $(stat -c %s "$dir/vmlinux.btf") of BTF"
+  echo "guest-kernels: $release ($suite, $version): $(stat -c %s "$dir/vmlinuz") bytes of bzImage, $(stat -c %s "$dir/vmlinux.btf") of BTF, modules: $(cat "$dir/.modules")"
 done
 echo "guest-kernels: ${#KERNELS[@]} kernels in $out ($((SECONDS - start)) s)"

@@ -8,14 +8,19 @@
  * log of each rejected blob), then count records of u32 length + bytes,
  * all little-endian.
  *
+ * The .ko files of /modules, if any, are loaded first (finit_module), so
+ * that the blobs may name their structs.
+ *
  * Console output, one line each, so that kernel messages between them do
  * no harm:
+ *   BTFKIT-MODULE <file> <errno>            (0: loaded)
  *   BTFKIT-BEGIN <count> <release>
  *   V <first index> <errno> <errno> ...     (0: accepted; 32 a line)
  *   L <index> <errno> <hex of the log>      (flag bit 0 only)
  *   BTFKIT-END <count>
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -75,8 +80,33 @@ static void die(const char *why)
 	_exit(1);
 }
 
+static void load_modules(void)
+{
+	DIR *d = opendir("/modules");
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (len < 4 || strcmp(e->d_name + len - 3, ".ko") != 0)
+			continue;
+		char path[512];
+		snprintf(path, sizeof(path), "/modules/%s", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		int err = fd < 0 ? errno : 0;
+		if (fd >= 0) {
+			if (syscall(SYS_finit_module, fd, "", 0) != 0)
+				err = errno;
+			close(fd);
+		}
+		printf("BTFKIT-MODULE %s %d\n", e->d_name, err);
+	}
+	closedir(d);
+}
+
 int main(void)
 {
+	load_modules();
 	int fd = open("/inputs", O_RDONLY);
 	if (fd < 0)
 		die("open /inputs");
