@@ -126,7 +126,10 @@
 //! `validate` takes every pointee as the program's own type, which is what
 //! the kernel does for a name it does not know; [`validate_in_kernel`]
 //! asks a [`KernelStructs`] instead (`btfkit-sysfs` reads one from a
-//! kernel's BTF, and `btfkit validate --profile user` uses vmlinux's).
+//! kernel's BTF, and `btfkit validate --profile user` uses vmlinux's,
+//! then, for a name vmlinux lacks, every module's, as the kernel searches
+//! them; the tests boot kernels with `veth` loaded to check a kptr to its
+//! `veth_priv`).
 //!
 //! In 2026 the layer was hardened (in bpf-next in July, so mainline 7.3 by
 //! the dates; 7.2.6 already has part of it), and stable series took
