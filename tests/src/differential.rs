@@ -350,10 +350,12 @@ fn handmade(kernel: KernelVersion) -> Vec<(&'static str, Vec<u8>)> {
     let ch = b.int(b"char", 1, CHAR, 0, 8);
     let cch = b.rf(CONST, b"", false, ch);
     let pch = b.rf(PTR, b"", false, cch);
+    // Global linkage from 5.6.
+    let global = u32::from(kernel.at_least(5, 6));
     let pr = b.proto(int, &[(b"a", int), (b"b", pch)]);
-    b.func(b"f", pr, 1);
+    b.func(b"f", pr, global);
     let va = b.proto(0, &[(b"fmt", pch), (b"", 0)]);
-    b.func(b"printk_like", va, 1);
+    b.func(b"printk_like", va, global);
     let none = b.proto(int, &[]);
     b.func(b"st", none, 0);
     let anon = b.proto(0, &[(b"", int), (b"", pch)]);

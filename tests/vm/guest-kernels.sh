@@ -19,8 +19,9 @@
 #                 before there was a modules/ lacks it and is fetched again
 #   .complete     stamp: reruns skip the kernel
 #
-# And Ubuntu's generic kernels of the series Debian does not ship: 5.15
-# and 6.5 (jammy's), 6.8, 6.11 and 6.14 (noble's). Ubuntu carries patches
+# And Ubuntu's generic kernels of the series Debian does not ship: 5.4
+# (focal's, the oldest: 5.4.291 has BTF and refuses every kind after it),
+# 5.15 and 6.5 (jammy's), 6.8, 6.11 and 6.14 (noble's). Ubuntu carries patches
 # of its own beside the stable release; those that change a BTF rule
 # would show as disagreements. Ubuntu's 5.19 and 6.2 do: Ubuntu kept them
 # after upstream's series ended (5.19.17, 6.2.16), with fixes upstream's
@@ -63,6 +64,7 @@ KERNELS=(
   "trixie-backports   ^linux-image-7\\.2\\.9\\+deb13-cloud-amd64$"
   "trixie-backports   ^linux-image-7\\.3\\.[0-9]+\\+deb13-cloud-amd64$"
   # Ubuntu's generic kernels, for the series Debian does not ship.
+  "focal-updates      ^linux-image-unsigned-5\\.4\\.0-[0-9]+-generic$"
   "jammy-updates      ^linux-image-unsigned-5\\.15\\.0-[0-9]+-generic$"
   "jammy-updates      ^linux-image-unsigned-6\\.5\\.0-[0-9]+-generic$"
   "noble-updates      ^linux-image-unsigned-6\\.8\\.0-[0-9]+-generic$"
@@ -83,7 +85,7 @@ for k in "${KERNELS[@]}"; do
   mirror=$MIRROR
   [[ $suite == *-security ]] && mirror=$SECURITY_MIRROR
   ubuntu=
-  [[ $suite == jammy* || $suite == noble* ]] && mirror=$UBUNTU_MIRROR && ubuntu=1
+  [[ $suite == focal* || $suite == jammy* || $suite == noble* ]] && mirror=$UBUNTU_MIRROR && ubuntu=1
   index=$out/.index/$suite
   if [ ! -s "$index" ] || [ -n "$(find "$index" -mmin +600)" ]; then
     curl -fsS --retry 3 "$mirror/dists/$suite/main/binary-amd64/Packages.xz" | xz -dc > "$index.tmp"

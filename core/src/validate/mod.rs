@@ -36,8 +36,8 @@
 //! kernel; the unit cases and tens of thousands of inputs also to Debian's
 //! kernels of every series it ships (5.10, 6.1, 6.12, 6.16 to 6.19, 7.0 to
 //! 7.3, and releases on either side of backports) and Ubuntu's of the
-//! series between (5.15, 6.5, 6.8, 6.11, 6.14), booted under qemu, each
-//! judged by its own release's rules.
+//! series before and between (5.4, 5.15, 6.5, 6.8, 6.11, 6.14), booted
+//! under qemu, each judged by its own release's rules.
 //!
 //! A [`KernelVersion`] names a release, such as 6.12.57, or a series, such
 //! as 6.12, taken as its latest stable release. Stable updates carry rule
@@ -875,7 +875,8 @@ impl Change {
 /// "bpf/btf: Accept function names that contain dots" (9724160b3942, 6.4):
 /// `.` is an identifier character too, not only a section name's. Stable:
 /// 6.3.10, 6.1.36, 5.15.119 and 5.10.186 (review mails and the stable
-/// queue); no trace of it in 5.4.y, and 6.2.y had ended.
+/// queue); no trace of it in 5.4.y (Ubuntu's 5.4.291, booted, refuses a
+/// dot), and 6.2.y had ended.
 const DOTS: Change = Change { mainline: (6, 4), stable: &[(5, 10, 186), (5, 15, 119), (6, 1, 36), (6, 3, 10)] };
 
 /// "bpf: Fix a btf decl_tag bug when tagging a function" (d7e7b42f4f95,
@@ -891,8 +892,8 @@ const RET_NOT_SOURCE: Change = Change { mainline: (6, 1), stable: &[(6, 0, 7)] }
 
 /// "bpf: Prevent decl_tag from being referenced in func_proto arg"
 /// (f17472d45996, 6.2): nor a parameter's. Stable: 6.1.2, 6.0.16, 5.15.86,
-/// 5.10.163 and 5.4.229. Before, a VAR or DATASEC parameter is resolved and
-/// sized like any other.
+/// 5.10.163 and 5.4.229 (Ubuntu's 5.4.291, booted, has it). Before, a VAR
+/// or DATASEC parameter is resolved and sized like any other.
 const ARG_NOT_SOURCE: Change =
     Change { mainline: (6, 2), stable: &[(5, 4, 229), (5, 10, 163), (5, 15, 86), (6, 0, 16), (6, 1, 2)] };
 
