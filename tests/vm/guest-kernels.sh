@@ -21,7 +21,9 @@
 #
 # And Ubuntu's generic kernels of the series Debian does not ship: 5.4
 # (focal's, the oldest: 5.4.291 has BTF and refuses every kind after it),
-# 5.15 and 6.5 (jammy's), 6.8, 6.11 and 6.14 (noble's). Ubuntu carries patches
+# 5.11 and 5.13 (focal's HWE kernels, which never got the fix for member
+# ids above 65535; focal's 5.8 has no BTF), 5.15 and 6.5 (jammy's), 6.8,
+# 6.11 and 6.14 (noble's). Ubuntu carries patches
 # of its own beside the stable release; those that change a BTF rule
 # would show as disagreements. Ubuntu's 5.19 and 6.2 do: Ubuntu kept them
 # after upstream's series ended (5.19.17, 6.2.16), with fixes upstream's
@@ -65,6 +67,8 @@ KERNELS=(
   "trixie-backports   ^linux-image-7\\.3\\.[0-9]+\\+deb13-cloud-amd64$"
   # Ubuntu's generic kernels, for the series Debian does not ship.
   "focal-updates      ^linux-image-unsigned-5\\.4\\.0-[0-9]+-generic$"
+  "focal-updates      ^linux-image-unsigned-5\\.11\\.0-[0-9]+-generic$"
+  "focal-updates      ^linux-image-unsigned-5\\.13\\.0-[0-9]+-generic$"
   "jammy-updates      ^linux-image-unsigned-5\\.15\\.0-[0-9]+-generic$"
   "jammy-updates      ^linux-image-unsigned-6\\.5\\.0-[0-9]+-generic$"
   "noble-updates      ^linux-image-unsigned-6\\.8\\.0-[0-9]+-generic$"

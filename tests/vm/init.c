@@ -45,7 +45,10 @@ struct btf_load_attr {
 	uint32_t btf_log_true_size;
 };
 
-static char logbuf[1 << 20];
+/* Room for a whole vmlinux's log: the kernel logs every type it checks,
+ * and an error past the end of a full log is lost. Kernels before 6.4
+ * take at most UINT_MAX >> 8 bytes. */
+static char logbuf[(1 << 24) - 1];
 
 static int btf_load(const uint8_t *data, uint32_t len, int with_log)
 {

@@ -36,8 +36,8 @@
 //! kernel; the unit cases and tens of thousands of inputs also to Debian's
 //! kernels of every series it ships (5.10, 6.1, 6.12, 6.16 to 6.19, 7.0 to
 //! 7.3, and releases on either side of backports) and Ubuntu's of the
-//! series before and between (5.4, 5.15, 6.5, 6.8, 6.11, 6.14), booted
-//! under qemu, each judged by its own release's rules.
+//! series before and between (5.4, 5.11, 5.13, 5.15, 6.5, 6.8, 6.11,
+//! 6.14), booted under qemu, each judged by its own release's rules.
 //!
 //! A [`KernelVersion`] names a release, such as 6.12.57, or a series, such
 //! as 6.12, taken as its latest stable release. Stable updates carry rule
@@ -79,6 +79,7 @@
 //! | quirk | `UserLoad` | `Strict` |
 //! |---|---|---|
 //! | more than BTF_MAX_TYPE types: the kernel drops the excess silently | emulated | rejected ([`Rule::TooManyTypes`]) |
+//! | before 6.1 and its stable fixes: a struct member the walk pushed is checked again as the type of its id's low 16 bits, which must be resolved | emulated | whole id |
 //! | `hdr_len` below 24 (header bytes past it read as 0, a field cut short keeps its first bytes) or not a multiple of 4 | emulated | rejected |
 //! | 7.1+: partial layout fields with 24 < `hdr_len` < 32 ignored | emulated | must be zero |
 //! | INT: bits 8-15 of the int data unchecked, size unbounded | emulated | rejected above 16 bytes or with those bits set |
@@ -897,6 +898,23 @@ const RET_NOT_SOURCE: Change = Change { mainline: (6, 1), stable: &[(6, 0, 7)] }
 const ARG_NOT_SOURCE: Change =
     Change { mainline: (6, 2), stable: &[(5, 4, 229), (5, 10, 163), (5, 15, 86), (6, 0, 16), (6, 1, 2)] };
 
+/// "bpf: btf: fix truncated last_member_type_id in btf_struct_resolve"
+/// (a37a32583e28, 6.1): when the walk comes back to a struct whose member
+/// it pushed, it looks that member's type up again by its whole id.
+/// Before, it kept the id in a `u16`: a member typed above 65535 was taken
+/// as the type of its low 16 bits, which must be resolved (or the kernel
+/// warns and returns EINVAL, logging nothing), and whose kind's member
+/// check runs (an array's and a modifier's read the real member again).
+/// Stable: 6.0.3, 5.19.17, 5.15.75, 5.10.150, 5.4.220 and 4.19.262 (their
+/// release announcements; 5.19.17's review). The series that had ended
+/// (5.11 to 5.14, 5.16 to 5.18) never got it: Ubuntu's 5.11.22 and 5.13.19,
+/// booted, refuse their own vmlinux as user BTF for it, and Ubuntu's
+/// 5.4.291, Debian's 5.10.223 and Ubuntu's 5.15.224 take theirs.
+const MEMBER_ID_U32: Change = Change {
+    mainline: (6, 1),
+    stable: &[(4, 19, 262), (5, 4, 220), (5, 10, 150), (5, 15, 75), (5, 19, 17), (6, 0, 3)],
+};
+
 /// The special-field layer's 2026 hardening ("fix unique field logic in
 /// btf", bpf-next in July 2026, so mainline 7.3 by the dates), and the
 /// stable releases that took it back, from stable's push notices where they
@@ -966,6 +984,10 @@ struct Rules {
     ret_not_source: bool,
     /// Nor a parameter's ([`ARG_NOT_SOURCE`]).
     arg_not_source: bool,
+    /// A struct's member pushed for resolution is looked up again by its
+    /// whole type id ([`MEMBER_ID_U32`]); before, by its low 16 bits. Strict
+    /// always takes the whole id.
+    member_id_u32: bool,
     /// FUNC is resolved in pass 2, to its FUNC_PROTO ([`FUNC_RESOLVES`]);
     /// before, it is checked at its turn and never resolved, so that
     /// nothing may point at it.
@@ -1036,6 +1058,7 @@ impl Rules {
             datasec_empty: k.at_least(5, 12),
             ret_not_source: RET_NOT_SOURCE.in_kernel(k),
             arg_not_source: ARG_NOT_SOURCE.in_kernel(k),
+            member_id_u32: strict || MEMBER_ID_U32.in_kernel(k),
             func_resolves,
             needs_resolve: if func_resolves { K_NEEDS_RESOLVE } else { K_NEEDS_RESOLVE & !kb(Kind::Func) },
             fast: true,
@@ -2633,10 +2656,12 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         {
             let i = i as u32;
             let (mty, moff) = (self.rd(m, 4), self.rd(m, 8));
-            if !self.is_resolved(mty) {
+            // Before `MEMBER_ID_U32`, the type of the id's low 16 bits.
+            let seen = if self.rules.member_id_u32 { mty } else { mty & 0xffff };
+            if !self.is_resolved(seen) {
                 return Err(self.member_err(Rule::InvalidResolveState, v.id, i));
             }
-            let mt = self.ty(mty).unwrap_or(T::VOID);
+            let mt = self.ty(seen).unwrap_or(T::VOID);
             self.check_member(&s, mty, moff, i, mt)?;
         }
         for (i, m) in b.chunks_exact(12).enumerate().skip(from) {

@@ -145,7 +145,10 @@ rules! {
     LoopDetected => "Loop detected",
     /// Resolution deeper than 32.
     MaxResolveDepth => "Exceeded max resolving depth",
-    /// Resolution ended in an inconsistent state.
+    /// Resolution ended in an inconsistent state; or, before 6.1's fix, a
+    /// struct member typed above 65535 whose id's low 16 bits name a type
+    /// not resolved (the kernel warns in its own log and returns EINVAL,
+    /// logging nothing for the load).
     InvalidResolveState => "Invalid resolve state",
     /// A member of a type without size, or of a source-only kind.
     InvalidMember => "Invalid member",

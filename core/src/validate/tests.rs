@@ -84,6 +84,22 @@ fn on(name: &'static str, data: Vec<u8>, profile: Profile, kernel: KernelVersion
     Case { name, data, profile, kernel, expect }
 }
 
+/// `[1] int`, `[2]` what `two` adds, `[3] s { m }` of 4 bytes whose `m`
+/// is `[target]`, an array of one int, after PTRs to int: the walk pushes
+/// the array and comes back to `m`, whose id is above 65535 (an old
+/// kernel then looks at `[target & 0xffff]`).
+fn member_above_u16(target: u32, two: impl FnOnce(&mut Builder)) -> Vec<u8> {
+    blob(|b| {
+        b.int("int", 4, 32, 1);
+        two(b);
+        b.head("s", STRUCT, 1, false, 4).member("m", target, 0);
+        for _ in 4..target {
+            b.head("", PTR, 0, false, 1);
+        }
+        b.head("", ARRAY, 0, false, 0).u32(1).u32(1).u32(1);
+    })
+}
+
 fn typedef_chain(n: u32) -> Vec<u8> {
     // [1] typedef t0 -> [2] ... -> [n] typedef -> [n+1] int: each points up.
     blob(|b| {
@@ -340,6 +356,12 @@ fn cases() -> Vec<Case> {
     let bad_id = e(Rule::InvalidTypeId);
     // A user load on one kernel release.
     let at = |name, data, kernel, expect| on(name, data, Profile::UserLoad, kernel, expect);
+    let big_struct = |b: &mut Builder| {
+        b.head("big", STRUCT, 1, false, 64).member("x", 1, 0);
+    };
+    let int_array = |b: &mut Builder| {
+        b.head("", ARRAY, 0, false, 0).u32(1).u32(1).u32(1);
+    };
     let mut v = std::vec![
         // ---- header and sections ----
         user("valid minimal", with_int(|_| {}), ok),
@@ -1205,6 +1227,68 @@ fn cases() -> Vec<Case> {
         at("proto takes a datasec (5.10.163)", takes_datasec(), release(5, 10, 163), e(Rule::InvalidArg)),
         at("proto takes a var (5.4 series)", takes_var(), new(5, 4), e(Rule::InvalidArg)),
         on("proto returns a var (5.10)", returns_var(), Profile::UserLoad, K510, ok),
+        // A member typed above 65535, seen again by its low 16 bits before
+        // "fix truncated last_member_type_id": an int, never resolved (the
+        // kernel warns), a resolved struct too big for the member, and a
+        // resolved array (whose check reads the real member again).
+        user("member above 65535, low bits an int", member_above_u16(65537, big_struct), ok),
+        at(
+            "member above 65535, low bits an int (5.13)",
+            member_above_u16(65537, big_struct),
+            new(5, 13),
+            e(Rule::InvalidResolveState)
+        ),
+        user("member above 65535, low bits a big struct", member_above_u16(65538, big_struct), ok),
+        at(
+            "member above 65535, low bits a big struct (5.13)",
+            member_above_u16(65538, big_struct),
+            new(5, 13),
+            e(Rule::MemberExceedsStructSize)
+        ),
+        at(
+            "member above 65535, low bits a big struct (5.10.149)",
+            member_above_u16(65538, big_struct),
+            release(5, 10, 149),
+            e(Rule::MemberExceedsStructSize)
+        ),
+        at(
+            "member above 65535, low bits a big struct (5.10.150)",
+            member_above_u16(65538, big_struct),
+            release(5, 10, 150),
+            ok
+        ),
+        at(
+            "member above 65535, low bits a big struct (5.4.219)",
+            member_above_u16(65538, big_struct),
+            release(5, 4, 219),
+            e(Rule::MemberExceedsStructSize)
+        ),
+        at(
+            "member above 65535, low bits a big struct (5.4.220)",
+            member_above_u16(65538, big_struct),
+            release(5, 4, 220),
+            ok
+        ),
+        at(
+            "member above 65535, low bits a big struct (6.0.2)",
+            member_above_u16(65538, big_struct),
+            release(6, 0, 2),
+            e(Rule::MemberExceedsStructSize)
+        ),
+        at(
+            "member above 65535, low bits a big struct (6.0.3)",
+            member_above_u16(65538, big_struct),
+            release(6, 0, 3),
+            ok
+        ),
+        on(
+            "member above 65535, low bits a big struct (strict, 5.13)",
+            member_above_u16(65538, big_struct),
+            Profile::Strict,
+            new(5, 13),
+            ok
+        ),
+        at("member above 65535, low bits an array (5.13)", member_above_u16(65538, int_array), new(5, 13), ok),
         user(
             "datasec size 0",
             with_int(|b| {
