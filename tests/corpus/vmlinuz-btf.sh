@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Writes the .BTF section of a bzImage's kernel to OUT, and its banner
-# (`Linux version ...`, as /proc/version has it) to BANNER if given.
+# (`Linux version ...`, as /proc/version has it) to BANNER if given. With
+# BTF_OPTIONAL=1, a kernel without .BTF writes no OUT (and only the
+# banner), instead of failing.
 #
 # Usage: vmlinuz-btf.sh VMLINUZ OUT [BANNER]
 # Needs: od, dd, objcopy, grep, and the payload's decompressor (lz4,
@@ -36,8 +38,12 @@ case "$magic" in
   *) echo "vmlinuz-btf: unexpected payload magic $magic in $vmlinuz (known: lz4, zstd, xz, gzip)" >&2; exit 1 ;;
 esac
 [ "$(od -An -tx1 -N4 "$work/vmlinux.elf" | tr -d ' ')" = 7f454c46 ] || { echo "vmlinuz-btf: no ELF in the payload of $vmlinuz" >&2; exit 1; }
-objcopy --dump-section .BTF="$out" "$work/vmlinux.elf" "$work/scratch.o"
-[ -s "$out" ] || { echo "vmlinuz-btf: $vmlinuz has no .BTF" >&2; exit 1; }
+rm -f "$out"
+objcopy --dump-section .BTF="$out" "$work/vmlinux.elf" "$work/scratch.o" 2>/dev/null || true
+if [ ! -s "$out" ]; then
+  rm -f "$out"
+  [ "${BTF_OPTIONAL:-}" = 1 ] || { echo "vmlinuz-btf: $vmlinuz has no .BTF" >&2; exit 1; }
+fi
 if [ -n "${3:-}" ]; then
   grep -a -m1 -o 'Linux version [0-9][ -~]*' "$work/vmlinux.elf" > "$3" || { echo "vmlinuz-btf: no banner in $vmlinuz" >&2; exit 1; }
 fi

@@ -1,14 +1,15 @@
 //! Other kernels as oracles: Debian's cloud kernels of every series it ships
 //! (5.10, 6.1, 6.12, 6.16 to 6.19, 7.0 to 7.3), releases of 6.12 and 7.2 on
-//! either side of the special-field backports, and Ubuntu's 5.4, 5.11, 5.13,
-//! 5.15, 6.5, 6.8, 6.11 and 6.14 (`tests/vm/guest-kernels.sh`), each with
-//! its upstream release as its version, booted under qemu
+//! either side of the special-field backports, and Ubuntu's 5.0, 5.3, 5.4,
+//! 5.11, 5.13, 5.15, 6.5, 6.8, 6.11 and 6.14 (`tests/vm/guest-kernels.sh`),
+//! each with its upstream release as its version, booted under qemu
 //! (`btfkit_tests::vm`), load the kernel differential's inputs,
 //! every unit-case blob, kptrs to structs named like the kernel's own
 //! (with the guest's struct names on our side: its vmlinux's, and those
 //! of `veth`, which the guests whose package has it load first, so that a
 //! kptr may name a module's struct), and two real vmlinux BTFs (the
-//! corpus's and the guest's own). Our `UserLoad` verdict
+//! corpus's and the guest's own, where it has one: Ubuntu's 5.0 and 5.3
+//! were built without). Our `UserLoad` verdict
 //! for each kernel's version must be its verdict, errno included where our
 //! rule names one.
 //! This is what ties the kernel-version knobs (DATASEC names, the tags'
@@ -79,8 +80,10 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
     let corpus = btfkit_tests::corpus().expect("the corpus: run tests/corpus/build-corpus.sh");
     blobs.push(std::fs::read(corpus.join("vmlinux")).expect("the corpus vmlinux"));
     sources.push("the corpus vmlinux".to_owned());
-    blobs.push(guest.vmlinux_btf().expect("the guest's vmlinux BTF"));
-    sources.push(format!("Linux {}'s own vmlinux", guest.release));
+    if let Some(own) = guest.vmlinux_btf().expect("the guest's vmlinux BTF") {
+        blobs.push(own);
+        sources.push(format!("Linux {}'s own vmlinux", guest.release));
+    }
     let theirs = boot(&blobs, false);
     let ours = |d: &[u8]| {
         let mut scratch = vec![0u32; btfkit::validate::scratch_len(d, None, &opts)];
@@ -156,7 +159,11 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
         let by: Vec<String> = by.iter().map(|(s, k)| format!("{s}: {k}")).collect();
         report.push_str(&format!(" [{}]", by.join(", ")));
     }
-    report.push_str(&format!("; the corpus vmlinux and its own vmlinux: kernel {}", real.join(" and ")));
+    if real.len() == 2 {
+        report.push_str(&format!("; the corpus vmlinux and its own vmlinux: kernel {}", real.join(" and ")));
+    } else {
+        report.push_str(&format!("; the corpus vmlinux: kernel {} (it has no vmlinux BTF of its own)", real.join("")));
+    }
     if !guest.modules.is_empty() {
         report.push_str(&format!("; modules loaded: {}", guest.modules.join(", ")));
     }

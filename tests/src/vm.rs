@@ -236,12 +236,17 @@ fn parse(console: &str, n: usize, release: &str, modules: &[String]) -> Result<V
 }
 
 impl Guest {
-    /// Its vmlinux BTF (for the names of its structs).
+    /// Its vmlinux BTF (for the names of its structs), `None` for a kernel
+    /// built without one (guest-kernels.sh's "nobtf").
     ///
     /// # Errors
     /// The file's I/O error.
-    pub fn vmlinux_btf(&self) -> std::io::Result<Vec<u8>> {
-        std::fs::read(self.dir.join("vmlinux.btf"))
+    pub fn vmlinux_btf(&self) -> std::io::Result<Option<Vec<u8>>> {
+        match std::fs::read(self.dir.join("vmlinux.btf")) {
+            Ok(d) => Ok(Some(d)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Boots the guest and loads every blob, in order: the kernel's verdict
@@ -318,14 +323,16 @@ impl Guest {
     }
 
     /// The struct names of the guest's vmlinux and of the modules it
-    /// loads, for kptr pointees.
+    /// loads, for kptr pointees (none for a kernel without BTF).
     ///
     /// # Errors
     /// A BTF cannot be read or parsed.
     pub fn structs(&self) -> Result<btfkit_sysfs::kernel::KernelStructNames, String> {
-        let data = self.vmlinux_btf().map_err(|e| format!("{}: {e}", self.release))?;
-        let btf = Btf::parse(&data).map_err(|e| format!("{} vmlinux.btf: {e}", self.release))?;
         let mut names = btfkit_sysfs::kernel::KernelStructNames::default();
+        let Some(data) = self.vmlinux_btf().map_err(|e| format!("{}: {e}", self.release))? else {
+            return Ok(names);
+        };
+        let btf = Btf::parse(&data).map_err(|e| format!("{} vmlinux.btf: {e}", self.release))?;
         names.add(&btf);
         for m in &self.modules {
             let path = self.dir.join("modules").join(m).with_extension("btf");

@@ -7,7 +7,9 @@
 # OUT/<release>/ gets:
 #
 #   vmlinuz       the bzImage, booted under qemu
-#   vmlinux.btf   its .BTF, for the names of its structs (kptr pointees)
+#   vmlinux.btf   its .BTF, for the names of its structs (kptr pointees);
+#                 absent for the kernels marked "nobtf" below, built
+#                 without one
 #   version       the upstream release (6.1.0-50-cloud-amd64 is 6.1.176)
 #   modules/      veth.ko (uncompressed) and veth.btf, its .BTF, when the
 #                 package carries the modules (not the linux-binary-*
@@ -19,8 +21,11 @@
 #                 before there was a modules/ lacks it and is fetched again
 #   .complete     stamp: reruns skip the kernel
 #
-# And Ubuntu's generic kernels of the series Debian does not ship: 5.4
-# (focal's, the oldest: 5.4.291 has BTF and refuses every kind after it),
+# And Ubuntu's generic kernels of the series Debian does not ship: 5.0 and
+# 5.3 (bionic's HWE kernels, built without BTF: the oldest, with 64-bit
+# ints before 5.1 and 4-byte enums before 5.4; both carry 5.4's "fix BTF
+# limits", a million types and 16 MiB of names, which upstream 5.0 never
+# got), 5.4 (focal's: 5.4.291 has BTF and refuses every kind after it),
 # 5.11 and 5.13 (focal's HWE kernels, which never got the fix for member
 # ids above 65535; focal's 5.8 has no BTF), 5.15 and 6.5 (jammy's), 6.8,
 # 6.11 and 6.14 (noble's). Ubuntu carries patches
@@ -48,6 +53,7 @@ MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-http://security.debian.org/debian-security}
 UBUNTU_MIRROR=${UBUNTU_MIRROR:-http://archive.ubuntu.com/ubuntu}
 # suite  package-name pattern (an awk regex; the newest match is taken)
+# [nobtf: the kernel has no vmlinux BTF]
 KERNELS=(
   "bullseye           ^linux-image-5\\.10\\.0-[0-9]+-cloud-amd64$"
   "bookworm           ^linux-image-6\\.1\\.0-50-cloud-amd64$"
@@ -66,6 +72,8 @@ KERNELS=(
   "trixie-backports   ^linux-image-7\\.2\\.9\\+deb13-cloud-amd64$"
   "trixie-backports   ^linux-image-7\\.3\\.[0-9]+\\+deb13-cloud-amd64$"
   # Ubuntu's generic kernels, for the series Debian does not ship.
+  "bionic-updates     ^linux-image-unsigned-5\\.0\\.0-[0-9]+-generic$ nobtf"
+  "bionic-updates     ^linux-image-unsigned-5\\.3\\.0-[0-9]+-generic$ nobtf"
   "focal-updates      ^linux-image-unsigned-5\\.4\\.0-[0-9]+-generic$"
   "focal-updates      ^linux-image-unsigned-5\\.11\\.0-[0-9]+-generic$"
   "focal-updates      ^linux-image-unsigned-5\\.13\\.0-[0-9]+-generic$"
@@ -85,11 +93,11 @@ done
 mkdir -p "$out/.index"
 start=$SECONDS
 for k in "${KERNELS[@]}"; do
-  read -r suite pattern <<< "$k"
+  read -r suite pattern nobtf <<< "$k"
   mirror=$MIRROR
   [[ $suite == *-security ]] && mirror=$SECURITY_MIRROR
   ubuntu=
-  [[ $suite == focal* || $suite == jammy* || $suite == noble* ]] && mirror=$UBUNTU_MIRROR && ubuntu=1
+  [[ $suite == bionic* || $suite == focal* || $suite == jammy* || $suite == noble* ]] && mirror=$UBUNTU_MIRROR && ubuntu=1
   index=$out/.index/$suite
   if [ ! -s "$index" ] || [ -n "$(find "$index" -mmin +600)" ]; then
     curl -fsS --retry 3 "$mirror/dists/$suite/main/binary-amd64/Packages.xz" | xz -dc > "$index.tmp"
@@ -133,7 +141,8 @@ for k in "${KERNELS[@]}"; do
   [ -n "$image" ] || { echo "guest-kernels: no vmlinuz in $file" >&2; rm -rf "$work"; exit 1; }
   rm -rf "$dir" && mkdir -p "$dir"
   cp "$image" "$dir/vmlinuz"
-  bash "$repo/tests/corpus/vmlinuz-btf.sh" "$dir/vmlinuz" "$dir/vmlinux.btf" "$dir/banner"
+  BTF_OPTIONAL=$([ "$nobtf" = nobtf ] && echo 1 || echo 0) \
+    bash "$repo/tests/corpus/vmlinuz-btf.sh" "$dir/vmlinuz" "$dir/vmlinux.btf" "$dir/banner"
   veth=$(find "$work/root" -type f -name 'veth.ko*' | head -1)
   if [ -n "$veth" ]; then
     mkdir -p "$dir/modules"
@@ -164,6 +173,6 @@ for k in "${KERNELS[@]}"; do
   fi
   echo "$upstream" > "$dir/version"
   touch "$dir/.complete"
-  echo "guest-kernels: $release ($suite, $version): $(stat -c %s "$dir/vmlinuz") bytes of bzImage, $(stat -c %s "$dir/vmlinux.btf") of BTF, modules: $(cat "$dir/.modules")"
+  echo "guest-kernels: $release ($suite, $version): $(stat -c %s "$dir/vmlinuz") bytes of bzImage, $( [ -f "$dir/vmlinux.btf" ] && echo "$(stat -c %s "$dir/vmlinux.btf") bytes of BTF" || echo "no BTF"), modules: $(cat "$dir/.modules")"
 done
 echo "guest-kernels: ${#KERNELS[@]} kernels in $out ($((SECONDS - start)) s)"

@@ -36,8 +36,11 @@
 //! kernel; the unit cases and tens of thousands of inputs also to Debian's
 //! kernels of every series it ships (5.10, 6.1, 6.12, 6.16 to 6.19, 7.0 to
 //! 7.3, and releases on either side of backports) and Ubuntu's of the
-//! series before and between (5.4, 5.11, 5.13, 5.15, 6.5, 6.8, 6.11,
-//! 6.14), booted under qemu, each judged by its own release's rules.
+//! series before and between (5.0, 5.3, 5.4, 5.11, 5.13, 5.15, 6.5, 6.8,
+//! 6.11, 6.14), booted under qemu, each judged by its own release's rules.
+//! Before 5.4, upstream kernels took at most 65,535 types and 64 KiB of
+//! names ("bpf: fix BTF limits", 5.4): `validate` takes the later limits
+//! for every version, as Ubuntu's 5.0 and 5.3 do (they carry the fix).
 //!
 //! A [`KernelVersion`] names a release, such as 6.12.57, or a series, such
 //! as 6.12, taken as its latest stable release. Stable updates carry rule
@@ -984,6 +987,12 @@ struct Rules {
     ret_not_source: bool,
     /// Nor a parameter's ([`ARG_NOT_SOURCE`]).
     arg_not_source: bool,
+    /// An ENUM is 1, 2, 4 or 8 bytes ("bpf: fix BTF verification of
+    /// enums", 5.4); before, 4 only.
+    enum_any_size: bool,
+    /// The widest INT, and the widest bitfield copy of a member: 128 bits
+    /// ("bpf: btf: support 128 bit integer type", 5.1); before, 64.
+    int_bits: u32,
     /// A struct's member pushed for resolution is looked up again by its
     /// whole type id ([`MEMBER_ID_U32`]); before, by its low 16 bits. Strict
     /// always takes the whole id.
@@ -1058,6 +1067,8 @@ impl Rules {
             datasec_empty: k.at_least(5, 12),
             ret_not_source: RET_NOT_SOURCE.in_kernel(k),
             arg_not_source: ARG_NOT_SOURCE.in_kernel(k),
+            enum_any_size: k.at_least(5, 4),
+            int_bits: if k.at_least(5, 1) { 128 } else { 64 },
             member_id_u32: strict || MEMBER_ID_U32.in_kernel(k),
             func_resolves,
             needs_resolve: if func_resolves { K_NEEDS_RESOLVE } else { K_NEEDS_RESOLVE & !kb(Kind::Func) },
@@ -1740,6 +1751,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                     && (kind & KF == 0 || self.rules.enum_kflag)
                     && st <= 8
                     && st.is_power_of_two()
+                    && (self.rules.enum_any_size || st == 4)
                     && (name == 0 || named()) =>
             {
                 let esz = if kind & 0x1f == ENUM { 8 } else { 12 };
@@ -1827,8 +1839,8 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                     return Err(err(Rule::InvalidIntData, off.wrapping_add(12)));
                 }
                 let bits = (d & 0xff).wrapping_add((d >> 16) & 0xff);
-                if bits > 128 {
-                    return Err(at(Rule::IntBitsTooMany));
+                if bits > r.int_bits {
+                    return Err(at(if r.int_bits == 64 { Rule::IntBitsOver64 } else { Rule::IntBitsTooMany }));
                 }
                 if bits.div_ceil(8) > t.st {
                     return Err(at(Rule::IntBitsExceedSize));
@@ -1911,6 +1923,9 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                 }
             }
             Kind::Enum | Kind::Enum64 => {
+                if !r.enum_any_size && t.st != 4 {
+                    return Err(at(Rule::EnumSizeNotInt));
+                }
                 if t.st > 8 || !t.st.is_power_of_two() {
                     return Err(at(Rule::UnexpectedSize));
                 }
@@ -2721,7 +2736,9 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         }
         if k & kb(Kind::Int) != 0 {
             // `size` is the int data.
-            return if kflag { int_kflag_member(size, moff, ssize) } else { int_member(size, moff, ssize) }.is_ok();
+            let bits = self.rules.int_bits;
+            return if kflag { int_kflag_member(size, moff, ssize, bits) } else { int_member(size, moff, ssize, bits) }
+                .is_ok();
         }
         if kflag {
             if k & (kb(Kind::Enum) | kb(Kind::Enum64)) != 0 {
@@ -2759,7 +2776,9 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         match Kind::from_u8(mt.kind) {
             Some(Kind::Int) => {
                 let d = mt.int;
-                if kflag { int_kflag_member(d, moff, ssize) } else { int_member(d, moff, ssize) }.map_err(me)
+                let bits = self.rules.int_bits;
+                if kflag { int_kflag_member(d, moff, ssize, bits) } else { int_member(d, moff, ssize, bits) }
+                    .map_err(me)
             }
             Some(Kind::Enum | Kind::Enum64) => {
                 let esize = mt.st;
@@ -3081,16 +3100,21 @@ fn kb_raw(k: u32) -> u32 {
     1u32.wrapping_shl(k)
 }
 
+/// `nr_copy_bits` past the widest copy, `max` bits (128, or 64 before 5.1).
+fn copy_bits_err(max: u32) -> Rule {
+    if max == 64 { Rule::NrCopyBitsOver64 } else { Rule::NrCopyBitsTooMany }
+}
+
 /// An INT member of a struct without kind_flag, at bit `bo`: the bitfield
-/// is the int's own (`d`, its int data).
+/// is the int's own (`d`, its int data); copies of up to `max` bits.
 #[inline(always)]
-fn int_member(d: u32, bo: u32, ssize: u32) -> Result<(), Rule> {
+fn int_member(d: u32, bo: u32, ssize: u32, max: u32) -> Result<(), Rule> {
     let (ibits, ioff) = (d & 0xff, (d >> 16) & 0xff);
     let start = bo.checked_add(ioff).ok_or(Rule::BitsOffsetOverflow)?;
     let bytes = start / 8;
     let copy = ibits.wrapping_add(start % 8);
-    if copy > 128 {
-        return Err(Rule::NrCopyBitsTooMany);
+    if copy > max {
+        return Err(copy_bits_err(max));
     }
     if ssize < bytes || ssize.wrapping_sub(bytes) < copy.div_ceil(8) {
         return Err(Rule::MemberExceedsStructSize);
@@ -3099,9 +3123,10 @@ fn int_member(d: u32, bo: u32, ssize: u32) -> Result<(), Rule> {
 }
 
 /// An INT member of a struct with kind_flag (`btf_int_check_kflag_member`):
-/// the bitfield size is the member's own, in the offset's top byte.
+/// the bitfield size is the member's own, in the offset's top byte; copies
+/// of up to `max` bits.
 #[inline(always)]
-fn int_kflag_member(d: u32, moff: u32, ssize: u32) -> Result<(), Rule> {
+fn int_kflag_member(d: u32, moff: u32, ssize: u32, max: u32) -> Result<(), Rule> {
     if !int_is_regular(d) {
         return Err(Rule::InvalidMemberBaseType);
     }
@@ -3117,8 +3142,8 @@ fn int_kflag_member(d: u32, moff: u32, ssize: u32) -> Result<(), Rule> {
         return Err(Rule::InvalidMemberBitfieldSize);
     }
     let copy = nr.wrapping_add(bo % 8);
-    if copy > 128 {
-        return Err(Rule::NrCopyBitsTooMany);
+    if copy > max {
+        return Err(copy_bits_err(max));
     }
     let bytes = bo / 8;
     if ssize < bytes || ssize.wrapping_sub(bytes) < copy.div_ceil(8) {

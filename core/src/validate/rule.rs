@@ -88,6 +88,8 @@ rules! {
     InvalidIntData => "Invalid int_data",
     /// INT: bits + offset beyond 128.
     IntBitsTooMany => "nr_bits exceeds 128",
+    /// (Before 5.1) INT wider than 64 bits, offset included.
+    IntBitsOver64 => "nr_bits exceeds 64",
     /// INT: bits + offset beyond the size.
     IntBitsExceedSize => "nr_bits exceeds type_size",
     /// INT: more than one encoding bit.
@@ -115,6 +117,8 @@ rules! {
     MemberOffsetExceedsSize => "Member bits_offset exceeds its struct size",
     /// ENUM/ENUM64 size not 1, 2, 4 or 8.
     UnexpectedSize => "Unexpected size",
+    /// (Before 5.4) ENUM of a size other than 4.
+    EnumSizeNotInt => "Expected size:4",
     /// FWD: `type` must be 0.
     TypeNotZero => "type != 0",
     /// FUNC linkage beyond GLOBAL.
@@ -160,6 +164,8 @@ rules! {
     BitsOffsetOverflow => "bits_offset exceeds U32_MAX",
     /// Member copies more than 128 bits.
     NrCopyBitsTooMany => "nr_copy_bits exceeds 128",
+    /// (Before 5.1) INT member copying more than 64 bits.
+    NrCopyBitsOver64 => "nr_copy_bits exceeds 64",
     /// Member runs past the struct size.
     MemberExceedsStructSize => "Member exceeds struct_size",
     /// kind_flag INT member of a non-regular INT.

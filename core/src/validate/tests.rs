@@ -359,6 +359,24 @@ fn cases() -> Vec<Case> {
     let big_struct = |b: &mut Builder| {
         b.head("big", STRUCT, 1, false, 64).member("x", 1, 0);
     };
+    let enum_of = |size| {
+        with_int(|b| {
+            b.head("e", ENUM, 1, false, size);
+            let n = b.str("A");
+            b.u32(n).u32(1);
+        })
+    };
+    let int_of = |size, bits| {
+        with_int(|b| {
+            b.int("wide", size, bits, 0);
+        })
+    };
+    // A 64-bit int member at bit 1 of a 16-byte struct: 65 bits to copy.
+    let copies_65_bits = || {
+        with_int(|b| {
+            b.int("long", 8, 64, 0).head("s", STRUCT, 1, false, 16).member("m", 2, 1);
+        })
+    };
     let int_array = |b: &mut Builder| {
         b.head("", ARRAY, 0, false, 0).u32(1).u32(1).u32(1);
     };
@@ -509,6 +527,13 @@ fn cases() -> Vec<Case> {
             }),
             e(Rule::IntBitsExceedSize)
         ),
+        // Before "bpf: btf: support 128 bit integer type" (5.1): 64 bits,
+        // for the int and for a member's copy.
+        at("int of 128 bits (5.0)", int_of(16, 128), new(5, 0), e(Rule::IntBitsOver64)),
+        at("int of 128 bits (5.1)", int_of(16, 128), new(5, 1), ok),
+        at("int of 64 bits (5.0)", int_of(8, 64), new(5, 0), ok),
+        at("member copies 65 bits (5.0)", copies_65_bits(), new(5, 0), e(Rule::NrCopyBitsOver64)),
+        at("member copies 65 bits (5.1)", copies_65_bits(), new(5, 1), ok),
         user(
             "int over 128 bits",
             with_int(|b| {
@@ -994,6 +1019,10 @@ fn cases() -> Vec<Case> {
             }),
             ok
         ),
+        // Before "bpf: fix BTF verification of enums" (5.4): 4 bytes only.
+        at("enum of 1 byte (5.3)", enum_of(1), new(5, 3), e(Rule::EnumSizeNotInt)),
+        at("enum of 4 bytes (5.3)", enum_of(4), new(5, 3), ok),
+        at("enum of 1 byte (5.4.0)", enum_of(1), release(5, 4, 0), ok),
         user(
             "enum size 3",
             with_int(|b| {
