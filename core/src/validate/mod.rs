@@ -41,6 +41,9 @@
 //! Before 5.4, upstream kernels took at most 65,535 types and 64 KiB of
 //! names ("bpf: fix BTF limits", 5.4): `validate` takes the later limits
 //! for every version, as Ubuntu's 5.0 and 5.3 do (they carry the fix).
+//! 4.18 and 4.19, the first kernels to load BTF, are not modelled (they
+//! know no FUNC or FUNC_PROTO, among other differences): a version before
+//! 5.0 gets 5.0's rules.
 //!
 //! A [`KernelVersion`] names a release, such as 6.12.57, or a series, such
 //! as 6.12, taken as its latest stable release. Stable updates carry rule
