@@ -1,15 +1,16 @@
 //! Other kernels as oracles: Debian's cloud kernels of every series it ships
 //! (5.10, 6.1, 6.12, 6.16 to 6.19, 7.0 to 7.3), releases of 6.12 and 7.2 on
 //! either side of the special-field backports, and Ubuntu's 5.0, 5.3, 5.4,
-//! 5.8, 5.11, 5.13, 5.15, 6.5, 6.8, 6.11 and 6.14 (`tests/vm/guest-kernels.sh`),
-//! each with its upstream release as its version, booted under qemu
+//! 5.6, 5.8, 5.11, 5.13, 5.14, 5.15, 5.17, 6.0, 6.5, 6.8, 6.11 and 6.14
+//! (`tests/vm/guest-kernels.sh`), each with its upstream release as its
+//! version, booted under qemu
 //! (`btfkit_tests::vm`), load the kernel differential's inputs,
 //! every unit-case blob, kptrs to structs named like the kernel's own
 //! (with the guest's struct names on our side: its vmlinux's, and those
 //! of `veth`, which the guests whose package has it load first, so that a
 //! kptr may name a module's struct), and two real vmlinux BTFs (the
-//! corpus's and the guest's own, where it has one: Ubuntu's 5.0, 5.3 and
-//! 5.8 were built without). Our `UserLoad` verdict
+//! corpus's and the guest's own, where it has one: Ubuntu's 5.0, 5.3, 5.6,
+//! 5.8 and 5.14 were built without). Our `UserLoad` verdict
 //! for each kernel's version must be its verdict, errno included where our
 //! rule names one.
 //! This is what ties the kernel-version knobs (DATASEC names, the tags'

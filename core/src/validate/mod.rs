@@ -13,10 +13,10 @@
 //!    its three modes and its depth limit of 32, sized targets, arrays,
 //!    struct and union members in both bitfield encodings, FUNC → FUNC_PROTO,
 //!    parameters, DATASEC → VAR and DECL_TAG targets;
-//! 5. type-tag ordering and modifier chains of at most 32 (`btf_check_type_tags`,
-//!    7.2's `btf_check_modifier_chain_length` without the ordering; with a
-//!    resolve pass, checked at each modifier's turn in it and reported after
-//!    its own errors);
+//! 5. from 5.18, type-tag ordering and modifier chains of at most 32
+//!    (`btf_check_type_tags`, 7.2's `btf_check_modifier_chain_length`
+//!    without the ordering; with a resolve pass, checked at each modifier's
+//!    turn in it and reported after its own errors);
 //! 6. for a standalone blob under `UserLoad` and `Strict` on 6.12 and later,
 //!    the BPF special-field layer (`btf_parse_struct_metas`; see
 //!    [below](#bpf-special-fields)).
@@ -36,9 +36,9 @@
 //! kernel; the unit cases and tens of thousands of inputs also to Debian's
 //! kernels of every series it ships (5.10, 6.1, 6.12, 6.16 to 6.19, 7.0 to
 //! 7.3, and releases on either side of backports) and Ubuntu's of the
-//! series before and between (5.0, 5.3, 5.4, 5.8, 5.11, 5.13, 5.15, 6.5,
-//! 6.8, 6.11, 6.14), booted under qemu, each judged by its own release's
-//! rules.
+//! series before and between (5.0, 5.3, 5.4, 5.6, 5.8, 5.11, 5.13, 5.14,
+//! 5.15, 5.17, 6.0, 6.5, 6.8, 6.11, 6.14), booted under qemu, each judged
+//! by its own release's rules.
 //! Before 5.4, upstream kernels took at most 65,535 types and 64 KiB of
 //! names ("bpf: fix BTF limits", 5.4): `validate` takes the later limits
 //! for every version, as Ubuntu's 5.0 and 5.3 do (they carry the fix).
@@ -836,7 +836,7 @@ fn run<'a, E: Order>(
         // Pass 2 also checks the type tags, and reports their first error
         // after its own.
         v.pass2()?;
-    } else {
+    } else if v.rules.type_tags {
         v.check_type_tags()?;
     }
     // The kernel's last layer of a user load.
@@ -1007,8 +1007,13 @@ struct Rules {
     func_resolves: bool,
     /// The kinds that pass 2 resolves (`btf_type_needs_resolve`).
     needs_resolve: u32,
+    /// `btf_check_type_tags` runs (5.18): modifier chains of at most 32,
+    /// no dangling modifier. 5.17, the first with TYPE_TAG, has no such
+    /// check (Ubuntu's 5.17.15, booted).
+    type_tags: bool,
     /// Type tags must precede the other modifiers of a chain
-    /// (`btf_check_type_tags`; 7.2 keeps only the chain's length limit).
+    /// (`btf_check_type_tags` from 5.18; 7.2 keeps only the chain's length
+    /// limit).
     type_tag_order: bool,
     /// The passes may take their fast paths ([`V::meta_fast`] in pass 1;
     /// `func_fast`, `ref_fast`, `aggregate_fast` (also by `resolve_fast`),
@@ -1067,7 +1072,8 @@ impl Rules {
             one_seen_set: ONE_SEEN_SET.in_kernel(k),
             uptr_unknown: k.major == 6 && k.minor == 12,
             kptr_tag_walk: k.at_least(7, 2),
-            type_tag_order: !k.at_least(7, 2),
+            type_tags: k.at_least(5, 18),
+            type_tag_order: k.at_least(5, 18) && !k.at_least(7, 2),
             datasec_empty: k.at_least(5, 12),
             ret_not_source: RET_NOT_SOURCE.in_kernel(k),
             arg_not_source: ARG_NOT_SOURCE.in_kernel(k),
@@ -2335,7 +2341,9 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                 }
                 FUNC if r.get() >> 30 == RESOLVED || (fast && self.func_fast(id, st.get())) => continue,
                 PROTO if d & u32::from(F_FUNC_OK) != 0 => self.set_flag(id, FUNC_OK),
-                TYPEDEF | VOLATILE | CONST | RESTRICT | TYPE_TAG if tags.is_ok() => tags = self.type_tags_of(id),
+                TYPEDEF | VOLATILE | CONST | RESTRICT | TYPE_TAG if tags.is_ok() && self.rules.type_tags => {
+                    tags = self.type_tags_of(id);
+                }
                 STRUCT if special => self.note_triggered(id, off.get(), d),
                 _ => {}
             }

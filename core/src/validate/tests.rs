@@ -377,6 +377,16 @@ fn cases() -> Vec<Case> {
             b.int("long", 8, 64, 0).head("s", STRUCT, 1, false, 16).member("m", 2, 1);
         })
     };
+    let const_then_tag = || {
+        with_int(|b| {
+            b.head("", CONST, 0, false, 3).head("t", TYPE_TAG, 0, false, 1);
+        })
+    };
+    let dangling_const = || {
+        with_int(|b| {
+            b.head("", CONST, 0, false, 7);
+        })
+    };
     let int_array = |b: &mut Builder| {
         b.head("", ARRAY, 0, false, 0).u32(1).u32(1).u32(1);
     };
@@ -997,6 +1007,19 @@ fn cases() -> Vec<Case> {
                 b.head("", CONST, 0, false, 3).head("t", TYPE_TAG, 0, false, 1);
             }),
             e(Rule::TypeTagsAfterModifiers)
+        ),
+        // `btf_check_type_tags` came with 5.18; 5.17 has TYPE_TAG and no
+        // order (nor its chain and dangling checks: under Vmlinux, no pass
+        // 2 finds a modifier pointing past the last type).
+        at("tag after a modifier (5.17)", const_then_tag(), new(5, 17), ok),
+        at("tag after a modifier (5.18)", const_then_tag(), new(5, 18), e(Rule::TypeTagsAfterModifiers)),
+        on("dangling modifier (vmlinux, 5.17)", dangling_const(), Profile::Vmlinux, new(5, 17), ok),
+        on(
+            "dangling modifier (vmlinux, 5.18)",
+            dangling_const(),
+            Profile::Vmlinux,
+            new(5, 18),
+            e(Rule::DanglingModifier)
         ),
         on(
             "tag after a modifier (7.2: any order)",
