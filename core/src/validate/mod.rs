@@ -226,8 +226,10 @@ pub struct KernelVersion {
 }
 
 impl KernelVersion {
-    /// The newest behaviour this crate knows (7.2: 24-bit vlen).
-    pub const LATEST: KernelVersion = KernelVersion::new(7, 2);
+    /// The newest kernel this crate knows (7.3, where the special-field
+    /// hardening is mainline; 7.2 brought the 24-bit vlen). The tests boot
+    /// 7.3.4.
+    pub const LATEST: KernelVersion = KernelVersion::new(7, 3);
 
     /// The `patch` of a series: its latest stable release, whatever that is.
     pub const SERIES: u16 = u16::MAX;
