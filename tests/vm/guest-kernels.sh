@@ -30,8 +30,8 @@
 # which never got the fix for member ids above 65535), 5.15 and 6.5
 # (jammy's), 6.8, 6.11 and 6.14 (noble's); and Ubuntu's OEM kernels of
 # four more series: 5.6 and 5.14 (focal's, without BTF), 5.17 (the first
-# with TYPE_TAG, and no type-tag checks) and 6.0 (jammy's). Ubuntu carries patches
-# of its own beside the stable release; those that change a BTF rule
+# with TYPE_TAG, and no type-tag checks) and 6.0 (jammy's). Ubuntu carries
+# patches of its own beside the stable release; those that change a BTF rule
 # would show as disagreements. Ubuntu's 5.19 and 6.2 do: Ubuntu kept them
 # after upstream's series ended (5.19.17, 6.2.16), with fixes upstream's
 # never got (the FUNC_PROTO return and parameter checks; `.` in
@@ -73,18 +73,18 @@ KERNELS=(
   "trixie-backports   ^linux-image-7\\.2\\.6\\+deb13-cloud-amd64$"
   "trixie-backports   ^linux-image-7\\.2\\.9\\+deb13-cloud-amd64$"
   "trixie-backports   ^linux-image-7\\.3\\.[0-9]+\\+deb13-cloud-amd64$"
-  # Ubuntu's generic kernels, for the series Debian does not ship.
+  # Ubuntu's generic and OEM kernels, for the series Debian does not ship.
   "bionic-updates     ^linux-image-unsigned-5\\.0\\.0-[0-9]+-generic$ nobtf"
   "bionic-updates     ^linux-image-unsigned-5\\.3\\.0-[0-9]+-generic$ nobtf"
   "focal-updates      ^linux-image-unsigned-5\\.4\\.0-[0-9]+-generic$"
-  "focal-updates      ^linux-image-unsigned-5\\.8\\.0-[0-9]+-generic$ nobtf"
   "focal-updates      ^linux-image-unsigned-5\\.6\\.0-[0-9]+-oem$ nobtf"
+  "focal-updates      ^linux-image-unsigned-5\\.8\\.0-[0-9]+-generic$ nobtf"
   "focal-updates      ^linux-image-unsigned-5\\.11\\.0-[0-9]+-generic$"
+  "focal-updates      ^linux-image-unsigned-5\\.13\\.0-[0-9]+-generic$"
   "focal-updates      ^linux-image-unsigned-5\\.14\\.0-[0-9]+-oem$ nobtf"
+  "jammy-updates      ^linux-image-unsigned-5\\.15\\.0-[0-9]+-generic$"
   "jammy-updates      ^linux-image-unsigned-5\\.17\\.0-[0-9]+-oem$"
   "jammy-updates      ^linux-image-unsigned-6\\.0\\.0-[0-9]+-oem$"
-  "focal-updates      ^linux-image-unsigned-5\\.13\\.0-[0-9]+-generic$"
-  "jammy-updates      ^linux-image-unsigned-5\\.15\\.0-[0-9]+-generic$"
   "jammy-updates      ^linux-image-unsigned-6\\.5\\.0-[0-9]+-generic$"
   "noble-updates      ^linux-image-unsigned-6\\.8\\.0-[0-9]+-generic$"
   "noble-updates      ^linux-image-unsigned-6\\.11\\.0-[0-9]+-generic$"
