@@ -387,6 +387,9 @@ fn cases() -> Vec<Case> {
             b.head("", CONST, 0, false, 7);
         })
     };
+    let low_int = || member_above_u16(65537, big_struct);
+    let low_big = || member_above_u16(65538, big_struct);
+    let too_big = e(Rule::MemberExceedsStructSize);
     let int_array = |b: &mut Builder| {
         b.head("", ARRAY, 0, false, 0).u32(1).u32(1).u32(1);
     };
@@ -1283,63 +1286,17 @@ fn cases() -> Vec<Case> {
         // "fix truncated last_member_type_id": an int, never resolved (the
         // kernel warns), a resolved struct too big for the member, and a
         // resolved array (whose check reads the real member again).
-        user("member above 65535, low bits an int", member_above_u16(65537, big_struct), ok),
-        at(
-            "member above 65535, low bits an int (5.13)",
-            member_above_u16(65537, big_struct),
-            new(5, 13),
-            e(Rule::InvalidResolveState)
-        ),
-        user("member above 65535, low bits a big struct", member_above_u16(65538, big_struct), ok),
-        at(
-            "member above 65535, low bits a big struct (5.13)",
-            member_above_u16(65538, big_struct),
-            new(5, 13),
-            e(Rule::MemberExceedsStructSize)
-        ),
-        at(
-            "member above 65535, low bits a big struct (5.10.149)",
-            member_above_u16(65538, big_struct),
-            release(5, 10, 149),
-            e(Rule::MemberExceedsStructSize)
-        ),
-        at(
-            "member above 65535, low bits a big struct (5.10.150)",
-            member_above_u16(65538, big_struct),
-            release(5, 10, 150),
-            ok
-        ),
-        at(
-            "member above 65535, low bits a big struct (5.4.219)",
-            member_above_u16(65538, big_struct),
-            release(5, 4, 219),
-            e(Rule::MemberExceedsStructSize)
-        ),
-        at(
-            "member above 65535, low bits a big struct (5.4.220)",
-            member_above_u16(65538, big_struct),
-            release(5, 4, 220),
-            ok
-        ),
-        at(
-            "member above 65535, low bits a big struct (6.0.2)",
-            member_above_u16(65538, big_struct),
-            release(6, 0, 2),
-            e(Rule::MemberExceedsStructSize)
-        ),
-        at(
-            "member above 65535, low bits a big struct (6.0.3)",
-            member_above_u16(65538, big_struct),
-            release(6, 0, 3),
-            ok
-        ),
-        on(
-            "member above 65535, low bits a big struct (strict, 5.13)",
-            member_above_u16(65538, big_struct),
-            Profile::Strict,
-            new(5, 13),
-            ok
-        ),
+        user("member above 65535, low bits an int", low_int(), ok),
+        at("member above 65535, low bits an int (5.13)", low_int(), new(5, 13), e(Rule::InvalidResolveState)),
+        user("member above 65535, low bits a big struct", low_big(), ok),
+        at("member above 65535, low bits a big struct (5.13)", low_big(), new(5, 13), too_big),
+        at("member above 65535, low bits a big struct (5.10.149)", low_big(), release(5, 10, 149), too_big),
+        at("member above 65535, low bits a big struct (5.10.150)", low_big(), release(5, 10, 150), ok),
+        at("member above 65535, low bits a big struct (5.4.219)", low_big(), release(5, 4, 219), too_big),
+        at("member above 65535, low bits a big struct (5.4.220)", low_big(), release(5, 4, 220), ok),
+        at("member above 65535, low bits a big struct (6.0.2)", low_big(), release(6, 0, 2), too_big),
+        at("member above 65535, low bits a big struct (6.0.3)", low_big(), release(6, 0, 3), ok),
+        on("member above 65535, low bits a big struct (strict, 5.13)", low_big(), Profile::Strict, new(5, 13), ok),
         at("member above 65535, low bits an array (5.13)", member_above_u16(65538, int_array), new(5, 13), ok),
         user(
             "datasec size 0",
