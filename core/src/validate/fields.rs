@@ -1,5 +1,6 @@
 //! The kernel's BPF special-field layer of a user load
-//! (`btf_parse_struct_metas` and what it calls, kernels 6.12 and later):
+//! (`btf_parse_struct_metas` and what it calls, kernels 6.4 and later; this
+//! describes 6.12's, and the module docs of `validate` the older shapes):
 //! the rules for spin locks, graph roots and nodes, refcounts and kptrs in
 //! the structs that hold them.
 //!
@@ -84,7 +85,8 @@ const WORK_BASE: u64 = 1 << 22;
 const CLEAN: u32 = 1 << 31;
 
 /// The special structs, matched by name in a parsed struct: name, kind,
-/// unique per struct level, size, alignment (x86-64; `include/uapi/linux/bpf.h`).
+/// unique per struct level, size (from 6.6; see [`OLD_NODE_SHRINK`]),
+/// alignment (x86-64; `include/uapi/linux/bpf.h`).
 const NAMED: [(&[u8], u32, bool, u32, u32); 7] = [
     (b"bpf_spin_lock", SPIN_LOCK, true, 4, 4),
     (b"bpf_res_spin_lock", RES_SPIN_LOCK, true, 4, 4),
@@ -223,6 +225,7 @@ impl<E: Order> V<'_, '_, E> {
                 *f = id;
             }
         } else if kind == Kind::TypeTag as u32
+            && self.rules.kptr_fields
             && desc & u32::from(F_KFLAG) == 0
             && matches!(self.str_bytes(self.rd(rest, 0)), b"kptr" | b"kptr_untrusted" | b"percpu_kptr")
         {
@@ -512,7 +515,7 @@ impl<E: Order> V<'_, '_, E> {
         let mut next = 0u32;
         let mut mask = 0u32;
         for f in &fields {
-            let fsize = field_size(f.kind);
+            let fsize = self.field_size(f.kind);
             if f.off.wrapping_add(fsize) > size {
                 return Err(self.type_err(Rule::FieldPastSize, id));
             }
@@ -619,6 +622,9 @@ impl<E: Order> V<'_, '_, E> {
     /// `btf_find_field` of STRUCT `id`: its fields, through arrays and
     /// nested structs, in the kernel's order, with its errors.
     fn find_fields(&self, id: u32) -> VResult<Fields> {
+        if !self.rules.nested_fields {
+            return self.find_direct_fields(id);
+        }
         let mut fields = Fields::new();
         // 6.12: the unique kinds seen anywhere in the walk, nested structs
         // included (later kernels: per struct level, `Frame::seen`).
@@ -694,8 +700,10 @@ impl<E: Order> V<'_, '_, E> {
                         .map_err(|_| merr(Rule::FieldsTooDeep))?;
                     continue;
                 }
-                // Any other type may be a kptr.
-                None => (KPTR_REF, 8, 8),
+                // Any other type may be a kptr (6.12); before, it is
+                // nothing to the walk.
+                None if self.rules.kptr_fields => (KPTR_REF, 8, 8),
+                None => continue,
             };
             if !off.is_multiple_of(align) {
                 continue;
@@ -723,8 +731,44 @@ impl<E: Order> V<'_, '_, E> {
                 }
             }
             for k in 0..nelems {
-                let off = field.off.wrapping_add(k.wrapping_mul(field_size(field.kind)));
+                let off = field.off.wrapping_add(k.wrapping_mul(self.field_size(field.kind)));
                 let _ = fields.push(Field { off, ..field });
+            }
+        }
+        Ok(fields)
+    }
+
+    /// `btf_find_struct_field` before 6.11: the direct members whose own
+    /// type is named as a special struct, no arrays, no nested structs and
+    /// no kptrs. Only those members must start on a byte.
+    fn find_direct_fields(&self, id: u32) -> VResult<Fields> {
+        let mut fields = Fields::new();
+        let t = self.ty(id).unwrap_or(T::VOID);
+        let Some((b, _)) = self.body(id) else { return Ok(fields) };
+        let mut seen = 0u32;
+        for (i, m) in (0u32..).zip(b.chunks_exact(12).take(t.vlen as usize)) {
+            self.charge(id, 1)?;
+            let merr = |rule| self.member_err(rule, id, i);
+            let mty = self.rd(m, 4);
+            let Some((kind, size, align)) = self.field_type(mty, &mut seen).map_err(merr)? else { continue };
+            let raw = self.rd(m, 8);
+            let bits = if t.flags & F_KFLAG != 0 { raw & 0x00ff_ffff } else { raw };
+            if bits % 8 != 0 {
+                return Err(merr(Rule::FieldMemberNotByteAligned));
+            }
+            let off = bits / 8;
+            if !off.is_multiple_of(align) {
+                continue;
+            }
+            let mt = self.ty(mty).unwrap_or(T::VOID);
+            let found = match kind {
+                LIST_HEAD | RB_ROOT => self.find_graph_root(id, i, mt, kind, off)?,
+                _ if mt.k(Kind::Struct) && mt.st == size => Found::Field(Field { kind, off, value: 0, node: 0 }),
+                _ => Found::Ignore,
+            };
+            let Found::Field(field) = found else { continue };
+            if fields.push(field).is_err() {
+                return Err(merr(Rule::TooManyFields));
             }
         }
         Ok(fields)
@@ -770,6 +814,12 @@ impl<E: Order> V<'_, '_, E> {
         Ok(())
     }
 
+    /// [`field_size`] on this kernel.
+    fn field_size(&self, kind: u32) -> u32 {
+        let size = field_size(kind);
+        if kind & GRAPH_NODE != 0 && !self.rules.owned_nodes { size.wrapping_sub(OLD_NODE_SHRINK) } else { size }
+    }
+
     /// Depth below a nested struct whose walk found nothing, if known.
     fn clean_below(&self, id: u32) -> Option<u32> {
         let [_, _, s, ..] = self.words(id)?;
@@ -797,6 +847,7 @@ impl<E: Order> V<'_, '_, E> {
                 }
                 *seen |= kind;
             }
+            let size = if kind & GRAPH_NODE != 0 { self.field_size(kind) } else { size };
             return Ok(Some((kind, size, align)));
         }
         Ok(None)
@@ -823,6 +874,10 @@ impl<E: Order> V<'_, '_, E> {
                 return Err(merr(Rule::GraphRootTag));
             }
             tag = Some(tid);
+            // Before 6.7 the first tag is taken, and others not looked for.
+            if !self.rules.decl_tag_unique {
+                break;
+            }
         }
         let Some(tag) = tag else { return Err(merr(Rule::GraphRootTag)) };
         let Some([o, ..]) = self.words(tag) else { return Err(merr(Rule::GraphRootTag)) };
@@ -842,7 +897,7 @@ impl<E: Order> V<'_, '_, E> {
     }
 }
 
-/// A field's size (`btf_field_type_size`).
+/// A field's size (`btf_field_type_size`) from 6.6 on.
 fn field_size(kind: u32) -> u32 {
     match kind {
         SPIN_LOCK | RES_SPIN_LOCK | REFCOUNT => 4,
@@ -852,3 +907,7 @@ fn field_size(kind: u32) -> u32 {
         _ => 8,
     }
 }
+
+/// Before 6.6 ("bpf: Add 'owner' field to bpf_{list,rb}_node"), the
+/// nodes were 8 bytes smaller: 16 and 24.
+const OLD_NODE_SHRINK: u32 = 8;

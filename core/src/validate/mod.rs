@@ -17,7 +17,7 @@
 //!    (`btf_check_type_tags`, 7.2's `btf_check_modifier_chain_length`
 //!    without the ordering; with a resolve pass, checked at each modifier's
 //!    turn in it and reported after its own errors);
-//! 6. for a standalone blob under `UserLoad` and `Strict` on 6.12 and later,
+//! 6. for a standalone blob under `UserLoad` and `Strict` on 6.4 and later,
 //!    the BPF special-field layer (`btf_parse_struct_metas`; see
 //!    [below](#bpf-special-fields)).
 //!
@@ -108,9 +108,9 @@
 //! special types: spin locks, list and rb-tree roots and nodes, refcounts
 //! and kptrs (`btf_parse_struct_metas`, `btf_parse_fields`,
 //! `btf_check_and_fixup_fields`). `validate` does the same for a
-//! standalone blob under `UserLoad` and `Strict` on kernels 6.12 and later
-//! (where the kernel's layer took its current form: kptrs, nested structs
-//! and arrays), with `bpf_res_spin_lock` from 6.15. Each failure has its own
+//! standalone blob under `UserLoad` and `Strict` on kernels 6.4 and later,
+//! in each version's shape (see below; the list describes 6.12's), with
+//! `bpf_res_spin_lock` from 6.15. Each failure has its own
 //! [`Rule`]; the kernel logs nothing for them, so each rule's message names
 //! the errno the kernel returns instead.
 //!
@@ -158,12 +158,32 @@
 //! it ignored, one kptr kind at most ([`Rule::KptrTagsConflict`]); and
 //! type tags need no longer precede the other modifiers of a chain.
 //!
-//! On 6.2 to 6.11 the kernel's layer was narrower (fewer special types and
-//! shapes, by version) and is not emulated: `validate` may accept what
-//! those kernels refuse. Of the tests' inputs made for the layer, Ubuntu's
-//! 6.5, 6.8 and 6.11 judge about a third otherwise; every other input gets
-//! their verdict. (Ubuntu's 6.8 also carries the 2026 ownership bound, so
-//! its layer is not upstream 6.8's either.) 6.1 and earlier have none.
+//! Before 6.12 the layer was narrower, and `validate` follows each step
+//! back (from the kernels' sources, each step checked on a kernel booted):
+//! - before 6.12 ("bpf: Search for kptrs in prog BTF structs"), no kptrs:
+//!   a kptr member makes no struct parsed, and a tagged pointer is an
+//!   ordinary member (Ubuntu's 6.11);
+//! - before 6.11 ("bpf: look into the types of the fields of a struct type
+//!   recursively", in bpf-next after 6.10's merge window), no arrays and
+//!   no nested structs: only the direct members whose own type is named
+//!   as a special struct are fields, and only those must start on a byte
+//!   (Ubuntu's 6.8, and 6.5);
+//! - before 6.7 (with "bpf: Add support for BPF exceptions"), a graph
+//!   root's first `contains:` tag is taken, and a second one not looked
+//!   for (6.5);
+//! - before 6.6 ("bpf: Add 'owner' field to bpf_{list,rb}_node"),
+//!   `bpf_list_node` and `bpf_rb_node` were 16 and 24 bytes, and a member
+//!   of another size is no field (6.5; a struct parsed with none is
+//!   refused, [`Rule::NoSpecialFields`]).
+//!
+//! 6.4 is taken to be 6.5 (it brought `bpf_refcount`). 6.2 and 6.3 had a
+//! layer without refcounts (and 6.2 without rb-trees) that `validate` does
+//! not emulate: it applies no special-field rule there, and may accept
+//! what those kernels refuse. 6.1 and earlier have none.
+//!
+//! Distribution kernels carry backports: Ubuntu's 6.8.0-151 has two of the
+//! 2026 steps. [`ValidateOptions::backports`] names them ([`Backport`]),
+//! and `btfkit validate --backport` on the command line.
 //! [`ValidateOptions::special_fields`] turns the layer off, for BTF that no
 //! kernel loads as program BTF.
 //!
@@ -329,19 +349,121 @@ pub struct ValidateOptions {
     /// The kernel's byte order (`UserLoad` reads the blob in it).
     pub host: Endian,
     /// Apply the kernel's BPF special-field rules (spin locks, graph roots
-    /// and nodes, refcounts, kptrs; kernels 6.12 and later) to a standalone
+    /// and nodes, refcounts, kptrs; kernels 6.4 and later) to a standalone
     /// blob under `UserLoad` and `Strict`, as `bpf(BPF_BTF_LOAD)` does.
     /// On by default; they are runtime semantics rather than format rules,
     /// so a reader of BTF that no kernel loads may turn them off.
     pub special_fields: bool,
+    /// Rule changes the kernel carries although its version predates them:
+    /// a distribution's backports (none by default).
+    pub backports: Backports,
 }
 
 impl ValidateOptions {
     /// Options for a profile on a kernel: 8-byte pointers, this machine's
-    /// byte order.
+    /// byte order, no backports.
     #[must_use]
     pub const fn new(profile: Profile, kernel: KernelVersion) -> Self {
-        ValidateOptions { profile, kernel, ptr_size: 8, host: Endian::NATIVE, special_fields: true }
+        ValidateOptions {
+            profile,
+            kernel,
+            ptr_size: 8,
+            host: Endian::NATIVE,
+            special_fields: true,
+            backports: Backports::NONE,
+        }
+    }
+}
+
+/// A rule change that stable or distribution kernels took back into older
+/// series. A [`KernelVersion`] already implies the stable releases known to
+/// have it; [`ValidateOptions::backports`] adds it to a kernel that has it
+/// otherwise, such as a distribution's (Ubuntu's 6.8.0-151 carries
+/// [`Backport::RefcountUnique`] and [`Backport::OwnershipDepth`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Backport {
+    /// `.` is an identifier character ("bpf/btf: Accept function names
+    /// that contain dots", 6.4).
+    Dots,
+    /// FUNC is resolved to its FUNC_PROTO in pass 2 ("bpf: Fix a btf
+    /// decl_tag bug when tagging a function", 5.18).
+    FuncResolves,
+    /// No VAR, DATASEC or DECL_TAG return type ("bpf: prevent decl_tag from
+    /// being referenced in func_proto", 6.1).
+    RetNotSource,
+    /// Nor parameter type ("bpf: Prevent decl_tag from being referenced in
+    /// func_proto arg", 6.2).
+    ArgNotSource,
+    /// A member's type id is kept whole when the walk comes back to its
+    /// struct ("bpf: btf: fix truncated last_member_type_id in
+    /// btf_struct_resolve", 6.1).
+    MemberIdU32,
+    /// One set of unique special fields for the whole walk of a struct
+    /// (the special-field layer's 2026 hardening, part one).
+    OneSeenSet,
+    /// `bpf_refcount` is a unique field (part two).
+    RefcountUnique,
+    /// The ownership graph is bounded to 8 records deep instead of the
+    /// node-holder rule (part three).
+    OwnershipDepth,
+}
+
+impl Backport {
+    /// Every backport, in declaration order.
+    pub const ALL: [Backport; 8] = [
+        Backport::Dots,
+        Backport::FuncResolves,
+        Backport::RetNotSource,
+        Backport::ArgNotSource,
+        Backport::MemberIdU32,
+        Backport::OneSeenSet,
+        Backport::RefcountUnique,
+        Backport::OwnershipDepth,
+    ];
+
+    /// Its name on the command line (`refcount-unique`).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Backport::Dots => "dots",
+            Backport::FuncResolves => "func-resolves",
+            Backport::RetNotSource => "ret-not-source",
+            Backport::ArgNotSource => "arg-not-source",
+            Backport::MemberIdU32 => "member-id-u32",
+            Backport::OneSeenSet => "one-seen-set",
+            Backport::RefcountUnique => "refcount-unique",
+            Backport::OwnershipDepth => "ownership-depth",
+        }
+    }
+
+    /// The backport of a [`Backport::name`].
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.name() == name)
+    }
+}
+
+/// A set of [`Backport`]s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Backports(u32);
+
+impl Backports {
+    /// The empty set.
+    pub const NONE: Self = Backports(0);
+
+    /// This set and `b`.
+    #[must_use]
+    pub const fn with(self, b: Backport) -> Self {
+        Backports(self.0 | 1u32 << b as u32)
+    }
+
+    /// Whether `b` is in the set.
+    #[must_use]
+    pub const fn contains(self, b: Backport) -> bool {
+        self.0 & 1u32 << b as u32 != 0
     }
 }
 
@@ -872,6 +994,8 @@ impl Order for Be {
 struct Change {
     mainline: (u16, u16),
     stable: &'static [(u16, u16, u16)],
+    /// Its name as a backport.
+    backport: Backport,
 }
 
 impl Change {
@@ -880,6 +1004,11 @@ impl Change {
         k.at_least(self.mainline.0, self.mainline.1)
             || self.stable.iter().any(|&(major, minor, patch)| k.in_series_from(major, minor, patch))
     }
+
+    /// Whether the kernel of `o` has it, by its version or as a backport.
+    fn applies(&self, o: &ValidateOptions) -> bool {
+        self.in_kernel(o.kernel) || o.backports.contains(self.backport)
+    }
 }
 
 /// "bpf/btf: Accept function names that contain dots" (9724160b3942, 6.4):
@@ -887,25 +1016,33 @@ impl Change {
 /// 6.3.10, 6.1.36, 5.15.119 and 5.10.186 (review mails and the stable
 /// queue); no trace of it in 5.4.y (Ubuntu's 5.4.291, booted, refuses a
 /// dot), and 6.2.y had ended.
-const DOTS: Change = Change { mainline: (6, 4), stable: &[(5, 10, 186), (5, 15, 119), (6, 1, 36), (6, 3, 10)] };
+const DOTS: Change = Change {
+    mainline: (6, 4),
+    stable: &[(5, 10, 186), (5, 15, 119), (6, 1, 36), (6, 3, 10)],
+    backport: Backport::Dots,
+};
 
 /// "bpf: Fix a btf decl_tag bug when tagging a function" (d7e7b42f4f95,
 /// 5.18): FUNC is resolved to its FUNC_PROTO in pass 2. Stable: 5.16.19
 /// and 5.17.2 (review mails and pushes); the older series have no
 /// DECL_TAG.
-const FUNC_RESOLVES: Change = Change { mainline: (5, 18), stable: &[(5, 16, 19), (5, 17, 2)] };
+const FUNC_RESOLVES: Change =
+    Change { mainline: (5, 18), stable: &[(5, 16, 19), (5, 17, 2)], backport: Backport::FuncResolves };
 
 /// "bpf: prevent decl_tag from being referenced in func_proto"
 /// (ea68376c8bed, 6.1-rc3): a FUNC_PROTO's return type may not be a VAR,
 /// DATASEC or DECL_TAG. Stable: 6.0.7 (the older series have no DECL_TAG).
-const RET_NOT_SOURCE: Change = Change { mainline: (6, 1), stable: &[(6, 0, 7)] };
+const RET_NOT_SOURCE: Change = Change { mainline: (6, 1), stable: &[(6, 0, 7)], backport: Backport::RetNotSource };
 
 /// "bpf: Prevent decl_tag from being referenced in func_proto arg"
 /// (f17472d45996, 6.2): nor a parameter's. Stable: 6.1.2, 6.0.16, 5.15.86,
 /// 5.10.163 and 5.4.229 (Ubuntu's 5.4.291, booted, has it). Before, a VAR
 /// or DATASEC parameter is resolved and sized like any other.
-const ARG_NOT_SOURCE: Change =
-    Change { mainline: (6, 2), stable: &[(5, 4, 229), (5, 10, 163), (5, 15, 86), (6, 0, 16), (6, 1, 2)] };
+const ARG_NOT_SOURCE: Change = Change {
+    mainline: (6, 2),
+    stable: &[(5, 4, 229), (5, 10, 163), (5, 15, 86), (6, 0, 16), (6, 1, 2)],
+    backport: Backport::ArgNotSource,
+};
 
 /// "bpf: btf: fix truncated last_member_type_id in btf_struct_resolve"
 /// (a37a32583e28, 6.1): when the walk comes back to a struct whose member
@@ -922,6 +1059,7 @@ const ARG_NOT_SOURCE: Change =
 const MEMBER_ID_U32: Change = Change {
     mainline: (6, 1),
     stable: &[(4, 19, 262), (5, 4, 220), (5, 10, 150), (5, 15, 75), (5, 19, 17), (6, 0, 3)],
+    backport: Backport::MemberIdU32,
 };
 
 /// The special-field layer's 2026 hardening ("fix unique field logic in
@@ -933,18 +1071,21 @@ const MEMBER_ID_U32: Change = Change {
 /// structs": one set of unique fields serves the whole walk of a struct,
 /// nested structs included. Stable: 6.12.110 and 6.18.52 (push notices),
 /// 7.2 by 7.2.6 (booted: the first 7.2 Debian ships).
-const ONE_SEEN_SET: Change = Change { mainline: (7, 3), stable: &[(6, 12, 110), (6, 18, 52), (7, 2, 6)] };
+const ONE_SEEN_SET: Change =
+    Change { mainline: (7, 3), stable: &[(6, 12, 110), (6, 18, 52), (7, 2, 6)], backport: Backport::OneSeenSet };
 
 /// Part two, "bpf: Mark bpf_refcount field as unique". Stable: 6.18.52
 /// (push notice); booted: 6.12.115 (6.12.113 lacks it) and 7.2.6.
-const REFCOUNT_UNIQUE: Change = Change { mainline: (7, 3), stable: &[(6, 12, 115), (6, 18, 52), (7, 2, 6)] };
+const REFCOUNT_UNIQUE: Change =
+    Change { mainline: (7, 3), stable: &[(6, 12, 115), (6, 18, 52), (7, 2, 6)], backport: Backport::RefcountUnique };
 
 /// Part three: the ownership graph (graph roots, referenced and per-CPU
 /// kptrs) is bounded to 8 records deep (`btf_check_ownership_depth`)
 /// instead of the node-holder rule. Booted: 6.12.113 (6.12.111 lacks it)
 /// and 7.2.9 (7.2.6 lacks it); no stable push notice names it, and 6.18 is
 /// taken to lack it (6.18.44 does).
-const OWNERSHIP_DEPTH: Change = Change { mainline: (7, 3), stable: &[(6, 12, 113), (7, 2, 9)] };
+const OWNERSHIP_DEPTH: Change =
+    Change { mainline: (7, 3), stable: &[(6, 12, 113), (7, 2, 9)], backport: Backport::OwnershipDepth };
 
 /// The rule set of one profile on one kernel.
 #[derive(Debug, Clone, Copy)]
@@ -967,8 +1108,26 @@ struct Rules {
     /// `.` is an identifier character too ([`DOTS`]).
     dot_everywhere: bool,
     ptr_size: u32,
-    /// The special-field layer runs (after pass 2, standalone blobs only).
+    /// The special-field layer runs (after pass 2, standalone blobs only;
+    /// 6.4 and later).
     special_fields: bool,
+    /// The layer also finds kptrs, and a kptr member makes a struct parsed
+    /// (6.12, "bpf: Search for kptrs in prog BTF structs"); before, a
+    /// tagged pointer is an ordinary member.
+    kptr_fields: bool,
+    /// The field walk goes into arrays and nested structs, and wants every
+    /// member of a parsed struct on a byte (6.11, "bpf: look into the types
+    /// of the fields of a struct type recursively"); before, only the
+    /// direct members named as special structs count.
+    nested_fields: bool,
+    /// `bpf_list_node` and `bpf_rb_node` are 24 and 32 bytes (6.6, "bpf: Add
+    /// 'owner' field to bpf_{list,rb}_node"); before, 16 and 24, and a
+    /// member of the newer sizes is no field.
+    owned_nodes: bool,
+    /// A graph root with two `contains:` tags is refused (6.7, with "bpf:
+    /// Add support for BPF exceptions"' `btf_find_decl_tag_value`); before,
+    /// the first is taken.
+    decl_tag_unique: bool,
     /// `bpf_res_spin_lock` is a special field (6.15).
     res_spin_lock: bool,
     /// The ownership graph is bounded to 8 records deep instead of the
@@ -1029,7 +1188,7 @@ impl Rules {
         let k = o.kernel;
         let strict = o.profile == Profile::Strict;
         let vlen = vlen_encoding(k);
-        let func_resolves = FUNC_RESOLVES.in_kernel(k);
+        let func_resolves = FUNC_RESOLVES.applies(o);
         let kind_max = if k.at_least(6, 0) {
             19
         } else if k.at_least(5, 17) {
@@ -1063,25 +1222,29 @@ impl Rules {
             func_global: k.at_least(5, 6),
             ksym_name_len: if k.at_least(6, 1) { 512 } else { 128 },
             datasec_printable: k.at_least(6, 9),
-            dot_everywhere: DOTS.in_kernel(k),
+            dot_everywhere: DOTS.applies(o),
             ptr_size: o.ptr_size,
             special_fields: o.special_fields
                 && matches!(o.profile, Profile::UserLoad | Profile::Strict)
-                && k.at_least(6, 12),
+                && k.at_least(6, 4),
+            kptr_fields: k.at_least(6, 12),
+            nested_fields: k.at_least(6, 11),
+            owned_nodes: k.at_least(6, 6),
+            decl_tag_unique: k.at_least(6, 7),
             res_spin_lock: k.at_least(6, 15),
-            ownership_depth: OWNERSHIP_DEPTH.in_kernel(k),
-            refcount_unique: REFCOUNT_UNIQUE.in_kernel(k),
-            one_seen_set: ONE_SEEN_SET.in_kernel(k),
+            ownership_depth: OWNERSHIP_DEPTH.applies(o),
+            refcount_unique: REFCOUNT_UNIQUE.applies(o),
+            one_seen_set: ONE_SEEN_SET.applies(o),
             uptr_unknown: k.major == 6 && k.minor == 12,
             kptr_tag_walk: k.at_least(7, 2),
             type_tags: k.at_least(5, 18),
             type_tag_order: k.at_least(5, 18) && !k.at_least(7, 2),
             datasec_empty: k.at_least(5, 12),
-            ret_not_source: RET_NOT_SOURCE.in_kernel(k),
-            arg_not_source: ARG_NOT_SOURCE.in_kernel(k),
+            ret_not_source: RET_NOT_SOURCE.applies(o),
+            arg_not_source: ARG_NOT_SOURCE.applies(o),
             enum_any_size: k.at_least(5, 4),
             int_bits: if k.at_least(5, 1) { 128 } else { 64 },
-            member_id_u32: strict || MEMBER_ID_U32.in_kernel(k),
+            member_id_u32: strict || MEMBER_ID_U32.applies(o),
             func_resolves,
             needs_resolve: if func_resolves { K_NEEDS_RESOLVE } else { K_NEEDS_RESOLVE & !kb(Kind::Func) },
             fast: true,

@@ -30,6 +30,17 @@ const R612_115: KernelVersion = KernelVersion::release(6, 12, 115);
 /// 5.10 as its latest stable (5.10.223): no empty DATASEC, FUNC never
 /// resolved, a VAR may be returned, `.` in identifiers.
 const K510: KernelVersion = KernelVersion::new(5, 10);
+/// The special-field layer's older shapes: no kptrs (before 6.12), and no
+/// arrays or nested structs either (before 6.11); none before 6.4.
+const K611: KernelVersion = KernelVersion::new(6, 11);
+const K610: KernelVersion = KernelVersion::new(6, 10);
+const K64: KernelVersion = KernelVersion::new(6, 4);
+const K63: KernelVersion = KernelVersion::new(6, 3);
+/// The nodes grew by 8 bytes in 6.6; a second `contains:` tag is refused
+/// from 6.7.
+const K65: KernelVersion = KernelVersion::new(6, 5);
+const K66: KernelVersion = KernelVersion::new(6, 6);
+const K67: KernelVersion = KernelVersion::new(6, 7);
 const INT: u8 = Kind::Int as u8;
 const PTR: u8 = Kind::Ptr as u8;
 const ARRAY: u8 = Kind::Array as u8;
@@ -214,6 +225,21 @@ fn list(tag: &str, copies: u32) -> Vec<u8> {
     })
 }
 
+/// [`list`] with the nodes of kernels before 6.6: `[5] bpf_list_node` of
+/// 16 bytes (and `[1] int`, `[2] long`, `[3] bpf_spin_lock`, `[4]
+/// bpf_list_head`, then `[6] node_data`, `[7] h` and its tag).
+fn list_of_16_byte_nodes() -> Vec<u8> {
+    blob(|b| {
+        b.int("int", 4, 32, 1).int("long", 8, 64, 1);
+        b.head("bpf_spin_lock", STRUCT, 1, false, 4).member("v", 1, 0);
+        b.head("bpf_list_head", STRUCT, 2, false, 16).member("a", 2, 0).member("b", 2, 64);
+        b.head("bpf_list_node", STRUCT, 2, false, 16).member("a", 2, 0).member("b", 2, 64);
+        b.head("node_data", STRUCT, 2, false, 24).member("d", 2, 0).member("n", 5, 64);
+        b.head("h", STRUCT, 2, false, 24).member("l", 3, 0).member("head", 4, 64);
+        b.head("contains:node_data:n", DECL_TAG, 0, false, 7).u32(1);
+    })
+}
+
 /// [`specials`] with `[10] foo`, a pointer to tag `outer` on tag `inner`
 /// on `foo`, and `v { lock; that pointer }`.
 fn two_tags(outer: &'static str, inner: &'static str) -> Vec<u8> {
@@ -228,6 +254,46 @@ fn two_tags(outer: &'static str, inner: &'static str) -> Vec<u8> {
 fn beside_lock(tag: &'static str) -> Vec<u8> {
     tagged_ptr(tag, false, |b| {
         b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 12, 64);
+    })
+}
+
+/// Two spin locks in `v`.
+fn two_locks() -> Vec<u8> {
+    specials(|b| {
+        b.head("v", STRUCT, 2, false, 8).member("a", LOCK, 0).member("b", LOCK, 32);
+    })
+}
+
+/// A lock, then an int at bit 33.
+fn bitfield_beside_lock() -> Vec<u8> {
+    specials(|b| {
+        b.head("v", STRUCT, 2, false, 12).member("l", LOCK, 0).member("x", 1, 33);
+    })
+}
+
+/// A refcount beside an array of two list nodes.
+fn array_of_nodes() -> Vec<u8> {
+    specials(|b| {
+        b.head("", ARRAY, 0, false, 0).u32(NODE).u32(1).u32(2);
+        b.head("v", STRUCT, 2, false, 56).member("r", REFCOUNT, 0).member("n", 10, 64);
+    })
+}
+
+/// A lock beside a pointer to a `kptr` tag on an int.
+fn kptr_to_int() -> Vec<u8> {
+    specials(|b| {
+        b.head("kptr", TYPE_TAG, 0, false, 1).ptr(10);
+        b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 11, 64);
+    })
+}
+
+/// A list head in `h`, its lock in the struct `in` beside it.
+fn lock_nested_beside_head() -> Vec<u8> {
+    specials(|b| {
+        b.head("node_data", STRUCT, 2, false, 32).member("d", 2, 0).member("n", NODE, 64);
+        b.head("in", STRUCT, 1, false, 4).member("l", LOCK, 0);
+        b.head("h", STRUCT, 2, false, 24).member("i", 11, 0).member("head", HEAD, 64);
+        b.head("contains:node_data:n", DECL_TAG, 0, false, 12).u32(1);
     })
 }
 
@@ -1506,31 +1572,11 @@ fn cases() -> Vec<Case> {
             }),
             ok
         ),
-        user(
-            "special: two spin locks",
-            specials(|b| {
-                b.head("v", STRUCT, 2, false, 8).member("a", LOCK, 0).member("b", LOCK, 32);
-            }),
-            e(Rule::DuplicateField)
-        ),
-        on(
-            "special: two spin locks (Strict)",
-            specials(|b| {
-                b.head("v", STRUCT, 2, false, 8).member("a", LOCK, 0).member("b", LOCK, 32);
-            }),
-            Profile::Strict,
-            K618,
-            e(Rule::DuplicateField)
-        ),
-        on(
-            "special: two spin locks (6.11, not emulated)",
-            specials(|b| {
-                b.head("v", STRUCT, 2, false, 8).member("a", LOCK, 0).member("b", LOCK, 32);
-            }),
-            Profile::UserLoad,
-            KernelVersion::new(6, 11),
-            ok
-        ),
+        user("special: two spin locks", two_locks(), e(Rule::DuplicateField)),
+        on("special: two spin locks (Strict)", two_locks(), Profile::Strict, K618, e(Rule::DuplicateField)),
+        at("special: two spin locks (6.11)", two_locks(), K611, e(Rule::DuplicateField)),
+        at("special: two spin locks (6.4)", two_locks(), K64, e(Rule::DuplicateField)),
+        at("special: two spin locks (6.3: no layer)", two_locks(), K63, ok),
         user("special: spin locks at two levels", locks_at_two_levels(), ok),
         on(
             "special: spin locks at two levels (Strict)",
@@ -1547,11 +1593,18 @@ fn cases() -> Vec<Case> {
             }),
             ok
         ),
-        user(
-            "special: bitfield beside a lock",
+        user("special: bitfield beside a lock", bitfield_beside_lock(), e(Rule::FieldMemberNotByteAligned)),
+        at("special: bitfield beside a lock (6.11)", bitfield_beside_lock(), K611, e(Rule::FieldMemberNotByteAligned)),
+        at("special: bitfield beside a lock (6.10: only special members count)", bitfield_beside_lock(), K610, ok),
+        // A typedef named like a special struct is matched by its name,
+        // and must then start on a byte (pass 2 takes an int at any bit).
+        at(
+            "special: refcount-named typedef off a byte (6.10)",
             specials(|b| {
-                b.head("v", STRUCT, 2, false, 12).member("l", LOCK, 0).member("x", 1, 33);
+                b.head("bpf_refcount", TYPEDEF, 0, false, 1);
+                b.head("v", STRUCT, 2, false, 12).member("l", LOCK, 0).member("x", 10, 36);
             }),
+            K610,
             e(Rule::FieldMemberNotByteAligned)
         ),
         user(
@@ -1561,14 +1614,9 @@ fn cases() -> Vec<Case> {
             }),
             e(Rule::NoSpecialFields)
         ),
-        user(
-            "special: array of nodes",
-            specials(|b| {
-                b.head("", ARRAY, 0, false, 0).u32(NODE).u32(1).u32(2);
-                b.head("v", STRUCT, 2, false, 56).member("r", REFCOUNT, 0).member("n", 10, 64);
-            }),
-            e(Rule::FieldInArray)
-        ),
+        user("special: array of nodes", array_of_nodes(), e(Rule::FieldInArray)),
+        at("special: array of nodes (6.11)", array_of_nodes(), K611, e(Rule::FieldInArray)),
+        at("special: array of nodes (6.10: arrays are not walked)", array_of_nodes(), K610, ok),
         user(
             "special: array of one node",
             specials(|b| {
@@ -1639,16 +1687,12 @@ fn cases() -> Vec<Case> {
             }),
             ok
         ),
-        user(
-            "special: kptr to an int",
-            specials(|b| {
-                b.head("kptr", TYPE_TAG, 0, false, 1).ptr(10);
-                b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 11, 64);
-            }),
-            e(Rule::KptrNotStruct)
-        ),
+        user("special: kptr to an int", kptr_to_int(), e(Rule::KptrNotStruct)),
+        at("special: kptr to an int (6.12)", kptr_to_int(), K612, e(Rule::KptrNotStruct)),
+        at("special: kptr to an int (6.11: no kptrs)", kptr_to_int(), K611, ok),
         user("special: kptr with two tags", two_tags("kptr", "other"), e(Rule::KptrExtraTag)),
         user("special: user-tagged pointer beside a lock", beside_lock("user"), e(Rule::PtrUnknownTag)),
+        at("special: user-tagged pointer beside a lock (6.11: no kptrs)", beside_lock("user"), K611, ok),
         user(
             "special: user-tagged pointer alone",
             tagged_ptr("user", false, |b| {
@@ -1701,6 +1745,20 @@ fn cases() -> Vec<Case> {
         user("special: list head and its value", list("contains:node_data:n", 1), ok),
         user("special: list head without a tag", list("", 0), e(Rule::GraphRootTag)),
         user("special: list head with two tags", list("contains:node_data:n", 2), e(Rule::GraphRootTag)),
+        at("special: list head with two tags (6.7)", list("contains:node_data:n", 2), K67, e(Rule::GraphRootTag)),
+        at("special: list head with two tags (6.6: the first is taken)", list("contains:node_data:n", 2), K66, ok),
+        // The node's size: 24 bytes from 6.6, 16 before; a member of the
+        // other size is no field, and a struct parsed with none is refused
+        // (EFAULT).
+        at("special: list head and its value (6.6)", list("contains:node_data:n", 1), K66, ok),
+        at(
+            "special: list head and its value (6.5: a 24-byte node is none)",
+            list("contains:node_data:n", 1),
+            K65,
+            e(Rule::NoSpecialFields)
+        ),
+        at("special: 16-byte list nodes (6.5)", list_of_16_byte_nodes(), K65, ok),
+        at("special: 16-byte list nodes (6.6)", list_of_16_byte_nodes(), K66, e(Rule::NoSpecialFields)),
         user("special: contains without a node", list("contains:node_data", 1), e(Rule::GraphRootTagValue)),
         user("special: contains with an empty node", list("contains:node_data:", 1), e(Rule::GraphRootTagValue)),
         user("special: contains of a missing struct", list("contains:nosuch:n", 1), e(Rule::GraphRootValueMissing)),
@@ -1715,15 +1773,13 @@ fn cases() -> Vec<Case> {
             }),
             e(Rule::GraphRootWithoutLock)
         ),
-        user(
-            "special: list head with its lock nested",
-            specials(|b| {
-                b.head("node_data", STRUCT, 2, false, 32).member("d", 2, 0).member("n", NODE, 64);
-                b.head("in", STRUCT, 1, false, 4).member("l", LOCK, 0);
-                b.head("h", STRUCT, 2, false, 24).member("i", 11, 0).member("head", HEAD, 64);
-                b.head("contains:node_data:n", DECL_TAG, 0, false, 12).u32(1);
-            }),
-            ok
+        user("special: list head with its lock nested", lock_nested_beside_head(), ok),
+        at("special: list head with its lock nested (6.11)", lock_nested_beside_head(), K611, ok),
+        at(
+            "special: list head with its lock nested (6.10: not found)",
+            lock_nested_beside_head(),
+            K610,
+            e(Rule::GraphRootWithoutLock)
         ),
         user(
             "special: value struct not parsed",
@@ -1953,6 +2009,42 @@ fn a_kptr_past_its_struct_needs_four_byte_pointers() {
     assert_eq!(on(&small, 8).map_err(|e| e.0), Err(Rule::MemberExceedsStructSize));
     assert_eq!(on(&big, 4), Ok(()));
     assert_eq!(on(&big, 8), Ok(()));
+}
+
+/// A backport turns its change on for a version without it, and only
+/// that change: Ubuntu's 6.8.0-151 (booted) carries two of the 2026
+/// special-field changes, whose verdicts it gives.
+#[test]
+fn backports_add_their_change_and_no_other() {
+    use super::{Backport, Backports};
+    let k68 = KernelVersion::new(6, 8);
+    let with = |d: &[u8], k, backports| {
+        let opts = ValidateOptions { backports, ..ValidateOptions::new(Profile::UserLoad, k) };
+        let mut scratch = std::vec![0u32; super::scratch_len(d, None, &opts)];
+        validate(d, None, &opts, &mut scratch).map_err(|e| e.rule())
+    };
+    let ubuntu = Backports::NONE.with(Backport::RefcountUnique).with(Backport::OwnershipDepth);
+    assert_eq!(with(&two_refcounts(), k68, Backports::NONE), Ok(()));
+    assert_eq!(with(&two_refcounts(), k68, ubuntu), Err(Rule::DuplicateField));
+    assert_eq!(with(&node_owning_rb_root(), k68, Backports::NONE), Err(Rule::GraphOwnershipLoop));
+    assert_eq!(with(&node_owning_rb_root(), k68, ubuntu), Ok(()));
+    assert_eq!(with(&node_owning_root(), k68, ubuntu), Err(Rule::OwnershipTooDeep));
+    // Not the third part: there is no nested walk on 6.8 to share a set.
+    assert_eq!(with(&locks_at_two_levels(), KernelVersion::new(6, 11), ubuntu), Ok(()));
+    let one_set = ubuntu.with(Backport::OneSeenSet);
+    assert_eq!(with(&locks_at_two_levels(), KernelVersion::new(6, 11), one_set), Err(Rule::DuplicateField));
+    // Outside the special fields: dots in a name before 6.4.
+    let dotted = with_int(|b| {
+        b.head("", PROTO, 0, false, 1).head("f.isra.0", FUNC, 0, false, 2);
+    });
+    assert_eq!(with(&dotted, KernelVersion::new(5, 4), Backports::NONE), Err(Rule::InvalidName));
+    assert_eq!(with(&dotted, KernelVersion::new(5, 4), Backports::NONE.with(Backport::Dots)), Ok(()));
+    for b in Backport::ALL {
+        assert_eq!(Backport::from_name(b.name()), Some(b));
+        assert!(Backports::NONE.with(b).contains(b));
+        assert!(Backport::ALL.iter().filter(|&&o| o != b).all(|&o| !Backports::NONE.with(b).contains(o)));
+    }
+    assert_eq!(Backport::from_name("nosuch"), None);
 }
 
 #[test]
