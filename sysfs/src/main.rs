@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use btfkit::composite::Layer;
 use btfkit::merge::{Form, Input, Merge, MergeError, MergeOptions};
-use btfkit::validate::{KernelVersion, Profile, ValidateOptions};
+use btfkit::validate::{Backport, Backports, KernelVersion, Profile, ValidateOptions};
 use btfkit::{Btf, ErrorKind, Kind, TypeId};
 use btfkit_sysfs::kernel::{KernelBtf, KernelStructNames, Options, ReadMode, Session, running_kernel};
 use btfkit_sysfs::{Error, IoSink, SYSFS_BTF, big_buffer, big_slice, read_file, read_files};
@@ -110,6 +110,13 @@ enum Command {
         /// running kernel's release).
         #[arg(long)]
         kernel: Option<String>,
+        /// A rule change the kernel carries although its version predates
+        /// it, e.g. a distribution's backport (repeat, or separate with
+        /// commas): dots, func-resolves, ret-not-source, arg-not-source,
+        /// member-id-u32, one-seen-set, refcount-unique, ownership-depth.
+        /// Ubuntu's 6.8.0-151 carries refcount-unique and ownership-depth.
+        #[arg(long = "backport", value_name = "NAME", value_delimiter = ',')]
+        backports: Vec<String>,
         #[command(flatten)]
         modules: Modules,
     },
@@ -404,16 +411,34 @@ fn kernel_version(kernel: Option<String>) -> Result<KernelVersion, ExitCode> {
     }
 }
 
-fn validate(
-    g: &Global,
+/// `--backport` names, as a set.
+fn backport_set(names: &[String]) -> Result<Backports, ExitCode> {
+    names.iter().try_fold(Backports::NONE, |set, name| match Backport::from_name(name) {
+        Some(b) => Ok(set.with(b)),
+        None => {
+            let known: Vec<&str> = Backport::ALL.iter().map(|b| b.name()).collect();
+            Err(usage(&format!("--backport: no change named {name:?} (known: {})", known.join(", "))))
+        }
+    })
+}
+
+/// The `validate` command's own arguments.
+struct ValidateArgs {
     file: Option<PathBuf>,
     base: Option<PathBuf>,
     profile: Option<ProfileArg>,
-    kernel_arg: Option<String>,
-    m: &Modules,
-) -> Result<ExitCode, Error> {
+    kernel: Option<String>,
+    backports: Vec<String>,
+}
+
+fn validate(g: &Global, args: ValidateArgs, m: &Modules) -> Result<ExitCode, Error> {
+    let ValidateArgs { file, base, profile, kernel: kernel_arg, backports } = args;
     let kv = match kernel_version(kernel_arg) {
         Ok(k) => k,
+        Err(code) => return Ok(code),
+    };
+    let backports = match backport_set(&backports) {
+        Ok(b) => b,
         Err(code) => return Ok(code),
     };
     let by_module = m.all_modules || !m.modules.is_empty() || !m.symbols.is_empty();
@@ -422,11 +447,12 @@ fn validate(
             return Ok(usage("give a FILE or modules (--module, --symbol, --all-modules), not both"));
         }
         let profile = profile.unwrap_or(ProfileArg::Module).profile();
-        return validate_modules(g, profile, kv, m);
+        return validate_modules(g, profile, kv, backports, m);
     }
     let profile = profile.unwrap_or(ProfileArg::Strict).profile();
     let file = file.unwrap_or_else(|| g.sysfs.join("vmlinux"));
-    let opts = ValidateOptions::new(profile, kv);
+    let mut opts = ValidateOptions::new(profile, kv);
+    opts.backports = backports;
     // A user load's kptrs to structs named like the kernel's own take the
     // kernel's: vmlinux's, read at the first kptr, then the modules', read
     // at the first pointee that vmlinux does not name.
@@ -532,10 +558,17 @@ impl btfkit::validate::KernelStructs for LazyStructNames<'_> {
 
 /// Validates modules over the directory's vmlinux: every one is checked
 /// and every failure printed, one line each; exit 1 when any failed.
-fn validate_modules(g: &Global, profile: Profile, kv: KernelVersion, m: &Modules) -> Result<ExitCode, Error> {
+fn validate_modules(
+    g: &Global,
+    profile: Profile,
+    kv: KernelVersion,
+    backports: Backports,
+    m: &Modules,
+) -> Result<ExitCode, Error> {
     let k = kernel(g, false)?;
     let names = selected(&k, m)?;
-    let opts = ValidateOptions::new(profile, kv);
+    let mut opts = ValidateOptions::new(profile, kv);
+    opts.backports = backports;
     // Indexed, in the one walk that parses it: even the module rules look
     // base types up by id (type tags). Its names are classified once for
     // every module, on a second thread meanwhile: that needs only the
@@ -836,8 +869,8 @@ fn main() -> ExitCode {
     let r = match cli.command {
         Command::Find { name, kind, all, modules } => find(g, &name, kind.as_deref(), all, &modules),
         Command::Dump { file, base, module, json } => dump(g, file, base, module, json),
-        Command::Validate { file, base, profile, kernel, modules } => {
-            validate(g, file, base, profile, kernel, &modules)
+        Command::Validate { file, base, profile, kernel, backports, modules } => {
+            validate(g, ValidateArgs { file, base, profile, kernel, backports }, &modules)
         }
         Command::Merge { files, base, modules, output, split, map, reuse_base_strings, no_kernel_limits, timings } => {
             let opts = MergeOptions { reuse_base_strings, kernel_limits: !no_kernel_limits, ..MergeOptions::default() };

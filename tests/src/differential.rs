@@ -2178,6 +2178,35 @@ pub(crate) fn kernel_kptr_blobs() -> Vec<(String, Vec<u8>)> {
 /// module it cannot read fails the command (exit 2) unless `--tolerant`,
 /// which names the module it skipped; without kernel BTF every pointee is
 /// the program's own, and `-v` says so.
+/// `--backport` adds a distribution's changes to the version's rules: two
+/// refcounts in a struct pass on 6.8, and fail where `bpf_refcount` is
+/// unique (Ubuntu's 6.8.0-151, booted, refuses them with E2BIG); an unknown
+/// name is a usage error that lists the known ones.
+#[test]
+fn cli_backports_add_a_distributions_changes() {
+    let mut b = B::new();
+    let int = b.int32();
+    let refcount = b.comp(STRUCT, b"bpf_refcount", false, 4, &[(b"v", int, 0)]);
+    b.comp(STRUCT, b"btfkit_v", false, 8, &[(b"a", refcount, 0), (b"b", refcount, 32)]);
+    let file = std::env::temp_dir().join(format!("btfkit-backport-cli-{}.btf", std::process::id()));
+    std::fs::write(&file, b.build()).unwrap();
+    let run = |extra: &[&str]| {
+        let args = ["validate", "--profile", "user", "--kernel", "6.8"];
+        std::process::Command::new(btfkit_tests::cli()).args(args).args(extra).arg(&file).output().unwrap()
+    };
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    let o = run(&["--backport", "ownership-depth,refcount-unique"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("(E2BIG)"), "{out}");
+    let o = run(&["--backport", "refcount"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("no change named \"refcount\"") && err.contains("refcount-unique"), "{err}");
+    std::fs::remove_file(&file).unwrap();
+}
+
 #[test]
 fn cli_user_profile_takes_the_kernels_struct_names() {
     let Some(dir) = btfkit_tests::corpus() else { return };
