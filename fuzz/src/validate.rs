@@ -6,29 +6,43 @@
 //! plain [`validate`].
 
 use btfkit::validate::{
-    BaseNames, KernelVersion, Profile, ValidateOptions, scratch_len, scratch_len_bound, validate, validate_split,
+    Backport, Backports, BaseNames, KernelVersion, Profile, ValidateOptions, scratch_len, scratch_len_bound, validate,
+    validate_split,
 };
 use btfkit::{Btf, Endian};
 
 /// Runs the target on one input.
 pub fn run(data: &[u8]) {
-    for kernel in [
-        KernelVersion::new(5, 10),
-        KernelVersion::new(6, 1),
+    // Ubuntu's 6.8: two of the hardening's steps as backports.
+    let ubuntu = Backports::NONE.with(Backport::RefcountUnique).with(Backport::OwnershipDepth);
+    for (kernel, backports) in [
+        (KernelVersion::new(5, 10), Backports::NONE),
+        (KernelVersion::new(6, 1), Backports::NONE),
+        // The special-field layer's older shapes: smaller nodes and the
+        // first graph-root tag (6.5), direct members only (6.8), no kptrs
+        // (6.11).
+        (KernelVersion::new(6, 5), Backports::NONE),
+        (KernelVersion::new(6, 8), ubuntu),
+        (KernelVersion::new(6, 11), Backports::NONE),
         // The special-field hardening's steps: the unique-field set alone,
         // then with the ownership bound, then all three.
-        KernelVersion::release(6, 12, 111),
-        KernelVersion::release(6, 12, 113),
-        KernelVersion::new(6, 12),
-        KernelVersion::new(6, 18),
-        KernelVersion::LATEST,
+        (KernelVersion::release(6, 12, 111), Backports::NONE),
+        (KernelVersion::release(6, 12, 113), Backports::NONE),
+        (KernelVersion::new(6, 12), Backports::NONE),
+        (KernelVersion::new(6, 18), Backports::NONE),
+        (KernelVersion::LATEST, Backports::NONE),
     ] {
-        let user = ValidateOptions::new(Profile::UserLoad, kernel);
+        let with = |profile| {
+            let mut o = ValidateOptions::new(profile, kernel);
+            o.backports = backports;
+            o
+        };
+        let user = with(Profile::UserLoad);
         let mut scratch = vec![0u32; scratch_len(data, None, &user)];
         let user_ok = validate(data, None, &user, &mut scratch).is_ok();
-        let strict = ValidateOptions::new(Profile::Strict, kernel);
+        let strict = with(Profile::Strict);
         let strict_ok = validate(data, None, &strict, &mut scratch).is_ok();
-        let vmlinux = ValidateOptions::new(Profile::Vmlinux, kernel);
+        let vmlinux = with(Profile::Vmlinux);
         let _ = validate(data, None, &vmlinux, &mut scratch);
         // Strict reads either byte order; the kernel (UserLoad) only its own.
         let host_order =

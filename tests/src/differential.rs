@@ -1576,11 +1576,21 @@ fn special(r: &mut Rng) -> Vec<u8> {
     // (type, size, alignment) of what members may be.
     let mut pool: Vec<(u32, u32, u32)> = vec![(int, 4, 4), (long, 8, 8)];
     let mut special = [0u32; 8];
+    // The size each got.
+    let mut sizes = kinds.map(|k| k.1);
     for (k, &(name, size)) in kinds.iter().enumerate() {
         if r.chance(15) {
             continue;
         }
-        let size = if r.chance(4) { r.pick(&[4, 8, 16, 24, 32]) } else { size };
+        // The nodes of kernels before 6.6 were 8 bytes smaller.
+        let size = if r.chance(4) {
+            r.pick(&[4, 8, 16, 24, 32])
+        } else if matches!(k, 3 | 5) && r.chance(25) {
+            size - 8
+        } else {
+            size
+        };
+        sizes[k] = size;
         let m: &[(&[u8], u32, u32)] = if size < 8 { &[(b"v", int, 0)] } else { &[(b"v", long, 0)] };
         special[k] = b.comp(STRUCT, name, false, size, m);
         // A root among plain members has no `contains:` tag: now and then.
@@ -1663,7 +1673,7 @@ fn special(r: &mut Rng) -> Vec<u8> {
             // Both node kinds want a refcount.
             let pct = if name == b"ref" && ms.len() >= 3 { 90 } else { pct };
             if special[k] != 0 && r.chance(pct) {
-                let size = kinds[k].1;
+                let size = sizes[k];
                 ms.push((name, special[k], size, size.min(8)));
             }
         }
