@@ -54,14 +54,27 @@ fn guests() -> Option<Vec<Guest>> {
 }
 
 /// What a distribution kernel carries beyond its upstream release, from its
-/// own source: Ubuntu's 6.8 (`linux-source-6.8.0` 6.8.0-151.151) has
-/// `bpf_refcount` unique and the ownership depth bound of the special-field
-/// layer's 2026 hardening, and none of 6.8's other guests' rules differ.
+/// own source (`kernel/bpf/btf.c` against the upstream release):
+/// - Ubuntu's 5.19 (`linux-hwe-5.19` 5.19.0-50.50, kept after upstream's
+///   5.19.17) refuses a VAR, DATASEC or DECL_TAG as a FUNC_PROTO's return
+///   or parameter type, which upstream's 5.19 never did;
+/// - Ubuntu's 6.2 (`linux-hwe-6.2` 6.2.0-39.40, after 6.2.16) takes `.`
+///   in identifiers;
+/// - Ubuntu's 6.8 (`linux-source-6.8.0` 6.8.0-151.151) has `bpf_refcount`
+///   unique and the ownership depth bound of the special-field layer's
+///   2026 hardening.
+///
+/// The other Ubuntu guests' patches change no rule that the tests see.
 fn backports(release: &str) -> Backports {
-    if release.starts_with("6.8.0-") {
-        Backports::NONE.with(Backport::RefcountUnique).with(Backport::OwnershipDepth)
+    let none = Backports::NONE;
+    if release.starts_with("5.19.0-") {
+        none.with(Backport::RetNotSource).with(Backport::ArgNotSource)
+    } else if release.starts_with("6.2.0-") {
+        none.with(Backport::Dots)
+    } else if release.starts_with("6.8.0-") {
+        none.with(Backport::RefcountUnique).with(Backport::OwnershipDepth)
     } else {
-        Backports::NONE
+        none
     }
 }
 
