@@ -113,8 +113,9 @@ enum Command {
         /// A rule change the kernel carries although its version predates
         /// it, e.g. a distribution's backport (repeat, or separate with
         /// commas): dots, func-resolves, ret-not-source, arg-not-source,
-        /// member-id-u32, one-seen-set, refcount-unique, ownership-depth.
-        /// Ubuntu's 6.8.0-151 carries refcount-unique and ownership-depth.
+        /// member-id-u32, one-seen-set, refcount-unique, ownership-depth,
+        /// rb-tree. Ubuntu's 6.8.0-151 carries refcount-unique and
+        /// ownership-depth; its 6.2 dots and rb-tree.
         #[arg(long = "backport", value_name = "NAME", value_delimiter = ',')]
         backports: Vec<String>,
         #[command(flatten)]

@@ -1,7 +1,7 @@
 //! Other kernels as oracles: Debian's cloud kernels of every series it ships
 //! (5.10, 6.1, 6.12, 6.16 to 6.19, 7.0 to 7.3), releases of 6.12 and 7.2 on
 //! either side of the special-field backports, and Ubuntu's 5.0, 5.3, 5.4,
-//! 5.6, 5.8, 5.11, 5.13, 5.14, 5.15, 5.17, 6.0, 6.5, 6.8, 6.11 and 6.14
+//! 5.6, 5.8, 5.11, 5.13, 5.14, 5.15, 5.17, 5.19, 6.0, 6.2, 6.5, 6.8, 6.11 and 6.14
 //! (`tests/vm/guest-kernels.sh`), each with its upstream release as its
 //! version, booted under qemu
 //! (`btfkit_tests::vm`), load the kernel differential's inputs,
@@ -23,12 +23,11 @@
 //! second boot); the first disagreements are loaded once more for their
 //! logs (a third).
 //!
-//! The special-field layer's inputs are compared on every kernel from 6.4
-//! (Ubuntu's 6.5, 6.8 and 6.11 have the older layers: direct members only
-//! before 6.11, no kptrs before 6.12, smaller nodes before 6.6), with the
-//! backports a distribution kernel carries (see [`backports`]). On 6.2 and
-//! 6.3, whose layer core does not emulate, they would be set apart and
-//! counted in the report; no guest runs those series.
+//! The special-field layer's inputs are compared on every kernel that has
+//! the layer, 6.2 on (Ubuntu's 6.2, 6.5, 6.8 and 6.11 have its older
+//! shapes: direct members only before 6.11, no kptrs before 6.12, smaller
+//! nodes before 6.6, no refcount before 6.4), with the backports a
+//! distribution kernel carries (see [`backports`]).
 
 use btfkit::validate::{Backport, Backports, KernelVersion, Profile, ValidateOptions, validate_in_kernel};
 use btfkit_tests::kernel::Rejected;
@@ -58,8 +57,9 @@ fn guests() -> Option<Vec<Guest>> {
 /// - Ubuntu's 5.19 (`linux-hwe-5.19` 5.19.0-50.50, kept after upstream's
 ///   5.19.17) refuses a VAR, DATASEC or DECL_TAG as a FUNC_PROTO's return
 ///   or parameter type, which upstream's 5.19 never did;
-/// - Ubuntu's 6.2 (`linux-hwe-6.2` 6.2.0-39.40, after 6.2.16) takes `.`
-///   in identifiers;
+/// - Ubuntu's 6.2 (`linux-source-6.2.0` 6.2.0-39.40, after 6.2.16) takes
+///   `.` in identifiers, and has 6.3's rb-trees in the special-field
+///   layer;
 /// - Ubuntu's 6.8 (`linux-source-6.8.0` 6.8.0-151.151) has `bpf_refcount`
 ///   unique and the ownership depth bound of the special-field layer's
 ///   2026 hardening.
@@ -70,7 +70,7 @@ fn backports(release: &str) -> Backports {
     if release.starts_with("5.19.0-") {
         none.with(Backport::RetNotSource).with(Backport::ArgNotSource)
     } else if release.starts_with("6.2.0-") {
-        none.with(Backport::Dots)
+        none.with(Backport::Dots).with(Backport::RbTree)
     } else if release.starts_with("6.8.0-") {
         none.with(Backport::RefcountUnique).with(Backport::OwnershipDepth)
     } else {
@@ -122,27 +122,13 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
         let mut scratch = vec![0u32; btfkit::validate::scratch_len(d, None, &opts)];
         validate_in_kernel(d, &opts, &mut scratch, &structs)
     };
-    // 6.2 and 6.3 run a special-field layer that core does not emulate
-    // (see core's validate module docs): their verdicts on the inputs made
-    // for the layer would be counted apart, and the report say how many
-    // differ.
-    let unemulated = kernel.at_least(6, 2) && !kernel.at_least(6, 4);
-    let for_the_layer = |src: &str| {
-        matches!(src, "special" | "mut-special")
-            || src.starts_with("kptr to a kernel struct")
-            || (src.starts_with("unit case") && src.contains("-special-"))
-    };
     let (mut accepted, mut special, mut ownership, mut differ) = (0, 0, 0, Vec::new());
-    let (mut set_apart, mut apart_differ) = (0, 0);
     for (i, (d, t)) in blobs.iter().zip(&theirs).enumerate() {
         let o = ours(d);
         accepted += usize::from(t.is_ok());
         special += usize::from(o.as_ref().is_err_and(|e| named_errno(e).is_some()));
         ownership += usize::from(o.as_ref().is_err_and(|e| e.rule() == btfkit::validate::Rule::OwnershipTooDeep));
-        if unemulated && for_the_layer(&sources[i]) {
-            set_apart += 1;
-            apart_differ += usize::from(verdicts_differ(t, &o));
-        } else if verdicts_differ(t, &o) {
+        if verdicts_differ(t, &o) {
             differ.push((i, o));
         }
     }
@@ -201,12 +187,6 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
     if !guest.modules.is_empty() {
         report.push_str(&format!("; modules loaded: {}", guest.modules.join(", ")));
     }
-    if unemulated {
-        report.push_str(&format!(
-            ". NOT COMPARED: {set_apart} inputs made for the special-field layer, which core does not emulate on \
-             6.2 and 6.3 ({apart_differ} of them get another verdict from this kernel)"
-        ));
-    }
     // A comparison where the kernel accepts nothing (or everything) proves
     // little; nor does one that never reaches the layer where it runs.
     let mut problems = bad;
@@ -218,7 +198,7 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
     if accepted < n / 8 || accepted > blobs.len() - n / 8 {
         problems.push(format!("Linux {}: the kernel accepted {accepted} of {}", guest.release, blobs.len()));
     }
-    if kernel.at_least(6, 4) && special < n / 100 {
+    if kernel.at_least(6, 2) && special < n / 100 {
         problems.push(format!("Linux {}: too few inputs reached the special-field layer", guest.release));
     }
     // With veth loaded, a referenced kptr to its struct finds the module's

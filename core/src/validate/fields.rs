@@ -1,5 +1,5 @@
 //! The kernel's BPF special-field layer of a user load
-//! (`btf_parse_struct_metas` and what it calls, kernels 6.4 and later; this
+//! (`btf_parse_struct_metas` and what it calls, kernels 6.2 and later; this
 //! describes 6.12's, and the module docs of `validate` the older shapes):
 //! the rules for spin locks, graph roots and nodes, refcounts and kptrs in
 //! the structs that hold them.
@@ -219,6 +219,7 @@ impl<E: Order> V<'_, '_, E> {
             }
             let name = self.str_bytes(name_off);
             if let Some(i) = TRIGGERS.iter().position(|&n| n == name)
+                && self.knows(name)
                 && let Some(f) = self.special.firsts.get_mut(i)
                 && *f == 0
             {
@@ -551,7 +552,7 @@ impl<E: Order> V<'_, '_, E> {
         if mask & GRAPH_ROOT != 0 && mask & (SPIN_LOCK | RES_SPIN_LOCK) == 0 {
             return Err(self.type_err(Rule::GraphRootWithoutLock, id));
         }
-        if mask & REFCOUNT == 0 && mask & GRAPH_NODE == GRAPH_NODE {
+        if self.rules.refcount_field && mask & REFCOUNT == 0 && mask & GRAPH_NODE == GRAPH_NODE {
             return Err(self.type_err(Rule::NodesWithoutRefcount, id));
         }
         Ok(fields)
@@ -814,6 +815,18 @@ impl<E: Order> V<'_, '_, E> {
         Ok(())
     }
 
+    /// Whether this kernel's layer knows the special struct `name`: the
+    /// rb-tree's from 6.3, `bpf_refcount` from 6.4, `bpf_res_spin_lock`
+    /// from 6.15 (the others from 6.2).
+    fn knows(&self, name: &[u8]) -> bool {
+        match name {
+            b"bpf_rb_root" | b"bpf_rb_node" => self.rules.rb_fields,
+            b"bpf_refcount" => self.rules.refcount_field,
+            b"bpf_res_spin_lock" => self.rules.res_spin_lock,
+            _ => true,
+        }
+    }
+
     /// [`field_size`] on this kernel.
     fn field_size(&self, kind: u32) -> u32 {
         let size = field_size(kind);
@@ -838,7 +851,7 @@ impl<E: Order> V<'_, '_, E> {
         }
         let name = self.str_bytes(name_off);
         for &(n, kind, unique, size, align) in &NAMED {
-            if n != name || (kind == RES_SPIN_LOCK && !self.rules.res_spin_lock) {
+            if n != name || !self.knows(name) {
                 continue;
             }
             if unique || (kind == REFCOUNT && self.rules.refcount_unique) {

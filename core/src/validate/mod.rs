@@ -17,7 +17,7 @@
 //!    (`btf_check_type_tags`, 7.2's `btf_check_modifier_chain_length`
 //!    without the ordering; with a resolve pass, checked at each modifier's
 //!    turn in it and reported after its own errors);
-//! 6. for a standalone blob under `UserLoad` and `Strict` on 6.4 and later,
+//! 6. for a standalone blob under `UserLoad` and `Strict` on 6.2 and later,
 //!    the BPF special-field layer (`btf_parse_struct_metas`; see
 //!    [below](#bpf-special-fields)).
 //!
@@ -108,7 +108,7 @@
 //! special types: spin locks, list and rb-tree roots and nodes, refcounts
 //! and kptrs (`btf_parse_struct_metas`, `btf_parse_fields`,
 //! `btf_check_and_fixup_fields`). `validate` does the same for a
-//! standalone blob under `UserLoad` and `Strict` on kernels 6.4 and later,
+//! standalone blob under `UserLoad` and `Strict` on kernels 6.2 and later,
 //! in each version's shape (see below; the list describes 6.12's), with
 //! `bpf_res_spin_lock` from 6.15. Each failure has its own
 //! [`Rule`]; the kernel logs nothing for them, so each rule's message names
@@ -174,16 +174,22 @@
 //! - before 6.6 ("bpf: Add 'owner' field to bpf_{list,rb}_node"),
 //!   `bpf_list_node` and `bpf_rb_node` were 16 and 24 bytes, and a member
 //!   of another size is no field (6.5; a struct parsed with none is
-//!   refused, [`Rule::NoSpecialFields`]).
+//!   refused, [`Rule::NoSpecialFields`]);
+//! - before 6.4 ("bpf: Introduce opaque bpf_refcount struct and add
+//!   btf_record plumbing"), no `bpf_refcount`: it triggers nothing and is
+//!   no field, and both node kinds may share a struct without one (6.2);
+//! - before 6.3 ("bpf: Add basic bpf_rb_{root,node} support"), no
+//!   rb-trees: only spin locks, list heads and list nodes (6.2 as upstream
+//!   had it, from its source; Ubuntu's 6.2, booted, carries the rb-trees);
+//! - 6.1 and earlier have no layer.
 //!
-//! 6.4 is taken to be 6.5 (it brought `bpf_refcount`). 6.2 and 6.3 had a
-//! layer without refcounts (and 6.2 without rb-trees) that `validate` does
-//! not emulate: it applies no special-field rule there, and may accept
-//! what those kernels refuse. 6.1 and earlier have none.
+//! 6.3 and 6.4 are taken to be as their neighbours' sources say; no kernel
+//! of theirs is booted.
 //!
 //! Distribution kernels carry backports: Ubuntu's 6.8.0-151 has two of the
-//! 2026 steps. [`ValidateOptions::backports`] names them ([`Backport`]),
-//! and `btfkit validate --backport` on the command line.
+//! 2026 steps, its 6.2 the rb-trees and dots, its 5.19 the FUNC_PROTO
+//! checks of 6.1 and 6.2. [`ValidateOptions::backports`] names them
+//! ([`Backport`]), and `btfkit validate --backport` on the command line.
 //! [`ValidateOptions::special_fields`] turns the layer off, for BTF that no
 //! kernel loads as program BTF.
 //!
@@ -349,7 +355,7 @@ pub struct ValidateOptions {
     /// The kernel's byte order (`UserLoad` reads the blob in it).
     pub host: Endian,
     /// Apply the kernel's BPF special-field rules (spin locks, graph roots
-    /// and nodes, refcounts, kptrs; kernels 6.4 and later) to a standalone
+    /// and nodes, refcounts, kptrs; kernels 6.2 and later) to a standalone
     /// blob under `UserLoad` and `Strict`, as `bpf(BPF_BTF_LOAD)` does.
     /// On by default; they are runtime semantics rather than format rules,
     /// so a reader of BTF that no kernel loads may turn them off.
@@ -408,11 +414,14 @@ pub enum Backport {
     /// The ownership graph is bounded to 8 records deep instead of the
     /// node-holder rule (part three).
     OwnershipDepth,
+    /// `bpf_rb_root` and `bpf_rb_node` are special fields ("bpf: Add basic
+    /// bpf_rb_{root,node} support", 6.3).
+    RbTree,
 }
 
 impl Backport {
     /// Every backport, in declaration order.
-    pub const ALL: [Backport; 8] = [
+    pub const ALL: [Backport; 9] = [
         Backport::Dots,
         Backport::FuncResolves,
         Backport::RetNotSource,
@@ -421,6 +430,7 @@ impl Backport {
         Backport::OneSeenSet,
         Backport::RefcountUnique,
         Backport::OwnershipDepth,
+        Backport::RbTree,
     ];
 
     /// Its name on the command line (`refcount-unique`).
@@ -435,6 +445,7 @@ impl Backport {
             Backport::OneSeenSet => "one-seen-set",
             Backport::RefcountUnique => "refcount-unique",
             Backport::OwnershipDepth => "ownership-depth",
+            Backport::RbTree => "rb-tree",
         }
     }
 
@@ -1062,6 +1073,10 @@ const MEMBER_ID_U32: Change = Change {
     backport: Backport::MemberIdU32,
 };
 
+/// "bpf: Add basic bpf_rb_{root,node} support" (6.3): `bpf_rb_root` and
+/// `bpf_rb_node` are special fields, and triggers. Ubuntu's 6.2 carries it.
+const RB_TREE: Change = Change { mainline: (6, 3), stable: &[], backport: Backport::RbTree };
+
 /// The special-field layer's 2026 hardening ("fix unique field logic in
 /// btf", bpf-next in July 2026, so mainline 7.3 by the dates), and the
 /// stable releases that took it back, from stable's push notices where they
@@ -1120,6 +1135,12 @@ struct Rules {
     /// of the fields of a struct type recursively"); before, only the
     /// direct members named as special structs count.
     nested_fields: bool,
+    /// `bpf_rb_root` and `bpf_rb_node` are special ([`RB_TREE`]).
+    rb_fields: bool,
+    /// `bpf_refcount` is special, and both node kinds in one struct need
+    /// it (6.4, "bpf: Introduce opaque bpf_refcount struct and add
+    /// btf_record plumbing").
+    refcount_field: bool,
     /// `bpf_list_node` and `bpf_rb_node` are 24 and 32 bytes (6.6, "bpf: Add
     /// 'owner' field to bpf_{list,rb}_node"); before, 16 and 24, and a
     /// member of the newer sizes is no field.
@@ -1226,9 +1247,11 @@ impl Rules {
             ptr_size: o.ptr_size,
             special_fields: o.special_fields
                 && matches!(o.profile, Profile::UserLoad | Profile::Strict)
-                && k.at_least(6, 4),
+                && k.at_least(6, 2),
             kptr_fields: k.at_least(6, 12),
             nested_fields: k.at_least(6, 11),
+            rb_fields: RB_TREE.applies(o),
+            refcount_field: k.at_least(6, 4),
             owned_nodes: k.at_least(6, 6),
             decl_tag_unique: k.at_least(6, 7),
             res_spin_lock: k.at_least(6, 15),

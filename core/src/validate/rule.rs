@@ -194,7 +194,7 @@ rules! {
     ModifierChainTooLong => "Max chain length or cycle detected",
     /// A modifier chain reaches an id that does not exist.
     DanglingModifier => "Modifier chain refers to a missing type",
-    // The BPF special-field layer (kernel 6.4+, user loads): the kernel
+    // The BPF special-field layer (kernel 6.2+, user loads): the kernel
     // logs nothing for these, so each message names the errno instead.
     /// A member of a struct with special fields (or nested in one) does not start on a byte.
     FieldMemberNotByteAligned => "Member of a special-field struct not byte aligned (EINVAL)",

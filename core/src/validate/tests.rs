@@ -141,17 +141,27 @@ fn name_of_len(n: usize) -> String {
 /// `[5] bpf_list_node`, `[6] bpf_rb_root`, `[7] bpf_rb_node`,
 /// `[8] bpf_refcount`, `[9] bpf_res_spin_lock`, each of the kernel's size.
 fn specials(f: impl FnOnce(&mut Builder)) -> Vec<u8> {
+    specials_of(0, f)
+}
+
+/// [`specials`] with both nodes `shrink` bytes smaller (8: the sizes
+/// before 6.6).
+fn specials_of(shrink: u32, f: impl FnOnce(&mut Builder)) -> Vec<u8> {
     blob(|b| {
         b.int("int", 4, 32, 1).int("long", 8, 64, 1);
         b.head("bpf_spin_lock", STRUCT, 1, false, 4).member("v", 1, 0);
         b.head("bpf_list_head", STRUCT, 2, false, 16).member("a", 2, 0).member("b", 2, 64);
-        b.head("bpf_list_node", STRUCT, 3, false, 24).member("a", 2, 0).member("b", 2, 64).member("c", 2, 128);
+        // One 8-byte member fewer for each 8 bytes shrunk.
+        let (ln, rn) = (3 - shrink / 8, 4 - shrink / 8);
+        b.head("bpf_list_node", STRUCT, ln, false, 24 - shrink);
+        for (name, off) in [("a", 0), ("b", 64), ("c", 128)].into_iter().take(ln as usize) {
+            b.member(name, 2, off);
+        }
         b.head("bpf_rb_root", STRUCT, 2, false, 16).member("a", 2, 0).member("b", 2, 64);
-        b.head("bpf_rb_node", STRUCT, 4, false, 32)
-            .member("a", 2, 0)
-            .member("b", 2, 64)
-            .member("c", 2, 128)
-            .member("d", 2, 192);
+        b.head("bpf_rb_node", STRUCT, rn, false, 32 - shrink);
+        for (name, off) in [("a", 0), ("b", 64), ("c", 128), ("d", 192)].into_iter().take(rn as usize) {
+            b.member(name, 2, off);
+        }
         b.head("bpf_refcount", STRUCT, 1, false, 4).member("v", 1, 0);
         b.head("bpf_res_spin_lock", STRUCT, 1, false, 4).member("v", 1, 0);
         f(b);
@@ -254,6 +264,24 @@ fn two_tags(outer: &'static str, inner: &'static str) -> Vec<u8> {
 fn beside_lock(tag: &'static str) -> Vec<u8> {
     tagged_ptr(tag, false, |b| {
         b.head("v", STRUCT, 2, false, 16).member("l", LOCK, 0).member("p", 12, 64);
+    })
+}
+
+/// A list node and an rb node in `v`, no refcount (nodes `shrink` bytes
+/// smaller).
+fn both_nodes(shrink: u32) -> Vec<u8> {
+    specials_of(shrink, |b| {
+        b.head("v", STRUCT, 2, false, 56).member("ln", NODE, 0).member("rn", RB_NODE, 192);
+    })
+}
+
+/// An rb root (with its tag and value struct) and no lock, in `h`; the
+/// nodes of kernels before 6.6.
+fn rb_root_alone() -> Vec<u8> {
+    specials_of(8, |b| {
+        b.head("rbv", STRUCT, 2, false, 40).member("d", 2, 0).member("n", RB_NODE, 64);
+        b.head("h", STRUCT, 2, false, 24).member("x", 1, 0).member("root", ROOT, 64);
+        b.head("contains:rbv:n", DECL_TAG, 0, false, 11).u32(1);
     })
 }
 
@@ -1576,7 +1604,8 @@ fn cases() -> Vec<Case> {
         on("special: two spin locks (Strict)", two_locks(), Profile::Strict, K618, e(Rule::DuplicateField)),
         at("special: two spin locks (6.11)", two_locks(), K611, e(Rule::DuplicateField)),
         at("special: two spin locks (6.4)", two_locks(), K64, e(Rule::DuplicateField)),
-        at("special: two spin locks (6.3: no layer)", two_locks(), K63, ok),
+        at("special: two spin locks (6.2)", two_locks(), KernelVersion::new(6, 2), e(Rule::DuplicateField)),
+        at("special: two spin locks (6.1: no layer)", two_locks(), KernelVersion::new(6, 1), ok),
         user("special: spin locks at two levels", locks_at_two_levels(), ok),
         on(
             "special: spin locks at two levels (Strict)",
@@ -1920,13 +1949,11 @@ fn cases() -> Vec<Case> {
             }),
             ok
         ),
-        user(
-            "special: list and rb nodes without a refcount",
-            specials(|b| {
-                b.head("v", STRUCT, 2, false, 56).member("ln", NODE, 0).member("rn", RB_NODE, 192);
-            }),
-            e(Rule::NodesWithoutRefcount)
-        ),
+        user("special: list and rb nodes without a refcount", both_nodes(0), e(Rule::NodesWithoutRefcount)),
+        at("special: list and rb nodes without a refcount (6.4)", both_nodes(8), K64, e(Rule::NodesWithoutRefcount)),
+        at("special: list and rb nodes without a refcount (6.3: no refcounts)", both_nodes(8), K63, ok),
+        at("special: rb root without a lock (6.3)", rb_root_alone(), K63, e(Rule::GraphRootWithoutLock)),
+        at("special: rb root without a lock (6.2: no rb-trees)", rb_root_alone(), KernelVersion::new(6, 2), ok),
         user(
             "special: list and rb nodes with a refcount",
             specials(|b| {
@@ -2033,6 +2060,10 @@ fn backports_add_their_change_and_no_other() {
     assert_eq!(with(&locks_at_two_levels(), KernelVersion::new(6, 11), ubuntu), Ok(()));
     let one_set = ubuntu.with(Backport::OneSeenSet);
     assert_eq!(with(&locks_at_two_levels(), KernelVersion::new(6, 11), one_set), Err(Rule::DuplicateField));
+    // Ubuntu's 6.2 has 6.3's rb-trees.
+    let k62 = KernelVersion::new(6, 2);
+    assert_eq!(with(&rb_root_alone(), k62, Backports::NONE), Ok(()));
+    assert_eq!(with(&rb_root_alone(), k62, Backports::NONE.with(Backport::RbTree)), Err(Rule::GraphRootWithoutLock));
     // Outside the special fields: dots in a name before 6.4.
     let dotted = with_int(|b| {
         b.head("", PROTO, 0, false, 1).head("f.isra.0", FUNC, 0, false, 2);
