@@ -18,9 +18,11 @@ pub fn run(data: &[u8]) {
     for (kernel, backports) in [
         (KernelVersion::new(5, 10), Backports::NONE),
         (KernelVersion::new(6, 1), Backports::NONE),
-        // The special-field layer's older shapes: smaller nodes and the
-        // first graph-root tag (6.5), direct members only (6.8), no kptrs
-        // (6.11).
+        // The special-field layer's older shapes: lists only (6.2), no
+        // refcount (6.3), smaller nodes and the first graph-root tag (6.5),
+        // direct members only (6.8), no kptrs (6.11).
+        (KernelVersion::new(6, 2), Backports::NONE),
+        (KernelVersion::new(6, 3), Backports::NONE),
         (KernelVersion::new(6, 5), Backports::NONE),
         (KernelVersion::new(6, 8), ubuntu),
         (KernelVersion::new(6, 11), Backports::NONE),
