@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use btfkit::composite::Layer;
 use btfkit::names::NameIndex;
-use btfkit::validate::{BaseNamesVec, KernelVersion, Profile, ValidateOptions};
+use btfkit::validate::{Backport, Backports, BaseNamesVec, KernelVersion, Profile, ValidateOptions};
 use btfkit::{Btf, IdIndex};
 
 use crate::{Error, SYSFS_BTF, read_file};
@@ -181,7 +181,7 @@ pub fn running_kernel() -> KernelVersion {
 /// A distribution's kernel is its upstream release plus patches of its own,
 /// and the answer is the upstream release: Ubuntu's 5.19 and 6.2, kept
 /// after upstream's series ended, carry BTF rule fixes that upstream's
-/// 5.19.17 and 6.2.16 do not.
+/// 5.19.17 and 6.2.16 do not, which [`ubuntu_backports`] names.
 #[must_use]
 pub fn kernel_version_of(osrelease: &str, uname_v: &str, version_signature: &str) -> Option<KernelVersion> {
     let k = KernelVersion::parse(osrelease)?;
@@ -192,6 +192,57 @@ pub fn kernel_version_of(osrelease: &str, uname_v: &str, version_signature: &str
     let ubuntu = version_signature.strip_prefix("Ubuntu ").and_then(|s| s.split_whitespace().last());
     let same_series = |r: KernelVersion| r.major == k.major && r.minor == k.minor && !r.is_series();
     Some([debian, ubuntu].into_iter().flatten().filter_map(KernelVersion::parse).find(|&r| same_series(r)).unwrap_or(k))
+}
+
+/// Ubuntu's generic kernels that carry BTF rule changes their upstream
+/// release lacks, from each package's source (`kernel/bpf/btf.c` against
+/// upstream's): the series, the first ABI whose source was read, and the
+/// changes. Later ABIs of the series keep them; earlier ones may or may not
+/// have them.
+const UBUNTU_BACKPORTS: [(u16, u16, u32, &[Backport]); 3] = [
+    // linux-hwe-5.19 5.19.0-50.50: the FUNC_PROTO return and parameter
+    // checks of 6.1 and 6.2.
+    (5, 19, 50, &[Backport::RetNotSource, Backport::ArgNotSource]),
+    // linux-source-6.2.0 6.2.0-39.40: dots in names, 6.3's rb-trees.
+    (6, 2, 39, &[Backport::Dots, Backport::RbTree]),
+    // linux-source-6.8.0 6.8.0-151.151: two steps of the special-field
+    // layer's 2026 hardening.
+    (6, 8, 151, &[Backport::RefcountUnique, Backport::OwnershipDepth]),
+];
+
+/// The backports known to be in an Ubuntu generic kernel of release
+/// `osrelease` (`6.8.0-151-generic`): see [`UBUNTU_BACKPORTS`] for which,
+/// and from which ABI on. Nothing for another release or flavour (their
+/// ABI numbers are not the generic kernel's); the caller knows the kernel
+/// is Ubuntu's ([`running_backports`] reads `/proc/version_signature`).
+#[must_use]
+pub fn ubuntu_backports(osrelease: &str) -> Backports {
+    let parse = || -> Option<(u16, u16, u32)> {
+        let abi = osrelease.trim().strip_suffix("-generic")?;
+        let (version, abi) = abi.split_once('-')?;
+        let mut v = version.split('.').map(str::parse::<u16>);
+        let (major, minor, patch) = (v.next()?.ok()?, v.next()?.ok()?, v.next()?.ok()?);
+        (patch == 0 && v.next().is_none()).then_some(())?;
+        Some((major, minor, abi.parse().ok()?))
+    };
+    let Some((major, minor, abi)) = parse() else { return Backports::NONE };
+    UBUNTU_BACKPORTS
+        .iter()
+        .filter(|&&(ma, mi, from, _)| (ma, mi) == (major, minor) && abi >= from)
+        .flat_map(|(.., changes)| changes.iter())
+        .fold(Backports::NONE, |set, &b| set.with(b))
+}
+
+/// The running kernel's known backports: [`ubuntu_backports`] on Ubuntu
+/// (by `/proc/version_signature`), none elsewhere.
+#[must_use]
+pub fn running_backports() -> Backports {
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    if read("/proc/version_signature").starts_with("Ubuntu ") {
+        ubuntu_backports(&read("/proc/sys/kernel/osrelease"))
+    } else {
+        Backports::NONE
+    }
 }
 
 /// The vmlinux ELF files libbpf falls back to when there is no sysfs
@@ -692,6 +743,22 @@ impl btfkit::validate::KernelStructs for KernelStructNames {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ubuntu_backports_from_the_abi_read_on() {
+        let ubuntu68 = Backports::NONE.with(Backport::RefcountUnique).with(Backport::OwnershipDepth);
+        assert_eq!(ubuntu_backports("6.8.0-151-generic\n"), ubuntu68);
+        assert_eq!(ubuntu_backports("6.8.0-160-generic"), ubuntu68);
+        // Before the ABI read, and other flavours' own ABI numbers: none.
+        assert_eq!(ubuntu_backports("6.8.0-150-generic"), Backports::NONE);
+        assert_eq!(ubuntu_backports("6.8.0-1040-aws"), Backports::NONE);
+        assert_eq!(ubuntu_backports("6.2.0-39-generic"), Backports::NONE.with(Backport::Dots).with(Backport::RbTree));
+        assert!(ubuntu_backports("5.19.0-50-generic").contains(Backport::ArgNotSource));
+        for other in ["6.5.0-45-generic", "6.12.57+deb13-cloud-amd64", "6.1.0-50-cloud-amd64", "6.8.1-151-generic", ""]
+        {
+            assert_eq!(ubuntu_backports(other), Backports::NONE, "{other}");
+        }
+    }
 
     #[test]
     fn running_kernel_versions_see_through_distribution_abi_names() {

@@ -9,7 +9,9 @@ use btfkit::composite::Layer;
 use btfkit::merge::{Form, Input, Merge, MergeError, MergeOptions};
 use btfkit::validate::{Backport, Backports, KernelVersion, Profile, ValidateOptions};
 use btfkit::{Btf, ErrorKind, Kind, TypeId};
-use btfkit_sysfs::kernel::{KernelBtf, KernelStructNames, Options, ReadMode, Session, running_kernel};
+use btfkit_sysfs::kernel::{
+    KernelBtf, KernelStructNames, Options, ReadMode, Session, running_backports, running_kernel,
+};
 use btfkit_sysfs::{Error, IoSink, SYSFS_BTF, big_buffer, big_slice, read_file, read_files};
 use clap::{Args, Parser, Subcommand};
 
@@ -115,7 +117,9 @@ enum Command {
         /// commas): dots, func-resolves, ret-not-source, arg-not-source,
         /// member-id-u32, one-seen-set, refcount-unique, ownership-depth,
         /// rb-tree. Ubuntu's 6.8.0-151 carries refcount-unique and
-        /// ownership-depth; its 6.2 dots and rb-tree.
+        /// ownership-depth; its 6.2 dots and rb-tree. Without --kernel, the
+        /// running kernel's known backports are added (Ubuntu's generic
+        /// kernels from the ABI whose source was read; -v names them).
         #[arg(long = "backport", value_name = "NAME", value_delimiter = ',')]
         backports: Vec<String>,
         #[command(flatten)]
@@ -434,14 +438,24 @@ struct ValidateArgs {
 
 fn validate(g: &Global, args: ValidateArgs, m: &Modules) -> Result<ExitCode, Error> {
     let ValidateArgs { file, base, profile, kernel: kernel_arg, backports } = args;
+    let running = kernel_arg.is_none();
     let kv = match kernel_version(kernel_arg) {
         Ok(k) => k,
         Err(code) => return Ok(code),
     };
-    let backports = match backport_set(&backports) {
+    let mut backports = match backport_set(&backports) {
         Ok(b) => b,
         Err(code) => return Ok(code),
     };
+    // The running kernel's: those its distribution's source shows.
+    if running {
+        let known = running_backports();
+        if g.verbose && known != Backports::NONE {
+            let names: Vec<&str> = Backport::ALL.iter().filter(|&&b| known.contains(b)).map(|b| b.name()).collect();
+            eprintln!("btfkit: the running kernel carries backports: {}", names.join(", "));
+        }
+        backports = backports.union(known);
+    }
     let by_module = m.all_modules || !m.modules.is_empty() || !m.symbols.is_empty();
     if by_module {
         if file.is_some() || base.is_some() {

@@ -27,9 +27,9 @@
 //! the layer, 6.2 on (Ubuntu's 6.2, 6.5, 6.8 and 6.11 have its older
 //! shapes: direct members only before 6.11, no kptrs before 6.12, smaller
 //! nodes before 6.6, no refcount before 6.4), with the backports a
-//! distribution kernel carries (see [`backports`]).
+//! distribution kernel carries (`btfkit_sysfs::kernel::ubuntu_backports`).
 
-use btfkit::validate::{Backport, Backports, KernelVersion, Profile, ValidateOptions, validate_in_kernel};
+use btfkit::validate::{KernelVersion, Profile, ValidateOptions, validate_in_kernel};
 use btfkit_tests::kernel::Rejected;
 use btfkit_tests::unavailable;
 use btfkit_tests::vm::{self, Guest};
@@ -52,39 +52,14 @@ fn guests() -> Option<Vec<Guest>> {
     }
 }
 
-/// What a distribution kernel carries beyond its upstream release, from its
-/// own source (`kernel/bpf/btf.c` against the upstream release):
-/// - Ubuntu's 5.19 (`linux-hwe-5.19` 5.19.0-50.50, kept after upstream's
-///   5.19.17) refuses a VAR, DATASEC or DECL_TAG as a FUNC_PROTO's return
-///   or parameter type, which upstream's 5.19 never did;
-/// - Ubuntu's 6.2 (`linux-source-6.2.0` 6.2.0-39.40, after 6.2.16) takes
-///   `.` in identifiers, and has 6.3's rb-trees in the special-field
-///   layer;
-/// - Ubuntu's 6.8 (`linux-source-6.8.0` 6.8.0-151.151) has `bpf_refcount`
-///   unique and the ownership depth bound of the special-field layer's
-///   2026 hardening.
-///
-/// The other Ubuntu guests' patches change no rule that the tests see.
-fn backports(release: &str) -> Backports {
-    let none = Backports::NONE;
-    if release.starts_with("5.19.0-") {
-        none.with(Backport::RetNotSource).with(Backport::ArgNotSource)
-    } else if release.starts_with("6.2.0-") {
-        none.with(Backport::Dots).with(Backport::RbTree)
-    } else if release.starts_with("6.8.0-") {
-        none.with(Backport::RefcountUnique).with(Backport::OwnershipDepth)
-    } else {
-        none
-    }
-}
-
 /// One guest's comparison: a report line, and the disagreements.
 fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<String>) {
     let started = std::time::Instant::now();
     let kernel = guest.kernel;
     let opts = {
         let mut o = ValidateOptions::new(Profile::UserLoad, kernel);
-        o.backports = backports(&guest.release);
+        // Ubuntu's, from their source (Debian's releases match none).
+        o.backports = btfkit_sysfs::kernel::ubuntu_backports(&guest.release);
         o
     };
     let structs = guest.structs().unwrap_or_else(|e| panic!("{e}"));

@@ -476,6 +476,12 @@ impl Backports {
     pub const fn contains(self, b: Backport) -> bool {
         self.0 & 1u32 << b as u32 != 0
     }
+
+    /// Both sets.
+    #[must_use]
+    pub const fn union(self, other: Backports) -> Self {
+        Backports(self.0 | other.0)
+    }
 }
 
 impl Default for ValidateOptions {

@@ -2076,6 +2076,7 @@ fn backports_add_their_change_and_no_other() {
         assert!(Backport::ALL.iter().filter(|&&o| o != b).all(|&o| !Backports::NONE.with(b).contains(o)));
     }
     assert_eq!(Backport::from_name("nosuch"), None);
+    assert_eq!(ubuntu.union(Backports::NONE.with(Backport::Dots)), ubuntu.with(Backport::Dots));
 }
 
 #[test]
