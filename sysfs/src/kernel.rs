@@ -211,8 +211,10 @@ const UBUNTU_BACKPORTS: [(u16, u16, u32, &[Backport]); 3] = [
 ];
 
 /// The backports known to be in an Ubuntu generic kernel of release
-/// `osrelease` (`6.8.0-151-generic`): see [`UBUNTU_BACKPORTS`] for which,
-/// and from which ABI on. Nothing for another release or flavour (their
+/// `osrelease` (`6.8.0-151-generic`): 5.19 from ABI 50 on (`ret-not-source`,
+/// `arg-not-source`), 6.2 from 39 on (`dots`, `rb-tree`) and 6.8 from 151
+/// on (`refcount-unique`, `ownership-depth`), the ABIs whose source was
+/// read. Nothing for another release or flavour (their
 /// ABI numbers are not the generic kernel's); the caller knows the kernel
 /// is Ubuntu's ([`running_backports`] reads `/proc/version_signature`).
 #[must_use]
