@@ -85,16 +85,16 @@ const WORK_BASE: u64 = 1 << 22;
 const CLEAN: u32 = 1 << 31;
 
 /// The special structs, matched by name in a parsed struct: name, kind,
-/// unique per struct level, size (from 6.6; see [`OLD_NODE_SHRINK`]),
-/// alignment (x86-64; `include/uapi/linux/bpf.h`).
-const NAMED: [(&[u8], u32, bool, u32, u32); 7] = [
-    (b"bpf_spin_lock", SPIN_LOCK, true, 4, 4),
-    (b"bpf_res_spin_lock", RES_SPIN_LOCK, true, 4, 4),
-    (b"bpf_list_head", LIST_HEAD, false, 16, 8),
-    (b"bpf_list_node", LIST_NODE, false, 24, 8),
-    (b"bpf_rb_root", RB_ROOT, false, 16, 8),
-    (b"bpf_rb_node", RB_NODE, false, 32, 8),
-    (b"bpf_refcount", REFCOUNT, false, 4, 4),
+/// unique per struct level, alignment (x86-64; `include/uapi/linux/bpf.h`;
+/// the sizes are [`field_size`]'s).
+const NAMED: [(&[u8], u32, bool, u32); 7] = [
+    (b"bpf_spin_lock", SPIN_LOCK, true, 4),
+    (b"bpf_res_spin_lock", RES_SPIN_LOCK, true, 4),
+    (b"bpf_list_head", LIST_HEAD, false, 8),
+    (b"bpf_list_node", LIST_NODE, false, 8),
+    (b"bpf_rb_root", RB_ROOT, false, 8),
+    (b"bpf_rb_node", RB_NODE, false, 8),
+    (b"bpf_refcount", REFCOUNT, false, 4),
 ];
 
 /// The struct names whose first STRUCT triggers the parse of a holder
@@ -709,16 +709,7 @@ impl<E: Order> V<'_, '_, E> {
             if !off.is_multiple_of(align) {
                 continue;
             }
-            let found = match kind {
-                KPTR_REF => match self.find_kptr(var).map_err(merr)? {
-                    Some((k, pointee)) => Found::Field(Field { kind: k, off, value: pointee, node: 0 }),
-                    None => Found::Ignore,
-                },
-                LIST_HEAD | RB_ROOT => self.find_graph_root(fid, i, vt, kind, off)?,
-                _ if vt.k(Kind::Struct) && vt.st == size => Found::Field(Field { kind, off, value: 0, node: 0 }),
-                _ => Found::Ignore,
-            };
-            let Found::Field(field) = found else { continue };
+            let Found::Field(field) = self.field_at(fid, i, var, (kind, size), off)? else { continue };
             let room = FIELDS_MAX.saturating_sub(fields.len());
             if room == 0 {
                 return Err(merr(Rule::TooManyFields));
@@ -761,18 +752,29 @@ impl<E: Order> V<'_, '_, E> {
             if !off.is_multiple_of(align) {
                 continue;
             }
-            let mt = self.ty(mty).unwrap_or(T::VOID);
-            let found = match kind {
-                LIST_HEAD | RB_ROOT => self.find_graph_root(id, i, mt, kind, off)?,
-                _ if mt.k(Kind::Struct) && mt.st == size => Found::Field(Field { kind, off, value: 0, node: 0 }),
-                _ => Found::Ignore,
-            };
-            let Found::Field(field) = found else { continue };
+            let Found::Field(field) = self.field_at(id, i, mty, (kind, size), off)? else { continue };
             if fields.push(field).is_err() {
                 return Err(merr(Rule::TooManyFields));
             }
         }
         Ok(fields)
+    }
+
+    /// Member `i` of struct `container`, of type `var` (past its arrays) at
+    /// byte `off`, taken as a field of `kind` and `size`: a kptr
+    /// (`btf_find_kptr`), a graph root (`btf_find_graph_root`), or a STRUCT
+    /// of the field's size (`btf_find_struct`); else ignored.
+    fn field_at(&self, container: u32, i: u32, var: u32, (kind, size): (u32, u32), off: u32) -> VResult<Found> {
+        let vt = self.ty(var).unwrap_or(T::VOID);
+        Ok(match kind {
+            KPTR_REF => match self.find_kptr(var).map_err(|rule| self.member_err(rule, container, i))? {
+                Some((k, pointee)) => Found::Field(Field { kind: k, off, value: pointee, node: 0 }),
+                None => Found::Ignore,
+            },
+            LIST_HEAD | RB_ROOT => self.find_graph_root(container, i, vt, kind, off)?,
+            _ if vt.k(Kind::Struct) && vt.st == size => Found::Field(Field { kind, off, value: 0, node: 0 }),
+            _ => Found::Ignore,
+        })
     }
 
     /// A nested struct's walk is over (`btf_find_nested_struct`): its
@@ -850,7 +852,7 @@ impl<E: Order> V<'_, '_, E> {
             return Ok(None);
         }
         let name = self.str_bytes(name_off);
-        for &(n, kind, unique, size, align) in &NAMED {
+        for &(n, kind, unique, align) in &NAMED {
             if n != name || !self.knows(name) {
                 continue;
             }
@@ -860,8 +862,7 @@ impl<E: Order> V<'_, '_, E> {
                 }
                 *seen |= kind;
             }
-            let size = if kind & GRAPH_NODE != 0 { self.field_size(kind) } else { size };
-            return Ok(Some((kind, size, align)));
+            return Ok(Some((kind, self.field_size(kind), align)));
         }
         Ok(None)
     }
