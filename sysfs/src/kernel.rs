@@ -194,29 +194,58 @@ pub fn kernel_version_of(osrelease: &str, uname_v: &str, version_signature: &str
     Some([debian, ubuntu].into_iter().flatten().filter_map(KernelVersion::parse).find(|&r| same_series(r)).unwrap_or(k))
 }
 
-/// Ubuntu's generic kernels that carry BTF rule changes their upstream
-/// release lacks, from each package's source (`kernel/bpf/btf.c` against
-/// upstream's): the series, the first ABI whose source was read, and the
-/// changes. Later ABIs of the series keep them; earlier ones may or may not
-/// have them.
-const UBUNTU_BACKPORTS: [(u16, u16, u32, &[Backport]); 3] = [
-    // linux-hwe-5.19 5.19.0-50.50: the FUNC_PROTO return and parameter
-    // checks of 6.1 and 6.2.
-    (5, 19, 50, &[Backport::RetNotSource, Backport::ArgNotSource]),
-    // linux-source-6.2.0 6.2.0-39.40: dots in names, 6.3's rb-trees.
-    (6, 2, 39, &[Backport::Dots, Backport::RbTree]),
-    // linux-source-6.8.0 6.8.0-151.151: two steps of the special-field
-    // layer's 2026 hardening.
-    (6, 8, 151, &[Backport::RefcountUnique, Backport::OwnershipDepth]),
+/// The BTF rule changes Ubuntu's generic kernels carry beyond their
+/// upstream release: the series, the first ABI that has the change, and
+/// the change. Each ABI is the changelog entry that lists the commit
+/// (`debian.master/changelog` of the source packages, and the
+/// `changelog.Debian.gz` of `linux-doc` and of the images); the guests
+/// boot the ABIs on either side where the archive still has them.
+const UBUNTU_BACKPORTS: [(u16, u16, u32, Backport); 9] = [
+    // kinetic's 5.19 (and jammy's HWE 5.19): "bpf: prevent decl_tag from
+    // being referenced in func_proto" in 5.19.0-30.31, "... func_proto arg"
+    // in 5.19.0-39.40. The archive's oldest 5.19 is 41 (the source of 50
+    // was read and booted).
+    (5, 19, 30, Backport::RetNotSource),
+    (5, 19, 39, Backport::ArgNotSource),
+    // lunar's 6.2 (and jammy's HWE 6.2): 6.3's "bpf: Add basic
+    // bpf_rb_{root,node} support" in 6.2.0-27.28, "bpf/btf: Accept function
+    // names that contain dots" in 6.2.0-36.37. Booted: 26 has neither, 35
+    // the rb-trees alone, 39 both.
+    (6, 2, 27, Backport::RbTree),
+    (6, 2, 36, Backport::Dots),
+    // noble's 6.8: "bpf: Bound ownership depth through local kptrs and graph
+    // roots" in 6.8.0-148.148, "bpf: Mark bpf_refcount field as unique" in
+    // 6.8.0-150.150; not "Preserve unique-field state across nested
+    // structs". Booted: 147 has neither, 149 the bound alone, 151 both.
+    (6, 8, 148, Backport::OwnershipDepth),
+    (6, 8, 150, Backport::RefcountUnique),
+    // noble's HWE 7.0 (resolute's 7.0): all three steps of the 2026
+    // hardening in 7.0.0-42.42, which upstream's 7.0.y never got. Booted:
+    // 38 has none, 44 all three.
+    (7, 0, 42, Backport::OneSeenSet),
+    (7, 0, 42, Backport::RefcountUnique),
+    (7, 0, 42, Backport::OwnershipDepth),
 ];
 
 /// The backports known to be in an Ubuntu generic kernel of release
-/// `osrelease` (`6.8.0-151-generic`): 5.19 from ABI 50 on (`ret-not-source`,
-/// `arg-not-source`), 6.2 from 39 on (`dots`, `rb-tree`) and 6.8 from 151
-/// on (`refcount-unique`, `ownership-depth`), the ABIs whose source was
-/// read. Nothing for another release or flavour (their
-/// ABI numbers are not the generic kernel's); the caller knows the kernel
-/// is Ubuntu's ([`running_backports`] reads `/proc/version_signature`).
+/// `osrelease` (`6.8.0-151-generic`), each from the ABI whose changelog
+/// first lists it:
+///
+/// | series | ABI | backports |
+/// |---|---|---|
+/// | 5.19 | 30 | `ret-not-source` |
+/// | 5.19 | 39 | `arg-not-source` |
+/// | 6.2 | 27 | `rb-tree` |
+/// | 6.2 | 36 | `dots` |
+/// | 6.8 | 148 | `ownership-depth` |
+/// | 6.8 | 150 | `refcount-unique` |
+/// | 7.0 | 42 | `one-seen-set`, `refcount-unique`, `ownership-depth` |
+///
+/// Ubuntu's other generic series (5.0 to 5.17, 6.0, 6.5, 6.11, 6.14,
+/// 6.17) carry none: their booted ABIs agree with their upstream release.
+/// Nothing for another flavour (its ABI numbers are not the generic
+/// kernel's); the caller knows the kernel is Ubuntu's
+/// ([`running_backports`] reads `/proc/version_signature`).
 #[must_use]
 pub fn ubuntu_backports(osrelease: &str) -> Backports {
     let parse = || -> Option<(u16, u16, u32)> {
@@ -231,8 +260,7 @@ pub fn ubuntu_backports(osrelease: &str) -> Backports {
     UBUNTU_BACKPORTS
         .iter()
         .filter(|&&(ma, mi, from, _)| (ma, mi) == (major, minor) && abi >= from)
-        .flat_map(|(.., changes)| changes.iter())
-        .fold(Backports::NONE, |set, &b| set.with(b))
+        .fold(Backports::NONE, |set, &(.., b)| set.with(b))
 }
 
 /// The running kernel's known backports: [`ubuntu_backports`] on Ubuntu
@@ -747,18 +775,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ubuntu_backports_from_the_abi_read_on() {
-        let ubuntu68 = Backports::NONE.with(Backport::RefcountUnique).with(Backport::OwnershipDepth);
-        assert_eq!(ubuntu_backports("6.8.0-151-generic\n"), ubuntu68);
-        assert_eq!(ubuntu_backports("6.8.0-160-generic"), ubuntu68);
-        // Before the ABI read, and other flavours' own ABI numbers: none.
-        assert_eq!(ubuntu_backports("6.8.0-150-generic"), Backports::NONE);
-        assert_eq!(ubuntu_backports("6.8.0-1040-aws"), Backports::NONE);
-        assert_eq!(ubuntu_backports("6.2.0-39-generic"), Backports::NONE.with(Backport::Dots).with(Backport::RbTree));
-        assert!(ubuntu_backports("5.19.0-50-generic").contains(Backport::ArgNotSource));
-        for other in ["6.5.0-45-generic", "6.12.57+deb13-cloud-amd64", "6.1.0-50-cloud-amd64", "6.8.1-151-generic", ""]
-        {
-            assert_eq!(ubuntu_backports(other), Backports::NONE, "{other}");
+    fn ubuntu_backports_from_the_abi_that_lists_them() {
+        let none = Backports::NONE;
+        let u = |r| ubuntu_backports(r);
+        // Each step, on either side of its ABI.
+        assert_eq!(u("6.8.0-147-generic"), none);
+        assert_eq!(u("6.8.0-148-generic"), none.with(Backport::OwnershipDepth));
+        assert_eq!(u("6.8.0-149-generic\n"), none.with(Backport::OwnershipDepth));
+        let ubuntu68 = none.with(Backport::RefcountUnique).with(Backport::OwnershipDepth);
+        assert_eq!(u("6.8.0-150-generic"), ubuntu68);
+        assert_eq!(u("6.8.0-160-generic"), ubuntu68);
+        assert_eq!(u("6.2.0-26-generic"), none);
+        assert_eq!(u("6.2.0-35-generic"), none.with(Backport::RbTree));
+        assert_eq!(u("6.2.0-39-generic"), none.with(Backport::Dots).with(Backport::RbTree));
+        assert_eq!(u("5.19.0-29-generic"), none);
+        assert_eq!(u("5.19.0-38-generic"), none.with(Backport::RetNotSource));
+        assert_eq!(u("5.19.0-50-generic"), none.with(Backport::RetNotSource).with(Backport::ArgNotSource));
+        assert_eq!(u("7.0.0-38-generic"), none);
+        let hardening = ubuntu68.with(Backport::OneSeenSet);
+        assert_eq!(u("7.0.0-42-generic"), hardening);
+        assert_eq!(u("7.0.0-44-generic"), hardening);
+        // Other flavours' own ABI numbers, other series, other distributions:
+        // none.
+        for other in [
+            "6.8.0-1040-aws",
+            "7.0.0-44-lowlatency",
+            "6.5.0-45-generic",
+            "6.17.0-42-generic",
+            "6.12.57+deb13-cloud-amd64",
+            "6.1.0-50-cloud-amd64",
+            "6.8.1-151-generic",
+            "",
+        ] {
+            assert_eq!(u(other), none, "{other}");
         }
     }
 

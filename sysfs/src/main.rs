@@ -117,9 +117,10 @@ enum Command {
         /// commas): dots, func-resolves, ret-not-source, arg-not-source,
         /// member-id-u32, one-seen-set, refcount-unique, ownership-depth,
         /// rb-tree. Ubuntu's 6.8.0-151 carries refcount-unique and
-        /// ownership-depth; its 6.2 dots and rb-tree. Without --kernel, the
-        /// running kernel's known backports are added (Ubuntu's generic
-        /// kernels from the ABI whose source was read; -v names them).
+        /// ownership-depth; its 6.2.0-39 dots and rb-tree; its 7.0.0-44 the
+        /// first three. Without --kernel, the running kernel's known
+        /// backports are added (Ubuntu's generic kernels, from the ABI whose
+        /// changelog lists each; -v names them).
         #[arg(long = "backport", value_name = "NAME", value_delimiter = ',')]
         backports: Vec<String>,
         #[command(flatten)]

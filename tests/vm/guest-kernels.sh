@@ -30,12 +30,14 @@
 # which never got the fix for member ids above 65535), 5.15 and 6.5
 # (jammy's), 6.8, 6.11 and 6.14 (noble's); and Ubuntu's OEM kernels of
 # four more series: 5.6 and 5.14 (focal's, without BTF), 5.17 (the first
-# with TYPE_TAG, and no type-tag checks) and 6.0 (jammy's). Ubuntu carries
-# patches of its own beside the stable release; those that change a BTF rule
-# would show as disagreements. Ubuntu's 5.19 and 6.2 do: Ubuntu kept them
-# after upstream's series ended (5.19.17, 6.2.16), with fixes upstream's
-# never got (the FUNC_PROTO return and parameter checks; `.` in
-# identifiers), so they are no oracle for the upstream releases.
+# with TYPE_TAG, and no type-tag checks) and 6.0 (jammy's). And Ubuntu's
+# 6.17 and 7.0 (noble's HWE kernels), which Debian ships too. Ubuntu
+# carries patches of its own beside the stable release; those that change a
+# BTF rule show as disagreements until the backport is named
+# (`btfkit_sysfs::kernel::ubuntu_backports`, from Ubuntu's changelogs).
+# Ubuntu's 5.19, 6.2, 6.8 and 7.0 do, kept after upstream's series ended;
+# the pinned ABIs of 6.2 (26, 35), 6.8 (147, 149) and 7.0 (38) sit on
+# either side of those changelog entries.
 #
 # Each kernel is the newest match of a pattern in a suite, read from the
 # suite's package index on deb.debian.org (security.debian.org for the
@@ -87,10 +89,17 @@ KERNELS=(
   "jammy-updates      ^linux-image-unsigned-5\\.19\\.0-[0-9]+-generic$"
   "jammy-updates      ^linux-image-unsigned-6\\.0\\.0-[0-9]+-oem$"
   "jammy-updates      ^linux-image-unsigned-6\\.2\\.0-[0-9]+-generic$"
+  "jammy-updates      ^linux-image-unsigned-6\\.2\\.0-26-generic$"
+  "jammy-updates      ^linux-image-unsigned-6\\.2\\.0-35-generic$"
   "jammy-updates      ^linux-image-unsigned-6\\.5\\.0-[0-9]+-generic$"
   "noble-updates      ^linux-image-unsigned-6\\.8\\.0-[0-9]+-generic$"
+  "noble-updates      ^linux-image-unsigned-6\\.8\\.0-147-generic$"
+  "noble-updates      ^linux-image-unsigned-6\\.8\\.0-149-generic$"
   "noble-updates      ^linux-image-unsigned-6\\.11\\.0-[0-9]+-generic$"
   "noble-updates      ^linux-image-unsigned-6\\.14\\.0-[0-9]+-generic$"
+  "noble-updates      ^linux-image-unsigned-6\\.17\\.0-[0-9]+-generic$"
+  "noble-updates      ^linux-image-unsigned-7\\.0\\.0-38-generic$"
+  "noble-updates      ^linux-image-unsigned-7\\.0\\.0-[0-9]+-generic$"
 )
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
