@@ -18,6 +18,9 @@ use std::path::{Path, PathBuf};
 
 use btfkit::composite::Layer;
 use btfkit::names::NameIndex;
+use btfkit::validate::Backport::{
+    ArgNotSource, Dots, OneSeenSet, OwnershipDepth, RbTree, RefcountUnique, RetNotSource,
+};
 use btfkit::validate::{Backport, Backports, BaseNamesVec, KernelVersion, Profile, ValidateOptions};
 use btfkit::{Btf, IdIndex};
 
@@ -194,42 +197,79 @@ pub fn kernel_version_of(osrelease: &str, uname_v: &str, version_signature: &str
     Some([debian, ubuntu].into_iter().flatten().filter_map(KernelVersion::parse).find(|&r| same_series(r)).unwrap_or(k))
 }
 
-/// The BTF rule changes Ubuntu's generic kernels carry beyond their
-/// upstream release: the series, the first ABI that has the change, and
-/// the change. Each ABI is the changelog entry that lists the commit
-/// (`debian.master/changelog` of the source packages, and the
-/// `changelog.Debian.gz` of `linux-doc` and of the images); the guests
-/// boot the ABIs on either side where the archive still has them.
-const UBUNTU_BACKPORTS: [(u16, u16, u32, Backport); 9] = [
+/// The 2026 hardening's three steps, as Ubuntu's 7.0 kernels took them: in
+/// one ABI.
+const HARDENING: [Backport; 3] = [OneSeenSet, RefcountUnique, OwnershipDepth];
+
+/// The BTF rule changes Ubuntu's kernels carry beyond their upstream
+/// release, per series and flavour: each change from the first ABI whose
+/// changelog lists its commit (`debian.master/changelog` of the source
+/// packages, and the `changelog.Debian.gz` of `linux-doc`, the images and
+/// `linux-buildinfo`). A flavour listed with no change was read and
+/// carries none. The guests boot ABIs on either side where the archive
+/// still has them.
+/// One series' flavour: major, minor, flavour, and the changes each from
+/// its ABI.
+type UbuntuRow = (u16, u16, &'static str, &'static [(u32, &'static [Backport])]);
+
+const UBUNTU_BACKPORTS: &[UbuntuRow] = &[
     // kinetic's 5.19 (and jammy's HWE 5.19): "bpf: prevent decl_tag from
     // being referenced in func_proto" in 5.19.0-30.31, "... func_proto arg"
-    // in 5.19.0-39.40. The archive's oldest 5.19 is 41 (the source of 50
-    // was read and booted).
-    (5, 19, 30, Backport::RetNotSource),
-    (5, 19, 39, Backport::ArgNotSource),
-    // lunar's 6.2 (and jammy's HWE 6.2): 6.3's "bpf: Add basic
-    // bpf_rb_{root,node} support" in 6.2.0-27.28, "bpf/btf: Accept function
-    // names that contain dots" in 6.2.0-36.37. Booted: 26 has neither, 35
-    // the rb-trees alone, 39 both.
-    (6, 2, 27, Backport::RbTree),
-    (6, 2, 36, Backport::Dots),
+    // in 5.19.0-39.40. The archive's oldest 5.19 is 41 (50 was read and
+    // booted).
+    (5, 19, "generic", &[(30, &[RetNotSource]), (39, &[ArgNotSource])]),
+    // lunar's 6.2 (and jammy's HWE 6.2, which has no ABI 27 to 30): 6.3's
+    // "bpf: Add basic bpf_rb_{root,node} support" in 6.2.0-27.28,
+    // "bpf/btf: Accept function names that contain dots" in 6.2.0-36.37.
+    // Booted: 26 has neither, 35 the rb-trees alone, 39 both.
+    (6, 2, "generic", &[(27, &[RbTree]), (36, &[Dots])]),
     // noble's 6.8: "bpf: Bound ownership depth through local kptrs and graph
     // roots" in 6.8.0-148.148, "bpf: Mark bpf_refcount field as unique" in
     // 6.8.0-150.150; not "Preserve unique-field state across nested
     // structs". Booted: 147 has neither, 149 the bound alone, 151 both.
-    (6, 8, 148, Backport::OwnershipDepth),
-    (6, 8, 150, Backport::RefcountUnique),
-    // noble's HWE 7.0 (resolute's 7.0): all three steps of the 2026
-    // hardening in 7.0.0-42.42, which upstream's 7.0.y never got. Booted:
-    // 38 has none, 44 all three.
-    (7, 0, 42, Backport::OneSeenSet),
-    (7, 0, 42, Backport::RefcountUnique),
-    (7, 0, 42, Backport::OwnershipDepth),
+    (6, 8, "generic", &[(148, &[OwnershipDepth]), (150, &[RefcountUnique])]),
+    // Built from the generic kernel's source with its ABI numbers: the
+    // bound in 6.8.0-148.148.1; no lowlatency ABI from 150 yet.
+    (6, 8, "lowlatency", &[(148, &[OwnershipDepth]), (150, &[RefcountUnique])]),
+    // The derivatives, each with its own ABI numbers. Booted: AWS's 1067
+    // has neither, 1069 the bound alone, 1070 both.
+    (6, 8, "aws", &[(1068, &[OwnershipDepth]), (1070, &[RefcountUnique])]),
+    (6, 8, "azure", &[(1072, &[OwnershipDepth]), (1074, &[RefcountUnique])]),
+    (6, 8, "azure-fde", &[(1070, &[OwnershipDepth]), (1072, &[RefcountUnique])]),
+    (6, 8, "gcp", &[(1072, &[OwnershipDepth]), (1074, &[RefcountUnique])]),
+    (6, 8, "gke", &[(1067, &[OwnershipDepth]), (1069, &[RefcountUnique])]),
+    (6, 8, "gkeop", &[(1053, &[OwnershipDepth]), (1054, &[RefcountUnique])]),
+    (6, 8, "ibm", &[(1068, &[OwnershipDepth]), (1070, &[RefcountUnique])]),
+    (6, 8, "nvidia", &[(1066, &[OwnershipDepth]), (1068, &[RefcountUnique])]),
+    (6, 8, "nvidia-lowlatency", &[(1067, &[OwnershipDepth]), (1068, &[RefcountUnique])]),
+    (6, 8, "oracle", &[(1065, &[OwnershipDepth]), (1068, &[RefcountUnique])]),
+    (6, 8, "vmware", &[(1009, &[OwnershipDepth]), (1011, &[RefcountUnique])]),
+    (6, 8, "oem", &[]),
+    // noble's HWE 7.0 (resolute's 7.0): all three steps of the hardening,
+    // which upstream's 7.0.y never got, in one ABI. Booted: generic 38 and
+    // AWS 1014 have none, generic 44 and AWS 1018 all three.
+    (7, 0, "generic", &[(42, &HARDENING)]),
+    (7, 0, "aws", &[(1017, &HARDENING)]),
+    (7, 0, "azure", &[(1020, &HARDENING)]),
+    (7, 0, "azure-fde", &[(1019, &HARDENING)]),
+    (7, 0, "gcp", &[(1017, &HARDENING)]),
+    (7, 0, "oracle", &[(1016, &HARDENING)]),
+    (7, 0, "nvidia", &[]),
 ];
 
-/// The backports known to be in an Ubuntu generic kernel of release
-/// `osrelease` (`6.8.0-151-generic`), each from the ABI whose changelog
-/// first lists it:
+/// An Ubuntu release (`6.8.0-151-generic`): series, ABI and flavour.
+fn ubuntu_release(osrelease: &str) -> Option<(u16, u16, u32, &str)> {
+    let (version, rest) = osrelease.trim().split_once('-')?;
+    let (abi, flavour) = rest.split_once('-')?;
+    let mut v = version.split('.').map(str::parse::<u16>);
+    let (major, minor, patch) = (v.next()?.ok()?, v.next()?.ok()?, v.next()?.ok()?);
+    (patch == 0 && v.next().is_none() && !flavour.is_empty()).then_some(())?;
+    Some((major, minor, abi.parse().ok()?, flavour))
+}
+
+/// The backports known to be in an Ubuntu kernel of release `osrelease`
+/// (`6.8.0-151-generic`, `7.0.0-1018-aws`), each from the ABI whose
+/// changelog first lists it. For the generic kernels:
 ///
 /// | series | ABI | backports |
 /// |---|---|---|
@@ -241,38 +281,59 @@ const UBUNTU_BACKPORTS: [(u16, u16, u32, Backport); 9] = [
 /// | 6.8 | 150 | `refcount-unique` |
 /// | 7.0 | 42 | `one-seen-set`, `refcount-unique`, `ownership-depth` |
 ///
-/// Ubuntu's other generic series (5.0 to 5.17, 6.0, 6.5, 6.11, 6.14,
-/// 6.17) carry none: their booted ABIs agree with their upstream release.
-/// Nothing for another flavour (its ABI numbers are not the generic
-/// kernel's); the caller knows the kernel is Ubuntu's
-/// ([`running_backports`] reads `/proc/version_signature`).
+/// and 6.8's and 7.0's cloud and other flavours (aws, azure, azure-fde, gcp,
+/// gke, gkeop, ibm, lowlatency, nvidia, nvidia-lowlatency, oem, oracle,
+/// vmware) from their own ABIs. Ubuntu's other series carry none (their
+/// booted ABIs agree with their upstream release; 6.14's and 6.17's
+/// flavours list none). A flavour not read gets none:
+/// [`ubuntu_flavour_unread`] says so. The caller knows the kernel is Ubuntu's
+/// ([`running_ubuntu_release`] reads `/proc/version_signature`).
 #[must_use]
 pub fn ubuntu_backports(osrelease: &str) -> Backports {
-    let parse = || -> Option<(u16, u16, u32)> {
-        let abi = osrelease.trim().strip_suffix("-generic")?;
-        let (version, abi) = abi.split_once('-')?;
-        let mut v = version.split('.').map(str::parse::<u16>);
-        let (major, minor, patch) = (v.next()?.ok()?, v.next()?.ok()?, v.next()?.ok()?);
-        (patch == 0 && v.next().is_none()).then_some(())?;
-        Some((major, minor, abi.parse().ok()?))
-    };
-    let Some((major, minor, abi)) = parse() else { return Backports::NONE };
+    let Some((major, minor, abi, flavour)) = ubuntu_release(osrelease) else { return Backports::NONE };
     UBUNTU_BACKPORTS
         .iter()
-        .filter(|&&(ma, mi, from, _)| (ma, mi) == (major, minor) && abi >= from)
-        .fold(Backports::NONE, |set, &(.., b)| set.with(b))
+        .filter(|&&(ma, mi, f, _)| (ma, mi, f) == (major, minor, flavour))
+        .flat_map(|(.., steps)| steps.iter())
+        .filter(|&&(from, _)| abi >= from)
+        .flat_map(|(_, changes)| changes.iter())
+        .fold(Backports::NONE, |set, &b| set.with(b))
 }
 
-/// The running kernel's known backports: [`ubuntu_backports`] on Ubuntu
-/// (by `/proc/version_signature`), none elsewhere.
+/// For an Ubuntu release of a series whose kernels carry backports but of
+/// a flavour [`ubuntu_backports`] does not know (6.8's `generic-64k`, 6.2's
+/// `aws`: changelogs not read, or not back to their start): the backports
+/// that the series' read flavours carry, some of which this kernel may
+/// carry too. `None` for a known flavour, a series without backports, and
+/// what is not an Ubuntu release name.
+#[must_use]
+pub fn ubuntu_flavour_unread(osrelease: &str) -> Option<Backports> {
+    let (major, minor, _, flavour) = ubuntu_release(osrelease)?;
+    let series = || UBUNTU_BACKPORTS.iter().filter(move |&&(ma, mi, ..)| (ma, mi) == (major, minor));
+    if series().next().is_none() || series().any(|&(.., f, _)| f == flavour) {
+        return None;
+    }
+    Some(
+        series()
+            .flat_map(|(.., steps)| steps.iter())
+            .flat_map(|(_, changes)| changes.iter())
+            .fold(Backports::NONE, |set, &b| set.with(b)),
+    )
+}
+
+/// The running kernel's release (`/proc/sys/kernel/osrelease`) when it is
+/// Ubuntu's (`/proc/version_signature` says so).
+#[must_use]
+pub fn running_ubuntu_release() -> Option<String> {
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    read("/proc/version_signature").starts_with("Ubuntu ").then(|| read("/proc/sys/kernel/osrelease").trim().to_owned())
+}
+
+/// The running kernel's known backports: [`ubuntu_backports`] on Ubuntu,
+/// none elsewhere.
 #[must_use]
 pub fn running_backports() -> Backports {
-    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
-    if read("/proc/version_signature").starts_with("Ubuntu ") {
-        ubuntu_backports(&read("/proc/sys/kernel/osrelease"))
-    } else {
-        Backports::NONE
-    }
+    running_ubuntu_release().map_or(Backports::NONE, |r| ubuntu_backports(&r))
 }
 
 /// The vmlinux ELF files libbpf falls back to when there is no sysfs
@@ -780,35 +841,65 @@ mod tests {
         let u = |r| ubuntu_backports(r);
         // Each step, on either side of its ABI.
         assert_eq!(u("6.8.0-147-generic"), none);
-        assert_eq!(u("6.8.0-148-generic"), none.with(Backport::OwnershipDepth));
-        assert_eq!(u("6.8.0-149-generic\n"), none.with(Backport::OwnershipDepth));
-        let ubuntu68 = none.with(Backport::RefcountUnique).with(Backport::OwnershipDepth);
+        assert_eq!(u("6.8.0-148-generic"), none.with(OwnershipDepth));
+        assert_eq!(u("6.8.0-149-generic\n"), none.with(OwnershipDepth));
+        let ubuntu68 = none.with(RefcountUnique).with(OwnershipDepth);
         assert_eq!(u("6.8.0-150-generic"), ubuntu68);
         assert_eq!(u("6.8.0-160-generic"), ubuntu68);
         assert_eq!(u("6.2.0-26-generic"), none);
-        assert_eq!(u("6.2.0-35-generic"), none.with(Backport::RbTree));
-        assert_eq!(u("6.2.0-39-generic"), none.with(Backport::Dots).with(Backport::RbTree));
+        assert_eq!(u("6.2.0-35-generic"), none.with(RbTree));
+        assert_eq!(u("6.2.0-39-generic"), none.with(Dots).with(RbTree));
         assert_eq!(u("5.19.0-29-generic"), none);
-        assert_eq!(u("5.19.0-38-generic"), none.with(Backport::RetNotSource));
-        assert_eq!(u("5.19.0-50-generic"), none.with(Backport::RetNotSource).with(Backport::ArgNotSource));
+        assert_eq!(u("5.19.0-38-generic"), none.with(RetNotSource));
+        assert_eq!(u("5.19.0-50-generic"), none.with(RetNotSource).with(ArgNotSource));
         assert_eq!(u("7.0.0-38-generic"), none);
-        let hardening = ubuntu68.with(Backport::OneSeenSet);
+        let hardening = ubuntu68.with(OneSeenSet);
         assert_eq!(u("7.0.0-42-generic"), hardening);
         assert_eq!(u("7.0.0-44-generic"), hardening);
-        // Other flavours' own ABI numbers, other series, other distributions:
-        // none.
+        // Flavours, by their own ABI numbers (the generic kernel's are not
+        // theirs).
+        assert_eq!(u("6.8.0-1067-aws"), none);
+        assert_eq!(u("6.8.0-1069-aws"), none.with(OwnershipDepth));
+        assert_eq!(u("6.8.0-1070-aws"), ubuntu68);
+        assert_eq!(u("6.8.0-1069-nvidia-lowlatency"), ubuntu68);
+        assert_eq!(u("6.8.0-149-lowlatency"), none.with(OwnershipDepth));
+        assert_eq!(u("7.0.0-1014-aws"), none);
+        assert_eq!(u("7.0.0-1018-aws"), hardening);
+        assert_eq!(u("7.0.0-1025-nvidia"), none);
+        // Other series, flavours not read, other distributions: none.
         for other in [
-            "6.8.0-1040-aws",
-            "7.0.0-44-lowlatency",
             "6.5.0-45-generic",
             "6.17.0-42-generic",
+            "6.8.0-150-generic-64k",
+            "6.2.0-1018-aws",
             "6.12.57+deb13-cloud-amd64",
             "6.1.0-50-cloud-amd64",
             "6.8.1-151-generic",
+            "6.8.0-151",
             "",
         ] {
             assert_eq!(u(other), none, "{other}");
         }
+    }
+
+    #[test]
+    fn ubuntu_flavours_not_read_are_told_apart() {
+        for read in
+            ["6.8.0-151-generic", "6.8.0-1032-oem", "7.0.0-1025-nvidia", "6.17.0-1020-aws", "5.15.0-1090-aws", ""]
+        {
+            assert_eq!(ubuntu_flavour_unread(read), None, "{read}");
+        }
+        let hardening = Backports::NONE.with(OneSeenSet).with(RefcountUnique).with(OwnershipDepth);
+        assert_eq!(ubuntu_flavour_unread("7.0.0-1010-realtime"), Some(hardening));
+        assert_eq!(
+            ubuntu_flavour_unread("6.8.0-150-generic-64k"),
+            Some(Backports::NONE.with(RefcountUnique).with(OwnershipDepth))
+        );
+        assert_eq!(ubuntu_flavour_unread("6.2.0-1018-aws"), Some(Backports::NONE.with(RbTree).with(Dots)));
+        assert_eq!(
+            ubuntu_flavour_unread("5.19.0-1029-aws"),
+            Some(Backports::NONE.with(RetNotSource).with(ArgNotSource))
+        );
     }
 
     #[test]

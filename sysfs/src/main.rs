@@ -10,7 +10,8 @@ use btfkit::merge::{Form, Input, Merge, MergeError, MergeOptions};
 use btfkit::validate::{Backport, Backports, KernelVersion, Profile, ValidateOptions};
 use btfkit::{Btf, ErrorKind, Kind, TypeId};
 use btfkit_sysfs::kernel::{
-    KernelBtf, KernelStructNames, Options, ReadMode, Session, running_backports, running_kernel,
+    KernelBtf, KernelStructNames, Options, ReadMode, Session, running_kernel, running_ubuntu_release, ubuntu_backports,
+    ubuntu_flavour_unread,
 };
 use btfkit_sysfs::{Error, IoSink, SYSFS_BTF, big_buffer, big_slice, read_file, read_files};
 use clap::{Args, Parser, Subcommand};
@@ -119,8 +120,8 @@ enum Command {
         /// rb-tree. Ubuntu's 6.8.0-151 carries refcount-unique and
         /// ownership-depth; its 6.2.0-39 dots and rb-tree; its 7.0.0-44 the
         /// first three. Without --kernel, the running kernel's known
-        /// backports are added (Ubuntu's generic kernels, from the ABI whose
-        /// changelog lists each; -v names them).
+        /// backports are added (Ubuntu's, from the ABI whose changelog lists
+        /// each; -v names them; an Ubuntu flavour not read is warned about).
         #[arg(long = "backport", value_name = "NAME", value_delimiter = ',')]
         backports: Vec<String>,
         #[command(flatten)]
@@ -448,9 +449,18 @@ fn validate(g: &Global, args: ValidateArgs, m: &Modules) -> Result<ExitCode, Err
         Ok(b) => b,
         Err(code) => return Ok(code),
     };
-    // The running kernel's: those its distribution's source shows.
+    // The running kernel's: those its distribution's changelogs show.
     if running {
-        let known = running_backports();
+        let ubuntu = running_ubuntu_release();
+        let known = ubuntu.as_deref().map_or(Backports::NONE, ubuntu_backports);
+        if let Some((release, maybe)) = ubuntu.as_deref().and_then(|r| Some((r, ubuntu_flavour_unread(r)?))) {
+            let names: Vec<&str> = Backport::ALL.iter().filter(|&&b| maybe.contains(b)).map(|b| b.name()).collect();
+            eprintln!(
+                "btfkit: warning: Ubuntu's {release}: this flavour's backports are not known, so the rules are \
+                 upstream {kv}'s; its series' other kernels carry {}: name those it carries with --backport",
+                names.join(",")
+            );
+        }
         if g.verbose && known != Backports::NONE {
             let names: Vec<&str> = Backport::ALL.iter().filter(|&&b| known.contains(b)).map(|b| b.name()).collect();
             eprintln!("btfkit: the running kernel carries backports: {}", names.join(", "));

@@ -37,7 +37,8 @@
 # (`btfkit_sysfs::kernel::ubuntu_backports`, from Ubuntu's changelogs).
 # Ubuntu's 5.19, 6.2, 6.8 and 7.0 do, kept after upstream's series ended;
 # the pinned ABIs of 6.2 (26, 35), 6.8 (147, 149) and 7.0 (38) sit on
-# either side of those changelog entries.
+# either side of those changelog entries, and so do AWS's (6.8: 1067,
+# 1069; 7.0: 1014), whose flavour numbers its ABIs its own way.
 #
 # Each kernel is the newest match of a pattern in a suite, read from the
 # suite's package index on deb.debian.org (security.debian.org for the
@@ -100,6 +101,13 @@ KERNELS=(
   "noble-updates      ^linux-image-unsigned-6\\.17\\.0-[0-9]+-generic$"
   "noble-updates      ^linux-image-unsigned-7\\.0\\.0-38-generic$"
   "noble-updates      ^linux-image-unsigned-7\\.0\\.0-[0-9]+-generic$"
+  # Ubuntu's AWS flavour, with ABI numbers of its own, on either side of
+  # the same backports.
+  "noble-updates      ^linux-image-6\\.8\\.0-1067-aws$"
+  "noble-updates      ^linux-image-6\\.8\\.0-1069-aws$"
+  "noble-updates      ^linux-image-6\\.8\\.0-[0-9]+-aws$"
+  "noble-updates      ^linux-image-7\\.0\\.0-1014-aws$"
+  "noble-updates      ^linux-image-7\\.0\\.0-[0-9]+-aws$"
 )
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
