@@ -93,11 +93,12 @@ fn read_big(path: &Path) -> Result<Blob, Error> {
     Ok(Blob::Read(buf, n))
 }
 
-/// The module files of a BTF directory (open as `dir`, at `path`), sorted:
-/// every entry but vmlinux and dot files. An entry that cannot be read, or
-/// whose name is not UTF-8 (no kernel module's is), is an error naming the
-/// directory, never skipped in silence.
-fn list_modules(dir: &std::fs::File, path: &Path) -> Result<Vec<String>, Error> {
+/// The module files of a BTF directory (open as `dir`, at `path`), sorted,
+/// with their inode numbers: every entry but vmlinux and dot files. An
+/// entry that cannot be read, or whose name is not UTF-8 (no kernel
+/// module's is), is an error naming the directory, never skipped in
+/// silence.
+fn list_modules(dir: &std::fs::File, path: &Path) -> Result<Vec<(String, u64)>, Error> {
     let io = |source| Error::Io { path: path.to_owned(), source };
     let errno = |e: rustix::io::Errno| io(e.into());
     let mut modules = Vec::new();
@@ -108,7 +109,7 @@ fn list_modules(dir: &std::fs::File, path: &Path) -> Result<Vec<String>, Error> 
             return Err(io(std::io::Error::other(why)));
         };
         if name != "vmlinux" && !name.starts_with('.') {
-            modules.push(name.to_owned());
+            modules.push((name.to_owned(), e.ino()));
         }
     }
     modules.sort_unstable();
@@ -365,6 +366,9 @@ pub struct KernelBtf {
     vmlinux_path: PathBuf,
     vmlinux: Blob,
     modules: Vec<String>,
+    /// Indexes into `modules`, by inode number: the order the files were
+    /// made in ([`KernelBtf::modules_in_load_order`]).
+    load_order: Vec<usize>,
     /// The directory the modules were listed from, open: the listing and
     /// each module's file are read through it (one path component to
     /// resolve, and the directory that was listed even if its path changes
@@ -399,8 +403,11 @@ impl KernelBtf {
         }
         let vmlinux = Blob::open(&vmlinux_path, opts.read)?;
         let dir = std::fs::File::open(&opts.dir).map_err(|source| Error::Io { path: opts.dir.clone(), source })?;
-        let modules = list_modules(&dir, &opts.dir)?;
+        let listed = list_modules(&dir, &opts.dir)?;
+        let load_order = by_inode(&listed);
+        let modules = listed.into_iter().map(|(name, _)| name).collect();
         let mut k = KernelBtf::new(opts, vmlinux_path, vmlinux, modules);
+        k.load_order = load_order;
         k.dir = Some(dir);
         Ok(k)
     }
@@ -411,6 +418,7 @@ impl KernelBtf {
             vmlinux_path,
             vmlinux,
             modules,
+            load_order: Vec::new(),
             dir: None,
             index: std::sync::OnceLock::new(),
             names: std::sync::OnceLock::new(),
@@ -445,6 +453,18 @@ impl KernelBtf {
     #[must_use]
     pub fn module_names(&self) -> &[String] {
         &self.modules
+    }
+
+    /// The modules in the order the kernel registered their BTF, which is
+    /// the order of their BTF ids, in which the kernel searches them by
+    /// name (`bpf_find_btf_id`, for a kptr's pointee), as far as the
+    /// directory tells: sysfs numbers its files in the order it makes
+    /// them (kernfs ids only grow), and the kernel makes a module's file
+    /// right after giving its BTF an id. (Two modules loaded at once could
+    /// swap between the two steps.) Another directory gives the order of
+    /// its inode numbers, which need not mean anything.
+    pub fn modules_in_load_order(&self) -> impl Iterator<Item = &str> {
+        self.load_order.iter().filter_map(|&i| self.modules.get(i)).map(String::as_str)
     }
 
     /// A module's file.
@@ -738,6 +758,13 @@ impl<'k> Session<'k> {
     }
 }
 
+/// Indexes into `listed` (sorted by name), by inode number and then name.
+fn by_inode(listed: &[(String, u64)]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..listed.len()).collect();
+    order.sort_by_key(|&i| listed.get(i).map(|(name, ino)| (*ino, name.as_str())));
+    order
+}
+
 /// The destructors a kernel registers for the types a referenced kptr may
 /// hold (`register_btf_id_dtor_kfuncs`): the type, and the kfuncs whose
 /// presence in the kernel's BTF says that the code that registers it is
@@ -759,19 +786,31 @@ const DESTRUCTORS: [(&[u8], [&[u8]; 2]); 7] = [
 /// named like a kernel struct takes it, and a referenced one needs the
 /// struct's destructor.
 ///
-/// The kernel searches vmlinux and then every loaded module; add the
-/// modules that matter (or all of them, explicitly), as with any lookup.
-/// A destructor counts as registered when its kfunc is in the BTF added.
+/// Each BTF added is one layer, searched in the order added, as the kernel
+/// searches vmlinux and then every loaded module in the order of their BTF
+/// ids ([`KernelBtf::modules_in_load_order`]): the first layer that has
+/// the name answers, alone. A destructor counts as registered when its
+/// kfunc is in that same BTF, as the kernel looks the destructor up in the
+/// table of the BTF where it found the struct; the code that registers one
+/// is built where its kfunc is. Add the modules that matter (or all of
+/// them, explicitly), as with any lookup.
 #[derive(Debug, Clone, Default)]
 pub struct KernelStructNames {
+    layers: Vec<StructLayer>,
+}
+
+/// One BTF's STRUCT names and destructor kfuncs.
+#[derive(Debug, Clone, Default)]
+struct StructLayer {
     structs: BTreeSet<Vec<u8>>,
     funcs: BTreeSet<Vec<u8>>,
 }
 
 impl KernelStructNames {
-    /// Adds the STRUCT names (and the destructor kfuncs) of one BTF's own
-    /// types: vmlinux, or a module over it.
+    /// Adds one BTF's own types as the next layer: vmlinux first, then a
+    /// module over it.
     pub fn add(&mut self, btf: &Btf<'_>) {
+        let mut layer = StructLayer::default();
         for t in btf.types().filter_map(Result::ok) {
             let kind = t.kind();
             if kind != Some(btfkit::Kind::Struct) && kind != Some(btfkit::Kind::Func) {
@@ -781,13 +820,14 @@ impl KernelStructNames {
             if kind == Some(btfkit::Kind::Struct) {
                 // An anonymous pointee is the program's own: the kernel
                 // (6.18.44 here) finds no kernel struct for the empty name.
-                if !name.is_empty() && !self.structs.contains(name) {
-                    self.structs.insert(name.to_vec());
+                if !name.is_empty() && !layer.structs.contains(name) {
+                    layer.structs.insert(name.to_vec());
                 }
             } else if DESTRUCTORS.iter().any(|(_, fs)| fs.contains(&name)) {
-                self.funcs.insert(name.to_vec());
+                layer.funcs.insert(name.to_vec());
             }
         }
+        self.layers.push(layer);
     }
 
     /// The names of vmlinux alone.
@@ -800,17 +840,18 @@ impl KernelStructNames {
         Ok(n)
     }
 
-    /// Adds the names of every module of the session's kernel, as the
-    /// kernel searches them after vmlinux (`bpf_find_btf_id`): for a kptr
-    /// pointee that vmlinux does not name. Each module is read through
-    /// the session, so its options apply: the first module that cannot be
-    /// read fails the call, or with `tolerant` it is skipped and listed in
+    /// Adds the names of every module of the session's kernel, in the
+    /// order the kernel searches them after vmlinux (`bpf_find_btf_id`,
+    /// [`KernelBtf::modules_in_load_order`]): for a kptr pointee that
+    /// vmlinux does not name. Each module is read through the session, so
+    /// its options apply: the first module that cannot be read fails the
+    /// call, or with `tolerant` it is skipped and listed in
     /// [`Session::skipped`].
     ///
     /// # Errors
     /// The first module's I/O or format error (strict mode).
     pub fn add_modules(&mut self, s: &Session<'_>) -> Result<(), Error> {
-        for name in s.kernel().module_names() {
+        for name in s.kernel().modules_in_load_order() {
             if let Some(btf) = s.module_btf(name)? {
                 self.add(&btf);
             }
@@ -818,19 +859,19 @@ impl KernelStructNames {
         Ok(())
     }
 
-    /// Whether a STRUCT of this name was added.
+    /// Whether a STRUCT of this name was added, in any layer.
     #[must_use]
     pub fn has_struct(&self, name: &[u8]) -> bool {
-        self.structs.contains(name)
+        self.layers.iter().any(|l| l.structs.contains(name))
     }
 }
 
 impl btfkit::validate::KernelStructs for KernelStructNames {
     fn lookup(&self, name: &[u8]) -> btfkit::validate::KernelStruct {
-        if !self.structs.contains(name) {
+        let Some(layer) = self.layers.iter().find(|l| l.structs.contains(name)) else {
             return btfkit::validate::KernelStruct::Absent;
-        }
-        let destructor = DESTRUCTORS.iter().any(|(s, fs)| *s == name && fs.iter().any(|f| self.funcs.contains(*f)));
+        };
+        let destructor = DESTRUCTORS.iter().any(|(s, fs)| *s == name && fs.iter().any(|f| layer.funcs.contains(*f)));
         btfkit::validate::KernelStruct::Present { destructor }
     }
 }
@@ -884,6 +925,65 @@ mod tests {
         ] {
             assert_eq!(u(other), none, "{other}");
         }
+    }
+
+    /// A BTF (split over `base`, if given) with the named structs and
+    /// functions.
+    fn btf_with(base: Option<&Btf<'_>>, structs: &[&str], funcs: &[&str]) -> Vec<u8> {
+        use btfkit::write::{Builder, BuilderOptions, HashIndex, StrTable};
+        let mut b = match base {
+            None => Builder::new_vec(BuilderOptions::standalone(btfkit::Endian::Little)).unwrap(),
+            Some(base) => {
+                let strings = StrTable::new_split(Vec::new(), HashIndex::default(), base).unwrap();
+                Builder::new(BuilderOptions::split_of(base), Vec::new(), strings).unwrap()
+            }
+        };
+        for s in structs {
+            b.add_struct(*s, 8).unwrap();
+        }
+        let proto = b.add_func_proto(btfkit::TypeId(0)).unwrap();
+        for f in funcs {
+            b.add_func(*f, btfkit::raw::BTF_FUNC_GLOBAL, proto).unwrap();
+        }
+        b.to_vec().unwrap()
+    }
+
+    #[test]
+    fn kernel_struct_names_answer_from_the_first_btf_that_has_the_name() {
+        use btfkit::validate::{KernelStruct, KernelStructs};
+        let (with, without) = (KernelStruct::Present { destructor: true }, KernelStruct::Present { destructor: false });
+        let vmlinux = btf_with(None, &["task_struct"], &["bpf_task_release", "bpf_kfunc_call_test_release"]);
+        let vmlinux = Btf::parse(&vmlinux).unwrap();
+        // Two modules with the same struct: one registers its destructor
+        // (has the kfunc), one does not.
+        let own = btf_with(Some(&vmlinux), &["prog_test_ref_kfunc"], &["bpf_kfunc_call_test_release"]);
+        let bare = btf_with(Some(&vmlinux), &["prog_test_ref_kfunc", "veth_priv"], &[]);
+        let (own, bare) = (Btf::parse_split(&own, &vmlinux).unwrap(), Btf::parse_split(&bare, &vmlinux).unwrap());
+        let names = |modules: &[&Btf<'_>]| {
+            let mut n = KernelStructNames::default();
+            n.add(&vmlinux);
+            for m in modules {
+                n.add(m);
+            }
+            n
+        };
+        let first_own = names(&[&own, &bare]);
+        assert_eq!(first_own.lookup(b"prog_test_ref_kfunc"), with);
+        assert_eq!(first_own.lookup(b"task_struct"), with);
+        assert_eq!(first_own.lookup(b"veth_priv"), without);
+        assert_eq!(first_own.lookup(b"nosuch"), KernelStruct::Absent);
+        // The first module answers alone, and vmlinux's kfunc is not a
+        // module struct's destructor.
+        let first_bare = names(&[&bare, &own]);
+        assert_eq!(first_bare.lookup(b"prog_test_ref_kfunc"), without);
+        assert!(first_bare.has_struct(b"prog_test_ref_kfunc") && !first_bare.has_struct(b"nosuch"));
+    }
+
+    #[test]
+    fn modules_in_load_order_follow_inode_numbers() {
+        let listed = [("a".to_owned(), 30), ("b".to_owned(), 10), ("c".to_owned(), 20), ("d".to_owned(), 20)];
+        assert_eq!(by_inode(&listed), [1, 2, 3, 0]);
+        assert_eq!(by_inode(&[]), Vec::<usize>::new());
     }
 
     #[test]

@@ -104,8 +104,8 @@ enum Command {
         base: Option<PathBuf>,
         /// Which load path's rules (default: strict; `module` for --module
         /// and --all-modules). With `user`, a kptr to a struct named like
-        /// the kernel's own (vmlinux's, else a module's, as the kernel
-        /// searches them) takes that struct.
+        /// the kernel's own (vmlinux's, else the first loaded module's that
+        /// has one, as the kernel searches them) takes that struct.
         #[arg(long, value_enum)]
         profile: Option<ProfileArg>,
         /// Kernel version whose rules apply: a series, e.g. 6.12, as its latest

@@ -108,7 +108,7 @@ pub fn running_structs() -> &'static btfkit_sysfs::kernel::KernelStructNames {
         };
         let Ok(s) = k.session() else { return names };
         names.add(s.base());
-        for m in k.module_names() {
+        for m in k.modules_in_load_order() {
             if let Ok(Some(b)) = s.module_btf(m) {
                 names.add(&b);
             }

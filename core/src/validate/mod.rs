@@ -674,7 +674,10 @@ pub fn validate<'a>(
 /// says of a struct name: the one input of the special-field layer that is
 /// not in the blob (see [the module docs](self#bpf-special-fields)).
 pub trait KernelStructs {
-    /// The kernel's STRUCT of this exact name, if it has one. An anonymous
+    /// The kernel's STRUCT of this exact name, if it has one: vmlinux's,
+    /// else that of the first module (in the order of their BTF ids) that
+    /// has one, whose destructor must be registered for that same BTF
+    /// (`bpf_find_btf_id`, then `btf_find_dtor_kfunc`). An anonymous
     /// pointee asks for the empty name (the running 6.18 kernel finds
     /// none).
     fn lookup(&self, name: &[u8]) -> KernelStruct;
