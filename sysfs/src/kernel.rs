@@ -326,6 +326,21 @@ pub fn ubuntu_flavour_unread(osrelease: &str) -> Option<Backports> {
     )
 }
 
+/// For a kernel release of a distribution whose BTF backports are not
+/// modelled at all, and whose version therefore says little: Red Hat
+/// Enterprise Linux and its rebuilds (`5.14.0-503.40.1.el9_5.x86_64`), which
+/// carry years of BPF changes back into an old series. `None` for other
+/// releases.
+#[must_use]
+pub fn unmodelled_distribution(osrelease: &str) -> Option<&'static str> {
+    let el = osrelease.trim().split(['.', '-']).any(|part| {
+        part.strip_prefix("el").is_some_and(|v| v.split('_').next().is_some_and(|n| n.parse::<u8>().is_ok()))
+    });
+    el.then_some(
+        "Red Hat Enterprise Linux (or a rebuild of it), whose kernels carry BPF changes far beyond their version",
+    )
+}
+
 /// The running kernel's release (`/proc/sys/kernel/osrelease`) when it is
 /// Ubuntu's (`/proc/version_signature` says so).
 #[must_use]
@@ -984,6 +999,24 @@ mod tests {
         let listed = [("a".to_owned(), 30), ("b".to_owned(), 10), ("c".to_owned(), 20), ("d".to_owned(), 20)];
         assert_eq!(by_inode(&listed), [1, 2, 3, 0]);
         assert_eq!(by_inode(&[]), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn red_hat_kernels_are_told_apart() {
+        for el in ["5.14.0-503.40.1.el9_5.x86_64", "4.18.0-553.el8_10.x86_64", "6.12.0-55.9.1.el10_0.x86_64\n"] {
+            assert!(unmodelled_distribution(el).is_some(), "{el}");
+        }
+        for other in [
+            "6.8.0-151-generic",
+            "6.12.57+deb13-cloud-amd64",
+            "6.1.0-50-cloud-amd64",
+            "6.1.79-99.167.amzn2023.x86_64",
+            "6.18.44-fc-v595",
+            "6.11.0-elephant",
+            "",
+        ] {
+            assert!(unmodelled_distribution(other).is_none(), "{other}");
+        }
     }
 
     #[test]

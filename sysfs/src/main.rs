@@ -11,7 +11,7 @@ use btfkit::validate::{Backport, Backports, KernelVersion, Profile, ValidateOpti
 use btfkit::{Btf, ErrorKind, Kind, TypeId};
 use btfkit_sysfs::kernel::{
     KernelBtf, KernelStructNames, Options, ReadMode, Session, running_kernel, running_ubuntu_release, ubuntu_backports,
-    ubuntu_flavour_unread,
+    ubuntu_flavour_unread, unmodelled_distribution,
 };
 use btfkit_sysfs::{Error, IoSink, SYSFS_BTF, big_buffer, big_slice, read_file, read_files};
 use clap::{Args, Parser, Subcommand};
@@ -451,6 +451,14 @@ fn validate(g: &Global, args: ValidateArgs, m: &Modules) -> Result<ExitCode, Err
     };
     // The running kernel's: those its distribution's changelogs show.
     if running {
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        if let Some(what) = unmodelled_distribution(&release) {
+            eprintln!(
+                "btfkit: warning: {}: {what}; the rules are upstream {kv}'s, whose verdicts may differ from it either way; \
+                 name the changes it carries with --backport",
+                release.trim()
+            );
+        }
         let ubuntu = running_ubuntu_release();
         let known = ubuntu.as_deref().map_or(Backports::NONE, ubuntu_backports);
         if let Some((release, maybe)) = ubuntu.as_deref().and_then(|r| Some((r, ubuntu_flavour_unread(r)?))) {
