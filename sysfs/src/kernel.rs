@@ -202,6 +202,10 @@ pub fn kernel_version_of(osrelease: &str, uname_v: &str, version_signature: &str
 /// one ABI.
 const HARDENING: [Backport; 3] = [OneSeenSet, RefcountUnique, OwnershipDepth];
 
+/// One series' flavour: major, minor, flavour, and the changes each from
+/// its ABI.
+type UbuntuRow = (u16, u16, &'static str, &'static [(u32, &'static [Backport])]);
+
 /// The BTF rule changes Ubuntu's kernels carry beyond their upstream
 /// release, per series and flavour: each change from the first ABI whose
 /// changelog lists its commit (`debian.master/changelog` of the source
@@ -211,10 +215,6 @@ const HARDENING: [Backport; 3] = [OneSeenSet, RefcountUnique, OwnershipDepth];
 /// The guests boot ABIs on either side where the archive still has them.
 /// Not listed, so warned about: the flavours whose changelog does not go
 /// back far enough to tell (5.19's and 6.2's cloud flavours).
-/// One series' flavour: major, minor, flavour, and the changes each from
-/// its ABI.
-type UbuntuRow = (u16, u16, &'static str, &'static [(u32, &'static [Backport])]);
-
 const UBUNTU_BACKPORTS: &[UbuntuRow] = &[
     // kinetic's 5.19 (and jammy's HWE 5.19): "bpf: prevent decl_tag from
     // being referenced in func_proto" in 5.19.0-30.31, "... func_proto arg"

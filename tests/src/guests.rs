@@ -4,8 +4,7 @@
 //! 5.6, 5.8, 5.11, 5.13, 5.14, 5.15, 5.17, 5.19, 6.0, 6.2, 6.5, 6.8, 6.11,
 //! 6.14, 6.17 and 7.0, with ABIs of 6.2, 6.8 and 7.0 on either side of
 //! Ubuntu's backports, generic and AWS's (`tests/vm/guest-kernels.sh`),
-//! each with its upstream
-//! release as its version, booted under qemu
+//! each with its upstream release as its version, booted under qemu
 //! (`btfkit_tests::vm`), load the kernel differential's inputs,
 //! every unit-case blob, kptrs to structs named like the kernel's own
 //! (with the guest's struct names on our side: its vmlinux's, and those
