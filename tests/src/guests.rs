@@ -1,6 +1,7 @@
 //! Other kernels as oracles: Debian's cloud kernels of every series it ships
-//! (5.10, 6.1, 6.12, 6.16 to 6.19, 7.0 to 7.3), releases of 6.12 and 7.2 on
-//! either side of the special-field backports, and Ubuntu's 5.0, 5.3, 5.4,
+//! (5.10, 6.1, 6.12, 6.16 to 6.19, 7.0 to 7.3) and the newest in sid,
+//! releases of 6.12 and 7.2 on either side of the special-field backports,
+//! and Ubuntu's 5.0, 5.3, 5.4,
 //! 5.6, 5.8, 5.11, 5.13, 5.14, 5.15, 5.17, 5.19, 6.0, 6.2, 6.5, 6.8, 6.11,
 //! 6.14, 6.17 and 7.0, with ABIs of 6.2, 6.8 and 7.0 on either side of
 //! Ubuntu's backports, generic and AWS's (`tests/vm/guest-kernels.sh`),

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Fetches the kernels that the guest-kernel differential test boots
 # (tests/src/guests.rs): Debian's cloud kernels, the newest of every series
-# Debian ships (5.10, 6.1, 6.12, 6.16 to 6.19, 7.0 to 7.3), and earlier
+# Debian ships (5.10, 6.1, 6.12, 6.16 to 6.19, 7.0 to 7.3), the newest in
+# sid (unstable: the current series' stable releases reach it before the
+# backports, so a stable update that changes a rule shows there first;
+# 7.2.13 when added, beside trixie-backports' 7.2.12), and earlier
 # releases on either side of the stable backports of the special-field
 # hardening (6.12.111, 6.12.113, 6.12.115, 7.2.6 and 7.2.9). For each,
 # OUT/<release>/ gets:
@@ -76,6 +79,8 @@ KERNELS=(
   "trixie-backports   ^linux-image-7\\.2\\.6\\+deb13-cloud-amd64$"
   "trixie-backports   ^linux-image-7\\.2\\.9\\+deb13-cloud-amd64$"
   "trixie-backports   ^linux-image-7\\.3\\.[0-9]+\\+deb13-cloud-amd64$"
+  # Whatever release sid has now, of any series.
+  "sid                ^linux-image-[0-9]+\\.[0-9]+\\.[0-9]+\\+deb14-cloud-amd64$"
   # Ubuntu's generic and OEM kernels, for the series Debian does not ship.
   "bionic-updates     ^linux-image-unsigned-5\\.0\\.0-[0-9]+-generic$ nobtf"
   "bionic-updates     ^linux-image-unsigned-5\\.3\\.0-[0-9]+-generic$ nobtf"

@@ -35,8 +35,8 @@
 //! unit cases and a differential of millions of inputs to the running
 //! kernel; the unit cases and tens of thousands of inputs also to Debian's
 //! kernels of every series it ships (5.10, 6.1, 6.12, 6.16 to 6.19, 7.0 to
-//! 7.3, and releases on either side of backports) and Ubuntu's of the
-//! series before and between (5.0, 5.3, 5.4, 5.6, 5.8, 5.11, 5.13, 5.14,
+//! 7.3, the newest in sid, and releases on either side of backports) and
+//! Ubuntu's of the series before and between (5.0, 5.3, 5.4, 5.6, 5.8, 5.11, 5.13, 5.14,
 //! 5.15, 5.17, 6.0, 6.5, 6.8, 6.11, 6.14), booted under qemu, each judged
 //! by its own release's rules.
 //! Before 5.4, upstream kernels took at most 65,535 types and 64 KiB of
