@@ -476,8 +476,11 @@ impl KernelBtf {
     /// directory tells: sysfs numbers its files in the order it makes
     /// them (kernfs ids only grow), and the kernel makes a module's file
     /// right after giving its BTF an id. (Two modules loaded at once could
-    /// swap between the two steps.) Another directory gives the order of
-    /// its inode numbers, which need not mean anything.
+    /// swap between the two steps.) The guest-kernel test holds this on
+    /// Debian's 6.1 to 6.18, each loading `veth` and then `dummy`: inode
+    /// order, BTF-id order and load order agree, against name order.
+    /// Another directory gives the order of its inode numbers, which need
+    /// not mean anything.
     pub fn modules_in_load_order(&self) -> impl Iterator<Item = &str> {
         self.load_order.iter().filter_map(|&i| self.modules.get(i)).map(String::as_str)
     }

@@ -9,8 +9,10 @@
 //! (`btfkit_tests::vm`), load the kernel differential's inputs,
 //! every unit-case blob, kptrs to structs named like the kernel's own
 //! (with the guest's struct names on our side: its vmlinux's, and those
-//! of `veth`, which the guests whose package has it load first, so that a
-//! kptr may name a module's struct), and two real vmlinux BTFs (the
+//! of `veth` and `dummy`, which the guests whose package has them load
+//! first, so that a kptr may name a module's struct, and so that the order
+//! of their sysfs inodes is held to their BTF ids'), and two real vmlinux
+//! BTFs (the
 //! corpus's and the guest's own, where it has one: Ubuntu's 5.0, 5.3, 5.6,
 //! 5.8 and 5.14 were built without). Our `UserLoad` verdict
 //! for each kernel's version must be its verdict, errno included where our
@@ -34,7 +36,7 @@
 use btfkit::validate::{KernelVersion, Profile, ValidateOptions, validate_in_kernel};
 use btfkit_tests::kernel::Rejected;
 use btfkit_tests::unavailable;
-use btfkit_tests::vm::{self, Guest};
+use btfkit_tests::vm::{self, Guest, SysfsBtf};
 
 use crate::differential::{
     SOURCES, env_num, hex, input, kernel_kptr_blobs, kernel_verdict, named_errno, seeds_by, unit_case_blobs,
@@ -68,7 +70,9 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
     let boot = |blobs: &[Vec<u8>], logs: bool| {
         guest.load_all(blobs, logs).unwrap_or_else(|e| panic!("Linux {}: {e}", guest.release))
     };
-    let seeds = seeds_by(kernel, seed, &mut |blobs: &[Vec<u8>]| boot(blobs, false).iter().map(Result::is_ok).collect());
+    let seeds = seeds_by(kernel, seed, &mut |blobs: &[Vec<u8>]| {
+        boot(blobs, false).verdicts.iter().map(Result::is_ok).collect()
+    });
     let mut blobs = Vec::with_capacity(n);
     let mut sources = Vec::with_capacity(n);
     for i in 0..n {
@@ -94,7 +98,8 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
         blobs.push(own);
         sources.push(format!("Linux {}'s own vmlinux", guest.release));
     }
-    let theirs = boot(&blobs, false);
+    let booted = boot(&blobs, false);
+    let theirs = booted.verdicts;
     let ours = |d: &[u8]| {
         let mut scratch = vec![0u32; btfkit::validate::scratch_len(d, None, &opts)];
         validate_in_kernel(d, &opts, &mut scratch, &structs)
@@ -111,7 +116,7 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
     }
     // The first disagreements once more, for the kernel's logs.
     let again: Vec<Vec<u8>> = differ.iter().take(show).map(|(i, _)| blobs[*i].clone()).collect();
-    let logs: Vec<Result<(), Rejected>> = if again.is_empty() { Vec::new() } else { boot(&again, true) };
+    let logs: Vec<Result<(), Rejected>> = if again.is_empty() { Vec::new() } else { boot(&again, true).verdicts };
     let bad = differ
         .iter()
         .zip(logs.iter().map(Some).chain(std::iter::repeat(None)))
@@ -164,9 +169,16 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
     if !guest.modules.is_empty() {
         report.push_str(&format!("; modules loaded: {}", guest.modules.join(", ")));
     }
+    let order = module_order(&guest.release, &guest.modules, &booted.btf);
+    if let Ok(o) = &order {
+        report.push_str(o);
+    }
     // A comparison where the kernel accepts nothing (or everything) proves
     // little; nor does one that never reaches the layer where it runs.
     let mut problems = bad;
+    if let Err(e) = order {
+        problems.push(e);
+    }
     if !differ.is_empty() && problems.is_empty() {
         problems.push(format!("Linux {}: {} disagreements", guest.release, differ.len()));
     }
@@ -198,6 +210,55 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
         problems.push(format!("Linux {}: too few inputs reached the ownership bound", guest.release));
     }
     (report, problems)
+}
+
+/// The order `btfkit_sysfs::kernel::KernelBtf::modules_in_load_order`
+/// relies on, held on a guest that loads two modules against the order of
+/// their names (veth, then dummy): the inode numbers of `/sys/kernel/btf`
+/// rise with the BTF ids, and the modules' follow their load order. A note
+/// for the report, empty for a guest with fewer than two modules.
+fn module_order(release: &str, modules: &[String], btf: &[SysfsBtf]) -> Result<String, String> {
+    if modules.len() < 2 {
+        return Ok(String::new());
+    }
+    let fail = |why: String| Err(format!("Linux {release}: /sys/kernel/btf {btf:?}: {why}"));
+    if btf.iter().any(|b| b.id == 0) {
+        return fail("an entry without a kernel BTF of its name".into());
+    }
+    let names = |key: fn(&SysfsBtf) -> u64| {
+        let mut v: Vec<&SysfsBtf> = btf.iter().collect();
+        v.sort_by_key(|b| key(b));
+        v.into_iter().map(|b| b.name.as_str()).collect::<Vec<_>>()
+    };
+    let (by_ino, by_id) = (names(|b| b.ino), names(|b| u64::from(b.id)));
+    if by_ino != by_id {
+        return fail(format!("by inode {by_ino:?}, by BTF id {by_id:?}"));
+    }
+    let loaded: Vec<&str> = modules.iter().map(|m| m.trim_end_matches(".ko")).collect();
+    let seen: Vec<&str> = by_id.iter().copied().filter(|n| loaded.contains(n)).collect();
+    if seen != loaded || by_id.first() != Some(&"vmlinux") {
+        return fail(format!("by BTF id {by_id:?}, loaded {loaded:?}"));
+    }
+    Ok(format!("; /sys/kernel/btf by inode = by BTF id = load order: {}", by_id.join(", ")))
+}
+
+#[test]
+fn module_order_holds_inodes_to_btf_ids_and_load_order() {
+    let e = |name: &str, ino, id| SysfsBtf { name: name.to_owned(), ino, id };
+    let two = ["veth.ko".to_owned(), "dummy.ko".to_owned()];
+    let good = [e("dummy", 30, 3), e("vmlinux", 10, 1), e("veth", 20, 2)];
+    assert!(module_order("x", &two, &good).unwrap().ends_with("vmlinux, veth, dummy"));
+    // Another module, loaded by the kernel itself, in between: still fine.
+    let more = [e("dummy", 30, 4), e("vmlinux", 10, 1), e("veth", 20, 2), e("other", 25, 3)];
+    assert!(module_order("x", &two, &more).is_ok());
+    // Inodes against BTF ids; the load order against both; no BTF.
+    let swapped = [e("dummy", 20, 3), e("vmlinux", 10, 1), e("veth", 30, 2)];
+    assert!(module_order("x", &two, &swapped).unwrap_err().contains("by inode"));
+    let against = [e("dummy", 20, 2), e("vmlinux", 10, 1), e("veth", 30, 3)];
+    assert!(module_order("x", &two, &against).unwrap_err().contains("loaded"));
+    assert!(module_order("x", &two, &[e("vmlinux", 10, 1), e("veth", 20, 0), e("dummy", 30, 3)]).is_err());
+    // Fewer than two modules: nothing to hold.
+    assert_eq!(module_order("x", &two[..1], &[]), Ok(String::new()));
 }
 
 #[test]
@@ -236,9 +297,13 @@ fn userload_verdict_equals_guest_kernels() {
         eprintln!("{report}");
         problems.extend(p);
     }
-    // Kptrs to a module's struct need a guest that loads one.
+    // Kptrs to a module's struct need a guest that loads one; the module
+    // order, one that loads two.
     if std::env::var_os("BTFKIT_GUESTS").is_none() && !guests.iter().any(|g| !g.modules.is_empty()) {
         problems.push("no guest kernel loads a module: kptrs to a module's struct went untested".to_owned());
+    }
+    if std::env::var_os("BTFKIT_GUESTS").is_none() && !guests.iter().any(|g| g.modules.len() >= 2) {
+        problems.push("no guest kernel loads two modules: the module order went untested".to_owned());
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }

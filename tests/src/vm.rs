@@ -1,8 +1,9 @@
 //! Other kernels as validation oracles: a Debian kernel boots under qemu
 //! with an initramfs of `tests/vm/init.c`, the blobs to load and the
-//! modules to load first (`veth`, where its package has it), and prints
-//! its `bpf(BPF_BTF_LOAD)` verdict on each. `tests/vm/guest-kernels.sh`
-//! fetches the kernels into `target/vm/<release>/`.
+//! modules to load first (`veth`, then `dummy`, where its package has
+//! them), and prints its `bpf(BPF_BTF_LOAD)` verdict on each, and with
+//! modules, the inode number and BTF id of each entry of `/sys/kernel/btf`.
+//! `tests/vm/guest-kernels.sh` fetches the kernels into `target/vm/<release>/`.
 //!
 //! qemu runs in TCG, its own emulation: nested KVM fails on these machines
 //! (KVM's emulation failures while the guest boots), and TCG boots a kernel
@@ -29,8 +30,29 @@ pub struct Guest {
     pub kernel: KernelVersion,
     dir: PathBuf,
     /// The modules it loads before the blobs (`modules/*.ko`), by file
-    /// name, sorted.
+    /// name, in the order it loads them.
     pub modules: Vec<String>,
+}
+
+/// An entry of a guest's `/sys/kernel/btf`, as its init saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SysfsBtf {
+    /// `vmlinux` or the module's name.
+    pub name: String,
+    /// Its inode number in sysfs.
+    pub ino: u64,
+    /// The id of its BTF (0: no kernel BTF of that name was found).
+    pub id: u32,
+}
+
+/// What a boot gave: the verdicts, in input order, and the entries of
+/// `/sys/kernel/btf` (empty for a guest that loads no module).
+#[derive(Debug)]
+pub struct Boot {
+    /// The kernel's verdict on each blob.
+    pub verdicts: Vec<Result<(), Rejected>>,
+    /// `/sys/kernel/btf`, in the order its directory lists it.
+    pub btf: Vec<SysfsBtf>,
 }
 
 /// Where the guest kernels live.
@@ -61,10 +83,10 @@ pub fn guests() -> Result<Vec<Guest>, String> {
             let kernel = KernelVersion::parse(&version).filter(|k| !k.is_series()).ok_or_else(|| {
                 format!("{}/version: {version:?} is no release (rerun tests/vm/guest-kernels.sh)", p.display())
             })?;
-            // guest-kernels.sh says what modules/ holds (it fetches a
-            // kernel again that it fetched before there was one).
-            let listed = std::fs::read_to_string(p.join(".modules"))
-                .map_err(|e| format!("{}/.modules: {e} (rerun tests/vm/guest-kernels.sh)", p.display()))?;
+            // guest-kernels.sh says what modules/ holds, in load order (it
+            // fetches a kernel again that it fetched before there was one).
+            let listed = std::fs::read_to_string(p.join(".module-order"))
+                .map_err(|e| format!("{}/.module-order: {e} (rerun tests/vm/guest-kernels.sh)", p.display()))?;
             let modules: Vec<String> = match listed.trim() {
                 "none" => Vec::new(),
                 m => m.split_whitespace().map(|m| format!("{m}.ko")).collect(),
@@ -139,7 +161,8 @@ fn cpio_entry(out: &mut Vec<u8>, ino: u32, name: &str, mode: u32, rdev: (u32, u3
 }
 
 /// The initramfs: `/dev/console` (the init's stdout), the init, the
-/// blobs in the format `init.c` reads, and the modules to load first.
+/// blobs in the format `init.c` reads, and the modules to load first,
+/// with `modules/order` naming them in load order.
 fn initramfs(init: &[u8], blobs: &[Vec<u8>], with_logs: bool, modules: &[(String, Vec<u8>)]) -> Vec<u8> {
     let mut inputs = b"BTFKITV1".to_vec();
     inputs.extend_from_slice(&(blobs.len() as u32).to_le_bytes());
@@ -159,6 +182,11 @@ fn initramfs(init: &[u8], blobs: &[Vec<u8>], with_logs: bool, modules: &[(String
         cpio_entry(&mut out, ino, &format!("modules/{name}"), 0o100_644, (0, 0), data);
         ino += 1;
     }
+    if !modules.is_empty() {
+        let order: String = modules.iter().map(|(name, _)| format!("{name}\n")).collect();
+        cpio_entry(&mut out, ino, "modules/order", 0o100_644, (0, 0), order.as_bytes());
+        ino += 1;
+    }
     cpio_entry(&mut out, ino, "TRAILER!!!", 0, (0, 0), &[]);
     out
 }
@@ -172,12 +200,14 @@ fn unhex(s: &str) -> String {
 }
 
 /// The verdicts in the guest's console output, in input order, once every
-/// one of `modules` loaded.
-fn parse(console: &str, n: usize, release: &str, modules: &[String]) -> Result<Vec<Result<(), Rejected>>, String> {
+/// one of `modules` loaded in that order, and its `/sys/kernel/btf`.
+fn parse(console: &str, n: usize, release: &str, modules: &[String]) -> Result<Boot, String> {
     let mut errnos: Vec<Option<i32>> = vec![None; n];
     let mut logs = std::collections::HashMap::new();
     let (mut begun, mut ended) = (false, false);
     let mut loaded = Vec::new();
+    let mut btf = Vec::new();
+    let mut btf_count = None;
     for line in console.lines() {
         let mut w = line.split_ascii_whitespace();
         match w.next() {
@@ -187,6 +217,16 @@ fn parse(console: &str, n: usize, release: &str, modules: &[String]) -> Result<V
                     return Err(format!("the guest could not load its module {file}: errno {errno}"));
                 }
                 loaded.push(file.to_owned());
+            }
+            Some("BTFKIT-BTF") if !begun => {
+                let entry = (|| {
+                    let name = w.next()?.to_owned();
+                    Some(SysfsBtf { name, ino: w.next()?.parse().ok()?, id: w.next()?.parse().ok()? })
+                })();
+                btf.push(entry.ok_or(format!("bad line {line:?}"))?);
+            }
+            Some("BTFKIT-BTF-END") if !begun => {
+                btf_count = w.next().and_then(|c| c.parse::<usize>().ok());
             }
             Some("BTFKIT-BEGIN") => {
                 let count: usize = w.next().and_then(|c| c.parse().ok()).unwrap_or(usize::MAX);
@@ -213,9 +253,11 @@ fn parse(console: &str, n: usize, release: &str, modules: &[String]) -> Result<V
             _ => {}
         }
     }
-    loaded.sort();
     if begun && loaded != modules {
         return Err(format!("the guest loaded the modules {loaded:?}, not {modules:?}"));
+    }
+    if begun && !modules.is_empty() && btf_count != Some(btf.len()) {
+        return Err(format!("the guest listed {} entries of /sys/kernel/btf, and says {btf_count:?}", btf.len()));
     }
     if !ended {
         let tail: Vec<&str> = console.lines().rev().take(20).collect();
@@ -224,7 +266,7 @@ fn parse(console: &str, n: usize, release: &str, modules: &[String]) -> Result<V
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         ));
     }
-    errnos
+    let verdicts = errnos
         .into_iter()
         .enumerate()
         .map(|(i, e)| match e {
@@ -232,7 +274,8 @@ fn parse(console: &str, n: usize, release: &str, modules: &[String]) -> Result<V
             Some(errno) => Ok(Err(Rejected { errno, log: logs.remove(&i).unwrap_or_default() })),
             None => Err(format!("no verdict for input {i} in the guest's output")),
         })
-        .collect()
+        .collect::<Result<_, String>>()?;
+    Ok(Boot { verdicts, btf })
 }
 
 impl Guest {
@@ -250,12 +293,13 @@ impl Guest {
     }
 
     /// Boots the guest and loads every blob, in order: the kernel's verdict
-    /// on each (with its verifier log when `with_logs`).
+    /// on each (with its verifier log when `with_logs`), and its
+    /// `/sys/kernel/btf` once its modules loaded.
     ///
     /// # Errors
     /// Why the guest gave no verdicts: qemu failed, timed out, or the init
     /// reported an error.
-    pub fn load_all(&self, blobs: &[Vec<u8>], with_logs: bool) -> Result<Vec<Result<(), Rejected>>, String> {
+    pub fn load_all(&self, blobs: &[Vec<u8>], with_logs: bool) -> Result<Boot, String> {
         let init = std::fs::read(init()?).map_err(|e| format!("the init: {e}"))?;
         let modules = self
             .modules
@@ -352,7 +396,7 @@ mod tests {
     fn console_output_parses_around_kernel_lines() {
         let out =
             "[ 0.1] noise\nBTFKIT-BEGIN 3 6.1.0-x\nV 0 0 22\nL 1 22 6869\n[ 1.0] kernel line\nV 2 7\nBTFKIT-END 3\n";
-        let v = parse(out, 3, "6.1.0-x", &[]).unwrap();
+        let v = parse(out, 3, "6.1.0-x", &[]).unwrap().verdicts;
         assert!(v[0].is_ok());
         assert_eq!(v[1].as_ref().unwrap_err().errno, 22);
         assert_eq!(v[1].as_ref().unwrap_err().log, "hi");
@@ -362,12 +406,27 @@ mod tests {
         assert!(parse("BTFKIT-BEGIN 2 6.1.0-x\nV 0 0 0\nBTFKIT-END 2\n", 3, "6.1.0-x", &[]).is_err());
         // Modules: each one wanted must have loaded, before the blobs.
         let veth = ["veth.ko".to_owned()];
-        let ok = "BTFKIT-MODULE veth.ko 0\nBTFKIT-BEGIN 1 6.1.0-x\nV 0 0\nBTFKIT-END 1\n";
+        let ok = "BTFKIT-MODULE veth.ko 0\nBTFKIT-BTF vmlinux 1 1\nBTFKIT-BTF veth 2 2\nBTFKIT-BTF-END 2\n\
+                  BTFKIT-BEGIN 1 6.1.0-x\nV 0 0\nBTFKIT-END 1\n";
         assert!(parse(ok, 1, "6.1.0-x", &veth).is_ok());
         assert!(parse(ok, 1, "6.1.0-x", &[]).is_err());
+        // A listing cut short (the init died while it listed) is no boot.
+        assert!(parse(&ok.replace("BTFKIT-BTF-END 2\n", ""), 1, "6.1.0-x", &veth).is_err());
         let failed = "BTFKIT-MODULE veth.ko 1\nBTFKIT-BEGIN 1 6.1.0-x\nV 0 0\nBTFKIT-END 1\n";
         assert!(parse(failed, 1, "6.1.0-x", &veth).unwrap_err().contains("errno 1"));
         assert!(parse("BTFKIT-BEGIN 1 6.1.0-x\nV 0 0\nBTFKIT-END 1\n", 1, "6.1.0-x", &veth).is_err());
+        // Two modules: loaded in the order given, and sysfs listed in full.
+        let two = ["veth.ko".to_owned(), "dummy.ko".to_owned()];
+        let listed = "BTFKIT-MODULE veth.ko 0\nBTFKIT-MODULE dummy.ko 0\nBTFKIT-BTF vmlinux 1000 1\n\
+                      BTFKIT-BTF dummy 3000 3\nBTFKIT-BTF veth 2000 2\nBTFKIT-BTF-END 3\n";
+        let b = parse(&format!("{listed}BTFKIT-BEGIN 1 6.1.0-x\nV 0 0\nBTFKIT-END 1\n"), 1, "6.1.0-x", &two).unwrap();
+        assert_eq!(b.btf.len(), 3);
+        assert_eq!(b.btf[1], SysfsBtf { name: "dummy".to_owned(), ino: 3000, id: 3 });
+        let swapped = ["dummy.ko".to_owned(), "veth.ko".to_owned()];
+        let out = format!("{listed}BTFKIT-BEGIN 1 6.1.0-x\nV 0 0\nBTFKIT-END 1\n");
+        assert!(parse(&out, 1, "6.1.0-x", &swapped).unwrap_err().contains("loaded the modules"));
+        let cut = listed.replace("BTFKIT-BTF-END 3", "BTFKIT-BTF-END 4");
+        assert!(parse(&format!("{cut}BTFKIT-BEGIN 1 6.1.0-x\nV 0 0\nBTFKIT-END 1\n"), 1, "6.1.0-x", &two).is_err());
     }
 
     #[test]

@@ -14,14 +14,18 @@
 #                 absent for the kernels marked "nobtf" below, built
 #                 without one
 #   version       the upstream release (6.1.0-50-cloud-amd64 is 6.1.176)
-#   modules/      veth.ko (uncompressed) and veth.btf, its .BTF, when the
-#                 package carries the modules (not the linux-binary-*
-#                 packages of 6.19 and later, nor Ubuntu's unsigned
-#                 images) and they have BTF (not 5.10's): the guest loads
-#                 it, so that a kptr may point to a module's struct
-#                 (veth_priv), as the kernel allows
-#   .modules      what modules/ holds ("veth" or "none"); a kernel fetched
-#                 before there was a modules/ lacks it and is fetched again
+#   modules/      veth.ko and dummy.ko (uncompressed) and their .BTF
+#                 (veth.btf, dummy.btf), when the package carries the
+#                 modules (not the linux-binary-* packages of 6.19 and
+#                 later, nor Ubuntu's unsigned images) and they have BTF
+#                 (not 5.10's): the guest loads them, veth first, so that a
+#                 kptr may point to a module's struct (veth_priv), as the
+#                 kernel allows, and so that the order of their sysfs inodes
+#                 can be held to the order of their BTF ids (two modules,
+#                 loaded against the order of their names)
+#   .module-order what modules/ holds, in load order ("veth dummy", or
+#                 "none"); a kernel fetched before there was one lacks it
+#                 and is fetched again
 #   .complete     stamp: reruns skip the kernel
 #
 # And Ubuntu's generic kernels of the series Debian does not ship: 5.0 and
@@ -53,8 +57,9 @@
 # Needs: curl, xz, dpkg-deb, sha256sum, and what vmlinuz-btf.sh needs
 # (objcopy, lz4, zstd).
 #
-# veth has no dependencies in any of these kernels (its .modinfo says
-# "depends=" and nothing else); the script refuses one that has.
+# veth and dummy have no dependencies in any of these kernels (their
+# .modinfo says "depends=" and nothing else); the script refuses one that
+# has.
 set -euo pipefail
 
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -158,7 +163,7 @@ for k in "${KERNELS[@]}"; do
   # is not (5.15.0-204.214), and its banner names it: "... (Ubuntu
   # 5.15.0-204.214-generic 5.15.189)".
   upstream=${version%-*}
-  if [ -f "$dir/.complete" ] && [ -f "$dir/.modules" ]; then
+  if [ -f "$dir/.complete" ] && [ -f "$dir/.module-order" ]; then
     [ -n "$ubuntu" ] || echo "$upstream" > "$dir/version"
     echo "guest-kernels: $release is there"
     continue
@@ -174,28 +179,34 @@ for k in "${KERNELS[@]}"; do
   cp "$image" "$dir/vmlinuz"
   BTF_OPTIONAL=$([ "$nobtf" = nobtf ] && echo 1 || echo 0) \
     bash "$repo/tests/corpus/vmlinuz-btf.sh" "$dir/vmlinuz" "$dir/vmlinux.btf" "$dir/banner"
-  veth=$(find "$work/root" -type f -name 'veth.ko*' | head -1)
-  if [ -n "$veth" ]; then
+  # The modules, in load order: those of the package that have BTF (5.10's
+  # have none: the kernel finds no struct of theirs).
+  loaded=()
+  for m in veth dummy; do
+    ko=$(find "$work/root" -type f -name "$m.ko*" | head -1)
+    [ -n "$ko" ] || continue
     mkdir -p "$dir/modules"
-    case $veth in
-      *.ko.xz) xz -dc "$veth" > "$dir/modules/veth.ko" ;;
-      *.ko.zst) zstd -qdc "$veth" > "$dir/modules/veth.ko" ;;
-      *.ko) cp "$veth" "$dir/modules/veth.ko" ;;
-      *) echo "guest-kernels: $veth: unknown compression" >&2; exit 1 ;;
+    case $ko in
+      *.ko.xz) xz -dc "$ko" > "$dir/modules/$m.ko" ;;
+      *.ko.zst) zstd -qdc "$ko" > "$dir/modules/$m.ko" ;;
+      *.ko) cp "$ko" "$dir/modules/$m.ko" ;;
+      *) echo "guest-kernels: $ko: unknown compression" >&2; exit 1 ;;
     esac
-    objcopy -O binary --only-section=.modinfo "$dir/modules/veth.ko" "$work/modinfo"
+    objcopy -O binary --only-section=.modinfo "$dir/modules/$m.ko" "$work/modinfo"
     deps=$(tr '\0' '\n' < "$work/modinfo" | sed -n 's/^depends=//p')
-    [ -z "$deps" ] || { echo "guest-kernels: veth.ko of $release depends on $deps" >&2; exit 1; }
-    # 5.10's modules have no BTF: the kernel finds no struct of theirs.
-    objcopy --dump-section .BTF="$dir/modules/veth.btf" "$dir/modules/veth.ko" "$work/scratch.o" 2>/dev/null || true
-    if [ -s "$dir/modules/veth.btf" ]; then
-      echo veth > "$dir/.modules"
+    [ -z "$deps" ] || { echo "guest-kernels: $m.ko of $release depends on $deps" >&2; exit 1; }
+    objcopy --dump-section .BTF="$dir/modules/$m.btf" "$dir/modules/$m.ko" "$work/scratch.o" 2>/dev/null || true
+    if [ -s "$dir/modules/$m.btf" ]; then
+      loaded+=("$m")
     else
-      rm -rf "$dir/modules"
-      echo none > "$dir/.modules"
+      rm -f "$dir/modules/$m.ko" "$dir/modules/$m.btf"
     fi
+  done
+  if [ ${#loaded[@]} -gt 0 ]; then
+    echo "${loaded[*]}" > "$dir/.module-order"
   else
-    echo none > "$dir/.modules"
+    rm -rf "$dir/modules"
+    echo none > "$dir/.module-order"
   fi
   rm -rf "$work"
   if [ -n "$ubuntu" ]; then
@@ -204,6 +215,6 @@ for k in "${KERNELS[@]}"; do
   fi
   echo "$upstream" > "$dir/version"
   touch "$dir/.complete"
-  echo "guest-kernels: $release ($suite, $version): $(stat -c %s "$dir/vmlinuz") bytes of bzImage, $( [ -f "$dir/vmlinux.btf" ] && echo "$(stat -c %s "$dir/vmlinux.btf") bytes of BTF" || echo "no BTF"), modules: $(cat "$dir/.modules")"
+  echo "guest-kernels: $release ($suite, $version): $(stat -c %s "$dir/vmlinuz") bytes of bzImage, $( [ -f "$dir/vmlinux.btf" ] && echo "$(stat -c %s "$dir/vmlinux.btf") bytes of BTF" || echo "no BTF"), modules: $(cat "$dir/.module-order")"
 done
 echo "guest-kernels: ${#KERNELS[@]} kernels in $out ($((SECONDS - start)) s)"

@@ -8,12 +8,17 @@
  * log of each rejected blob), then count records of u32 length + bytes,
  * all little-endian.
  *
- * The .ko files of /modules, if any, are loaded first (finit_module), so
- * that the blobs may name their structs.
+ * The modules named in /modules/order, if any, are loaded first
+ * (finit_module), in that order, so that the blobs may name their structs.
+ * Then, with sysfs mounted, each entry of /sys/kernel/btf is listed with
+ * its inode number and the id of its BTF (BPF_BTF_GET_NEXT_ID and
+ * BPF_OBJ_GET_INFO_BY_FD), for the test that the two orders agree.
  *
  * Console output, one line each, so that kernel messages between them do
  * no harm:
  *   BTFKIT-MODULE <file> <errno>            (0: loaded)
+ *   BTFKIT-BTF <name> <inode> <btf id>      (with modules only)
+ *   BTFKIT-BTF-END <count>
  *   BTFKIT-BEGIN <count> <release>
  *   V <first index> <errno> <errno> ...     (0: accepted; 32 a line)
  *   L <index> <errno> <hex of the log>      (flag bit 0 only)
@@ -27,12 +32,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#define BPF_OBJ_GET_INFO_BY_FD 15
 #define BPF_BTF_LOAD 18
+#define BPF_BTF_GET_FD_BY_ID 19
+#define BPF_BTF_GET_NEXT_ID 23
 
 /* The BTF_LOAD part of union bpf_attr up to btf_log_true_size (6.4); the
  * kernels before it accept the trailing zero word. */
@@ -83,18 +93,18 @@ static void die(const char *why)
 	_exit(1);
 }
 
-static void load_modules(void)
+/* Loads the modules /modules/order names (file names, one a line), in
+ * that order; returns how many it names. */
+static int load_modules(void)
 {
-	DIR *d = opendir("/modules");
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		size_t len = strlen(e->d_name);
-		if (len < 4 || strcmp(e->d_name + len - 3, ".ko") != 0)
-			continue;
+	FILE *order = fopen("/modules/order", "r");
+	if (!order)
+		return 0;
+	char name[256];
+	int count = 0;
+	while (fscanf(order, "%255s", name) == 1) {
 		char path[512];
-		snprintf(path, sizeof(path), "/modules/%s", e->d_name);
+		snprintf(path, sizeof(path), "/modules/%s", name);
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		int err = fd < 0 ? errno : 0;
 		if (fd >= 0) {
@@ -102,14 +112,88 @@ static void load_modules(void)
 				err = errno;
 			close(fd);
 		}
-		printf("BTFKIT-MODULE %s %d\n", e->d_name, err);
+		printf("BTFKIT-MODULE %s %d\n", name, err);
+		count++;
+	}
+	fclose(order);
+	return count;
+}
+
+/* The BPF_BTF_GET_NEXT_ID / BPF_BTF_GET_FD_BY_ID part of union bpf_attr. */
+struct btf_id_attr {
+	uint32_t id;
+	uint32_t next_id;
+	uint32_t open_flags;
+};
+
+/* struct bpf_btf_info up to kernel_btf (5.11). */
+struct btf_info {
+	uint64_t btf;
+	uint32_t btf_size;
+	uint32_t id;
+	uint64_t name;
+	uint32_t name_len;
+	uint32_t kernel_btf;
+};
+
+/* The id of the kernel BTF (vmlinux's or a module's) called `want`, 0 if
+ * none. */
+static uint32_t kernel_btf_id(const char *want)
+{
+	struct btf_id_attr a;
+	memset(&a, 0, sizeof(a));
+	while (syscall(SYS_bpf, BPF_BTF_GET_NEXT_ID, &a, sizeof(a)) == 0) {
+		uint32_t id = a.next_id;
+		struct btf_id_attr g;
+		memset(&g, 0, sizeof(g));
+		g.id = id;
+		long fd = syscall(SYS_bpf, BPF_BTF_GET_FD_BY_ID, &g, sizeof(g));
+		if (fd >= 0) {
+			char name[64] = { 0 };
+			struct btf_info info;
+			memset(&info, 0, sizeof(info));
+			info.name = (uint64_t)(uintptr_t)name;
+			info.name_len = sizeof(name);
+			struct {
+				uint32_t bpf_fd;
+				uint32_t info_len;
+				uint64_t info;
+			} q = { (uint32_t)fd, sizeof(info), (uint64_t)(uintptr_t)&info };
+			long r = syscall(SYS_bpf, BPF_OBJ_GET_INFO_BY_FD, &q, sizeof(q));
+			close((int)fd);
+			if (r == 0 && info.kernel_btf && strcmp(name, want) == 0)
+				return id;
+		}
+		a.id = id;
+	}
+	return 0;
+}
+
+/* Each entry of /sys/kernel/btf: its inode number and its BTF's id. */
+static void list_btf(void)
+{
+	mkdir("/sys", 0755);
+	if (mount("sysfs", "/sys", "sysfs", 0, NULL) != 0)
+		die("mount sysfs");
+	DIR *d = opendir("/sys/kernel/btf");
+	if (!d)
+		die("open /sys/kernel/btf");
+	struct dirent *e;
+	int count = 0;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		printf("BTFKIT-BTF %s %llu %u\n", e->d_name, (unsigned long long)e->d_ino, kernel_btf_id(e->d_name));
+		count++;
 	}
 	closedir(d);
+	printf("BTFKIT-BTF-END %d\n", count);
 }
 
 int main(void)
 {
-	load_modules();
+	if (load_modules() > 0)
+		list_btf();
 	int fd = open("/inputs", O_RDONLY);
 	if (fd < 0)
 		die("open /inputs");
