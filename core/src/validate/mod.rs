@@ -2536,8 +2536,23 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                     self.func_check(id, st.get())?;
                     continue;
                 }
-                FUNC if r.get() >> 30 == RESOLVED || (fast && self.func_fast(id, st.get())) => continue,
-                PROTO if d & u32::from(F_FUNC_OK) != 0 => self.set_flag(id, FUNC_OK),
+                FUNC if r.get() >> 30 == RESOLVED => continue,
+                // `func_fast`, on this type's own words.
+                FUNC if fast && self.flag(st.get(), FUNC_OK) => {
+                    r.set((RESOLVED << 30) | (st.get() & 0x3fff_ffff));
+                    size.set(0);
+                    continue;
+                }
+                PROTO => {
+                    if d & u32::from(F_FUNC_OK) != 0 {
+                        self.set_flag(id, FUNC_OK);
+                    }
+                    // `proto_fast`, on this type's own words: nothing to
+                    // resolve, nothing to report.
+                    if fast && self.proto_fast_at(off.get(), d, st.get()) {
+                        continue;
+                    }
+                }
                 TYPEDEF | VOLATILE | CONST | RESTRICT | TYPE_TAG if tags.is_ok() && self.rules.type_tags => {
                     tags = self.type_tags_of(id);
                 }
@@ -2554,7 +2569,12 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             if needs {
                 let quick = fast
                     && match kind {
-                        PTR | TYPEDEF | VOLATILE | CONST | RESTRICT | TYPE_TAG => self.ref_fast(id, t),
+                        PTR | TYPEDEF | VOLATILE | CONST | RESTRICT | TYPE_TAG => {
+                            match self.ref_fast_own(id, kind == PTR, t.st, r, size) {
+                                Some(done) => done,
+                                None => self.ref_fast(id, t),
+                            }
+                        }
                         STRUCT | UNION | ARRAY => self.aggregate_fast(id, t),
                         _ => false,
                     };
@@ -2662,6 +2682,59 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             return true;
         }
         false
+    }
+
+    /// [`Self::ref_fast`] of own type `id` (a PTR when `ptr`, else a
+    /// modifier) whose target is `st`, from the descriptor words alone and
+    /// writing to its own words `r` and `s`. `None` when the target, or
+    /// what a modifier target resolved to, is a base type: `ref_fast`
+    /// decides (nothing was written).
+    #[inline(always)]
+    fn ref_fast_own(&self, id: u32, ptr: bool, st: u32, r: &Cell<u32>, s: &Cell<u32>) -> Option<bool> {
+        const TARGETS: u32 = (K_HAS_SIZE & !kb(Kind::Datasec))
+            | kb(Kind::Array)
+            | kb(Kind::Ptr)
+            | K_VOID
+            | kb(Kind::Fwd)
+            | kb(Kind::FuncProto);
+        const SIZED: u32 = K_HAS_SIZE | kb(Kind::Array) | kb(Kind::Ptr);
+        // An own type's kind bit and resolved word, or void's.
+        let own = |x: u32| match self.words(x) {
+            Some([_, xr, _, xd, _]) => Some((kb_raw(xd.get() & 0x1f), xr.get())),
+            None if x == 0 => Some((K_VOID, 0)),
+            None => None,
+        };
+        let resolved = |w: u32| w >> 30 == RESOLVED;
+        let (k, w) = own(st)?;
+        let (to, tk) = if k & K_MODIFIER != 0 {
+            // A resolved modifier: on to what it resolved to (see `ref_fast`).
+            if !resolved(w) {
+                return Some(false);
+            }
+            let to = w & 0x3fff_ffff;
+            let (rk, rw) = own(to)?;
+            if rk & TARGETS == 0 || (ptr && rk & kb(Kind::Ptr) != 0 && !resolved(rw)) {
+                return Some(false);
+            }
+            (to, rk)
+        } else {
+            if k & TARGETS == 0 {
+                return Some(false);
+            }
+            let sink = if ptr { k & kb(Kind::Ptr) == 0 } else { k & self.rules.needs_resolve == 0 };
+            if !sink && !resolved(w) {
+                return Some(false);
+            }
+            (st, k)
+        };
+        r.set((RESOLVED << 30) | (to & 0x3fff_ffff));
+        s.set(0);
+        // `settled`: a PTR is sized; a modifier when what it resolved to is
+        // an own sized type (void is not).
+        if ptr || (to != 0 && tk & SIZED != 0) {
+            self.set_flag(id, SIZED_OK);
+        }
+        Some(true)
     }
 
     /// A FUNC at the top of the walk whose own FUNC_PROTO passes
@@ -3173,6 +3246,24 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         let Some((b, _)) = self.body(id) else { return false };
         // A trailing void parameter: unnamed it ends a variadic list (a
         // named one is the full check's to report).
+        let typed = match b.rchunks_exact(8).next() {
+            Some(last) if self.rd(last, 4) == 0 && self.rd(last, 0) == 0 => b.len().wrapping_sub(8),
+            _ => b.len(),
+        };
+        b.get(..typed).unwrap_or_default().chunks_exact(8).all(|a| self.flag(self.rd(a, 4), SIZED_OK))
+    }
+
+    /// [`Self::proto_fast`] of the own FUNC_PROTO whose record is at `off`,
+    /// with descriptor `d` and return type `ret`.
+    #[inline(always)]
+    fn proto_fast_at(&self, off: u32, d: u32, ret: u32) -> bool {
+        if d & u32::from(F_NAMES_OK) == 0 || (ret != 0 && !self.flag(ret, SIZED_OK)) {
+            return false;
+        }
+        let from = (off as usize).wrapping_add(12);
+        let Some(b) = self.data.get(from..from.wrapping_add(((d >> 8) as usize).wrapping_mul(8))) else {
+            return false;
+        };
         let typed = match b.rchunks_exact(8).next() {
             Some(last) if self.rd(last, 4) == 0 && self.rd(last, 0) == 0 => b.len().wrapping_sub(8),
             _ => b.len(),
