@@ -1469,6 +1469,11 @@ const K_NOSIZE: u32 = K_VOID | kb(Kind::Fwd) | kb(Kind::Func) | kb(Kind::FuncPro
 /// Kinds that only make sense in the source (VAR, DATASEC, DECL_TAG).
 const K_SOURCE_ONLY: u32 = kb(Kind::Var) | kb(Kind::Datasec) | kb(Kind::DeclTag);
 const K_STRUCT: u32 = kb(Kind::Struct) | kb(Kind::Union);
+/// What a PTR or modifier may resolve to without a walk beyond it
+/// ([`V::ref_fast`]): a sized type other than a modifier, VAR or DATASEC,
+/// or void, FWD or FUNC_PROTO.
+const K_REF_TARGETS: u32 =
+    (K_HAS_SIZE & !kb(Kind::Datasec)) | kb(Kind::Array) | kb(Kind::Ptr) | K_VOID | kb(Kind::Fwd) | kb(Kind::FuncProto);
 /// The kind number a base type of a kind unknown here gets: in no class.
 const K_UNKNOWN: u8 = 31;
 
@@ -2644,12 +2649,6 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
     /// kinds), resolve it to the target (or to the target's resolution) and
     /// find that valid.
     fn ref_fast(&mut self, id: u32, t: T) -> bool {
-        const TARGETS: u32 = (K_HAS_SIZE & !kb(Kind::Datasec))
-            | kb(Kind::Array)
-            | kb(Kind::Ptr)
-            | K_VOID
-            | kb(Kind::Fwd)
-            | kb(Kind::FuncProto);
         let Some(n) = self.ty(t.st) else { return false };
         let to = if n.is(K_MODIFIER) {
             // A resolved modifier (never a sink): the walk goes on to what
@@ -2661,11 +2660,11 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             }
             let to = self.resolved_id(t.st);
             match self.ty(to) {
-                Some(r) if r.is(TARGETS) && !(t.k(Kind::Ptr) && r.k(Kind::Ptr) && !self.is_resolved(to)) => to,
+                Some(r) if r.is(K_REF_TARGETS) && !(t.k(Kind::Ptr) && r.k(Kind::Ptr) && !self.is_resolved(to)) => to,
                 _ => return false,
             }
         } else {
-            if !n.is(TARGETS) {
+            if !n.is(K_REF_TARGETS) {
                 return false;
             }
             // The walk's mode after pushing `id`: Ptr for a PTR, else Tbd.
@@ -2691,12 +2690,6 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
     /// decides (nothing was written).
     #[inline(always)]
     fn ref_fast_own(&self, id: u32, ptr: bool, st: u32, r: &Cell<u32>, s: &Cell<u32>) -> Option<bool> {
-        const TARGETS: u32 = (K_HAS_SIZE & !kb(Kind::Datasec))
-            | kb(Kind::Array)
-            | kb(Kind::Ptr)
-            | K_VOID
-            | kb(Kind::Fwd)
-            | kb(Kind::FuncProto);
         const SIZED: u32 = K_HAS_SIZE | kb(Kind::Array) | kb(Kind::Ptr);
         // An own type's kind bit and resolved word, or void's.
         let own = |x: u32| match self.words(x) {
@@ -2713,12 +2706,12 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             }
             let to = w & 0x3fff_ffff;
             let (rk, rw) = own(to)?;
-            if rk & TARGETS == 0 || (ptr && rk & kb(Kind::Ptr) != 0 && !resolved(rw)) {
+            if rk & K_REF_TARGETS == 0 || (ptr && rk & kb(Kind::Ptr) != 0 && !resolved(rw)) {
                 return Some(false);
             }
             (to, rk)
         } else {
-            if k & TARGETS == 0 {
+            if k & K_REF_TARGETS == 0 {
                 return Some(false);
             }
             let sink = if ptr { k & kb(Kind::Ptr) == 0 } else { k & self.rules.needs_resolve == 0 };
@@ -3240,17 +3233,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
     /// has [`SIZED_OK`], every parameter but a trailing unnamed void has it.
     #[inline(always)]
     fn proto_fast(&self, id: u32, t: T) -> bool {
-        if t.flags & F_NAMES_OK == 0 || (t.st != 0 && !self.flag(t.st, SIZED_OK)) {
-            return false;
-        }
-        let Some((b, _)) = self.body(id) else { return false };
-        // A trailing void parameter: unnamed it ends a variadic list (a
-        // named one is the full check's to report).
-        let typed = match b.rchunks_exact(8).next() {
-            Some(last) if self.rd(last, 4) == 0 && self.rd(last, 0) == 0 => b.len().wrapping_sub(8),
-            _ => b.len(),
-        };
-        b.get(..typed).unwrap_or_default().chunks_exact(8).all(|a| self.flag(self.rd(a, 4), SIZED_OK))
+        self.words(id).is_some_and(|[off, ..]| self.proto_fast_at(off.get(), u32::from(t.flags) | (t.vlen << 8), t.st))
     }
 
     /// [`Self::proto_fast`] of the own FUNC_PROTO whose record is at `off`,
