@@ -1,22 +1,21 @@
 //! Other kernels as oracles: Debian's cloud kernels of every series it ships
 //! (5.10, 6.1, 6.12, 6.16 to 6.19, 7.0 to 7.3) and the newest in sid,
 //! releases of 6.12 and 7.2 on either side of the special-field backports,
-//! and Ubuntu's 5.0, 5.3, 5.4,
-//! 5.6, 5.8, 5.11, 5.13, 5.14, 5.15, 5.17, 5.19, 6.0, 6.2, 6.5, 6.8, 6.11,
-//! 6.14, 6.17 and 7.0, with ABIs of 6.2, 6.8 and 7.0 on either side of
-//! Ubuntu's backports, generic and AWS's (`tests/vm/guest-kernels.sh`),
-//! each with its upstream release as its version, booted under qemu
-//! (`btfkit_tests::vm`), load the kernel differential's inputs,
-//! every unit-case blob, kptrs to structs named like the kernel's own
-//! (with the guest's struct names on our side: its vmlinux's, and those
-//! of `veth` and `dummy`, which the guests whose package has them load
-//! first, so that a kptr may name a module's struct, and so that the order
-//! of their sysfs inodes is held to their BTF ids'), and two real vmlinux
-//! BTFs (the
-//! corpus's and the guest's own, where it has one: Ubuntu's 5.0, 5.3, 5.6,
-//! 5.8 and 5.14 were built without). Our `UserLoad` verdict
-//! for each kernel's version must be its verdict, errno included where our
-//! rule names one.
+//! and Ubuntu's 5.0, 5.3, 5.4, 5.6, 5.8, 5.11, 5.13, 5.14, 5.15, 5.17,
+//! 5.19, 6.0, 6.2, 6.5, 6.8, 6.11, 6.14, 6.17 and 7.0, with ABIs of 6.2,
+//! 6.8 and 7.0 on either side of Ubuntu's backports, generic and AWS's
+//! (`tests/vm/guest-kernels.sh`), each with its upstream release as its
+//! version, booted under qemu (`btfkit_tests::vm`), load the kernel
+//! differential's inputs, every unit-case blob, kptrs to structs named like
+//! the kernel's own (with the guest's struct names on our side: its
+//! vmlinux's, and those of `veth` and `dummy`, which the guests whose
+//! package has them load first, so that a kptr may name a module's struct),
+//! and two real vmlinux BTFs (the corpus's and the guest's own, where it
+//! has one: Ubuntu's 5.0, 5.3, 5.6, 5.8 and 5.14 were built without). Our
+//! `UserLoad` verdict for each kernel's version must be its verdict, errno
+//! included where our rule names one. A guest that loads both modules also
+//! lists `/sys/kernel/btf`, whose inode order must be its BTF-id order and
+//! the load order ([`module_order`]).
 //! This is what ties the kernel-version knobs (DATASEC names, the tags'
 //! kind_flag, the layout section of 7.1, 7.2's 24-bit vlen and type tags,
 //! the special-field layer's versions, ...) to kernels other than the

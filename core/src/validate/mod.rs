@@ -36,9 +36,9 @@
 //! kernel; the unit cases and tens of thousands of inputs also to Debian's
 //! kernels of every series it ships (5.10, 6.1, 6.12, 6.16 to 6.19, 7.0 to
 //! 7.3, the newest in sid, and releases on either side of backports) and
-//! Ubuntu's of the series before and between (5.0, 5.3, 5.4, 5.6, 5.8, 5.11, 5.13, 5.14,
-//! 5.15, 5.17, 6.0, 6.5, 6.8, 6.11, 6.14), booted under qemu, each judged
-//! by its own release's rules.
+//! Ubuntu's of the series before and between (5.0, 5.3, 5.4, 5.6, 5.8,
+//! 5.11, 5.13, 5.14, 5.15, 5.17, 6.0, 6.5, 6.8, 6.11, 6.14), booted under
+//! qemu, each judged by its own release's rules.
 //! Before 5.4, upstream kernels took at most 65,535 types and 64 KiB of
 //! names ("bpf: fix BTF limits", 5.4): `validate` takes the later limits
 //! for every version, as Ubuntu's 5.0 and 5.3 do (they carry the fix).
@@ -3247,6 +3247,8 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         let Some(b) = self.data.get(from..from.wrapping_add(((d >> 8) as usize).wrapping_mul(8))) else {
             return false;
         };
+        // A trailing void parameter: unnamed it ends a variadic list (a
+        // named one is the full check's to report).
         let typed = match b.rchunks_exact(8).next() {
             Some(last) if self.rd(last, 4) == 0 && self.rd(last, 0) == 0 => b.len().wrapping_sub(8),
             _ => b.len(),
