@@ -3,11 +3,12 @@
 //! parses, that `Strict` never accepts what `UserLoad` rejects, that the
 //! header-only scratch bound covers the need, and that split validation
 //! with the base's name bits ([`validate_split`]) gives the verdict of
-//! plain [`validate`].
+//! plain [`validate`], and that the fast paths give the verdict and the
+//! scratch words of the plain passes ([`validate_unoptimized`]).
 
 use btfkit::validate::{
-    Backport, Backports, BaseNames, KernelVersion, Profile, ValidateOptions, scratch_len, scratch_len_bound, validate,
-    validate_split,
+    Backport, Backports, BaseNames, KernelVersion, Profile, ValidateOptions, ValidationError, scratch_len,
+    scratch_len_bound, validate, validate_split, validate_unoptimized,
 };
 use btfkit::{Btf, Endian};
 
@@ -40,12 +41,13 @@ pub fn run(data: &[u8]) {
             o
         };
         let user = with(Profile::UserLoad);
-        let mut scratch = vec![0u32; scratch_len(data, None, &user)];
-        let user_ok = validate(data, None, &user, &mut scratch).is_ok();
+        let len = scratch_len(data, None, &user);
+        let (mut scratch, mut plain) = (vec![0u32; len], vec![0u32; len]);
+        let user_ok = same_as_unoptimized(data, None, &user, &mut scratch, &mut plain).is_ok();
         let strict = with(Profile::Strict);
-        let strict_ok = validate(data, None, &strict, &mut scratch).is_ok();
+        let strict_ok = same_as_unoptimized(data, None, &strict, &mut scratch, &mut plain).is_ok();
         let vmlinux = with(Profile::Vmlinux);
-        let _ = validate(data, None, &vmlinux, &mut scratch);
+        let _ = same_as_unoptimized(data, None, &vmlinux, &mut scratch, &mut plain);
         // Strict reads either byte order; the kernel (UserLoad) only its own.
         let host_order =
             data.get(..2).and_then(|m| m.try_into().ok()).and_then(Endian::from_magic) == Some(Endian::NATIVE);
@@ -73,7 +75,8 @@ pub fn run(data: &[u8]) {
                 let need = scratch_len(split, Some(&base), &opts);
                 let bound = scratch_len_bound(split);
                 let mut scratch = vec![0u32; need.max(bound)];
-                let plain = validate(split, Some(&base), &opts, &mut scratch);
+                let mut words = vec![0u32; need.max(bound)];
+                let plain = same_as_unoptimized(split, Some(&base), &opts, &mut scratch, &mut words);
                 let shared = validate_split(split, &base, &names, &opts, &mut scratch);
                 assert_eq!(plain, shared, "validate_split differs from validate ({profile:?}, {kernel})");
                 if plain.is_ok() {
@@ -82,6 +85,30 @@ pub fn run(data: &[u8]) {
             }
         }
     }
+}
+
+/// [`validate`], held to [`validate_unoptimized`]: the fast paths must give
+/// the plain passes' verdict (rule, offset, type id, index) and leave every
+/// scratch word as they do. Both scratches start zeroed.
+fn same_as_unoptimized(
+    data: &[u8],
+    base: Option<&Btf<'_>>,
+    opts: &ValidateOptions,
+    scratch: &mut [u32],
+    plain: &mut [u32],
+) -> Result<(), ValidationError> {
+    scratch.fill(0);
+    plain.fill(0);
+    let fast = validate(data, base, opts, scratch);
+    let slow = validate_unoptimized(data, base, opts, plain);
+    assert_eq!(fast, slow, "fast paths and plain passes differ ({:?}, {})", opts.profile, opts.kernel);
+    assert!(
+        scratch == plain,
+        "fast paths and plain passes leave different scratch ({:?}, {})",
+        opts.profile,
+        opts.kernel
+    );
+    fast
 }
 
 #[cfg(test)]

@@ -31,7 +31,8 @@
 //! words already decide. Each fast path leaves the verdict and every
 //! scratch word exactly as the plain passes would, and hands anything else
 //! to them, so errors are still found by the kernel's own steps, in its
-//! order. Tests hold the two to each other on generated blobs, and the
+//! order. Tests and the fuzz target hold the two to each other
+//! ([`validate_unoptimized`] has no fast paths), and the
 //! unit cases and a differential of millions of inputs to the running
 //! kernel; the unit cases and tens of thousands of inputs also to Debian's
 //! kernels of every series it ships (5.10, 6.1, 6.12, 6.16 to 6.19, 7.0 to
@@ -882,10 +883,20 @@ fn validate_impl<'a>(
     validate_rules(data, base, base_names, kernel, Rules::new(opts), scratch)
 }
 
-/// [`validate`] without the fast paths of either pass, for the tests that
-/// hold the two to the same verdicts and the same scratch words.
-#[cfg(test)]
-fn validate_slow(data: &[u8], base: Option<&Btf<'_>>, opts: &ValidateOptions, scratch: &mut [u32]) -> VResult<()> {
+/// [`validate`] without the fast paths of either pass: every record and
+/// every type goes through the kernel's own steps. It gives the same
+/// verdict (rule, offset, type id, index) and leaves the same scratch
+/// words as [`validate`], only more slowly, so it is there to check that:
+/// the unit tests and the `validate` fuzz target hold the two together.
+///
+/// # Errors
+/// As [`validate`].
+pub fn validate_unoptimized<'a>(
+    data: &'a [u8],
+    base: Option<&'a Btf<'a>>,
+    opts: &ValidateOptions,
+    scratch: &mut [u32],
+) -> Result<(), ValidationError> {
     validate_rules(data, base, None, None, Rules { fast: false, ..Rules::new(opts) }, scratch)
 }
 

@@ -2263,7 +2263,7 @@ fn agree(
 
 #[test]
 fn fast_meta_agrees_with_check_meta() {
-    use super::{BaseNames, validate_slow, validate_split};
+    use super::{BaseNames, validate_split, validate_unoptimized};
     use crate::{Btf, ParseOptions};
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     let mut rnd = move |n: u32| {
@@ -2405,7 +2405,7 @@ fn fast_meta_agrees_with_check_meta() {
                     }
                     None => validate(&data, None, &opts, &mut s1),
                 };
-                let slow = validate_slow(&data, on_base, &opts, &mut s2);
+                let slow = validate_unoptimized(&data, on_base, &opts, &mut s2);
                 agree(&fast, &slow, &s1, &s2, &data, &std::format!("round {round} {profile:?} {k}"), &mut tally);
             }
         }
@@ -2423,7 +2423,7 @@ fn fast_meta_agrees_with_check_meta() {
 /// offset, type, index) and every scratch word must be the same.
 #[test]
 fn pass_2_fast_paths_agree_with_the_plain_walk() {
-    use super::validate_slow;
+    use super::validate_unoptimized;
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     let mut rnd = move |n: u32| {
         seed ^= seed << 13;
@@ -2542,7 +2542,7 @@ fn pass_2_fast_paths_agree_with_the_plain_walk() {
                 let len = super::scratch_len(&data, None, &opts);
                 let (mut s1, mut s2) = (std::vec![0u32; len], std::vec![0u32; len]);
                 let fast = validate(&data, None, &opts, &mut s1);
-                let slow = validate_slow(&data, None, &opts, &mut s2);
+                let slow = validate_unoptimized(&data, None, &opts, &mut s2);
                 let what = std::format!("round {round} {profile:?} {k} kinds {kind_of:?}");
                 agree(&fast, &slow, &s1, &s2, &data, &what, &mut tally);
             }
@@ -2557,7 +2557,7 @@ fn pass_2_fast_paths_agree_with_the_plain_walk() {
 /// near or past it. Its base's strings fill the offsets below.
 #[test]
 fn names_past_the_largest_offset_are_refused_on_every_path() {
-    use super::{BaseNames, validate_slow, validate_split};
+    use super::{BaseNames, validate_split, validate_unoptimized};
     use crate::{Btf, ParseOptions};
     for (base_len, names, expect) in [
         // "t" at 2^24 - 2, "u" at 2^24: the second is past the largest.
@@ -2590,7 +2590,7 @@ fn names_past_the_largest_offset_are_refused_on_every_path() {
             assert_eq!(plain, expect, "{what}: validate");
             let split = validate_split(&data, &base, &base_names, &opts, &mut scratch).map_err(|e| e.rule());
             assert_eq!(split, expect, "{what}: validate_split");
-            let slow = validate_slow(&data, Some(&base), &opts, &mut scratch).map_err(|e| e.rule());
+            let slow = validate_unoptimized(&data, Some(&base), &opts, &mut scratch).map_err(|e| e.rule());
             assert_eq!(slow, expect, "{what}: without the fast paths");
         }
     }
