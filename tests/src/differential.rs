@@ -27,13 +27,16 @@
 //! - `layout`: a valid blob re-tiled: `hdr_len` 20–40 with zero or
 //!   non-zero padding, strings before types, gaps, overlaps, trailing
 //!   bytes, unaligned `type_off`, empty sections, version, flags, magic.
+//!
+//! On every input, `validate`'s fast paths must also give the verdict and
+//! leave the scratch words of the plain passes (`validate_unoptimized`).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use btfkit::Btf;
 use btfkit::validate::{KernelVersion, Profile, ValidateOptions, validate_vec};
-use btfkit_tests::kernel::{availability, btf_load, release, validate_user};
+use btfkit_tests::kernel::{availability, btf_load, fast_paths_differ, release, validate_user};
 use btfkit_tests::{unavailable, workspace};
 use std::path::Path;
 
@@ -2042,6 +2045,9 @@ fn userload_verdict_equals_running_kernel() {
     let bad_count = AtomicUsize::new(0);
     // Inputs we reject by a rule of the special-field layer.
     let special_n = AtomicUsize::new(0);
+    // Inputs where the fast paths part from the plain passes.
+    let parted: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let parted_count = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism().map_or(2, |p| p.get()).min(8);
     std::thread::scope(|s| {
         for _ in 0..workers {
@@ -2055,6 +2061,13 @@ fn userload_verdict_equals_running_kernel() {
                     let theirs = btf_load(&data);
                     let ours = validate_user(&data, &opts);
                     counts[src as usize][usize::from(theirs.is_err())].fetch_add(1, Ordering::Relaxed);
+                    if let Some(why) = fast_paths_differ(&data, &opts) {
+                        parted_count.fetch_add(1, Ordering::Relaxed);
+                        let mut p = parted.lock().unwrap();
+                        if p.len() < show {
+                            p.push(format!("input #{i} ({}): {why}\n  hex: {}", SOURCES[src as usize], hex(&data)));
+                        }
+                    }
                     if let Err(e) = &ours
                         && named_errno(e).is_some()
                     {
@@ -2111,6 +2124,15 @@ fn userload_verdict_equals_running_kernel() {
     eprintln!("  {special_n} rejected by the special-field layer, each with the kernel's errno");
     // The layer must be reached, or the comparison proves nothing of it.
     assert!(special_n >= n / 100, "only {special_n} of {n} inputs reached the special-field layer's rejections");
+    let parted_n = parted_count.into_inner();
+    eprintln!("  fast paths = plain passes (verdict and scratch) on {} of {n} inputs", n - parted_n);
+    let parted = parted.into_inner().unwrap();
+    assert!(
+        parted_n == 0,
+        "on {parted_n} of {n} inputs the fast paths part from the plain passes; the first {}:\n\n{}",
+        parted.len(),
+        parted.join("\n\n")
+    );
     let bad_n = bad_count.into_inner();
     let bad = bad.into_inner().unwrap();
     assert!(

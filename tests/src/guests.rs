@@ -15,7 +15,9 @@
 //! `UserLoad` verdict for each kernel's version must be its verdict, errno
 //! included where our rule names one. A guest that loads both modules also
 //! lists `/sys/kernel/btf`, whose inode order must be its BTF-id order and
-//! the load order ([`module_order`]).
+//! the load order ([`module_order`]). On every blob, and on each kernel's
+//! rules, `validate`'s fast paths must also give the verdict and the
+//! scratch words of the plain passes (`validate_unoptimized`).
 //! This is what ties the kernel-version knobs (DATASEC names, the tags'
 //! kind_flag, the layout section of 7.1, 7.2's 24-bit vlen and type tags,
 //! the special-field layer's versions, ...) to kernels other than the
@@ -33,7 +35,7 @@
 //! distribution kernel carries (`btfkit_sysfs::kernel::ubuntu_backports`).
 
 use btfkit::validate::{KernelVersion, Profile, ValidateOptions, validate_in_kernel};
-use btfkit_tests::kernel::Rejected;
+use btfkit_tests::kernel::{Rejected, fast_paths_differ};
 use btfkit_tests::unavailable;
 use btfkit_tests::vm::{self, Guest, SysfsBtf};
 
@@ -103,9 +105,13 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
         let mut scratch = vec![0u32; btfkit::validate::scratch_len(d, None, &opts)];
         validate_in_kernel(d, &opts, &mut scratch, &structs)
     };
-    let (mut accepted, mut special, mut ownership, mut differ) = (0, 0, 0, Vec::new());
+    let (mut accepted, mut special, mut ownership, mut differ, mut parted) = (0, 0, 0, Vec::new(), Vec::new());
     for (i, (d, t)) in blobs.iter().zip(&theirs).enumerate() {
         let o = ours(d);
+        // On this kernel's rules, the fast paths must be the plain passes.
+        if let Some(why) = fast_paths_differ(d, &opts) {
+            parted.push(format!("Linux {}: input #{i} ({}): {why}\n  hex: {}", guest.release, sources[i], hex(d)));
+        }
         accepted += usize::from(t.is_ok());
         special += usize::from(o.as_ref().is_err_and(|e| named_errno(e).is_some()));
         ownership += usize::from(o.as_ref().is_err_and(|e| e.rule() == btfkit::validate::Rule::OwnershipTooDeep));
@@ -175,6 +181,12 @@ fn compare(guest: &Guest, n: usize, seed: u64, show: usize) -> (String, Vec<Stri
     // A comparison where the kernel accepts nothing (or everything) proves
     // little; nor does one that never reaches the layer where it runs.
     let mut problems = bad;
+    if parted.is_empty() {
+        report.push_str("; fast paths = plain passes on every input");
+    } else {
+        report.push_str(&format!("; the fast paths part from the plain passes on {} inputs", parted.len()));
+        problems.extend(parted.into_iter().take(show));
+    }
     if let Err(e) = order {
         problems.push(e);
     }
