@@ -2061,7 +2061,7 @@ fn userload_verdict_equals_running_kernel() {
                     let theirs = btf_load(&data);
                     let ours = validate_user(&data, &opts);
                     counts[src as usize][usize::from(theirs.is_err())].fetch_add(1, Ordering::Relaxed);
-                    if let Some(why) = fast_paths_differ(&data, &opts) {
+                    if let Some(why) = fast_paths_differ(&data, None, &opts) {
                         parted_count.fetch_add(1, Ordering::Relaxed);
                         let mut p = parted.lock().unwrap();
                         if p.len() < show {

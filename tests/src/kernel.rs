@@ -122,16 +122,21 @@ pub fn running_structs() -> &'static btfkit_sysfs::kernel::KernelStructNames {
 
 /// Where [`validate`](btfkit::validate::validate) and the plain passes
 /// ([`validate_unoptimized`](btfkit::validate::validate_unoptimized)) part
-/// on a standalone blob: their verdicts, or the first scratch word that
-/// differs. `None` when they agree, as they must: the fast paths are only
-/// shortcuts to the plain passes' outcome.
+/// on a blob, split over `base` when given (an indexed one): their
+/// verdicts, or the first scratch word that differs. `None` when they
+/// agree, as they must: the fast paths are only shortcuts to the plain
+/// passes' outcome.
 #[must_use]
-pub fn fast_paths_differ(data: &[u8], opts: &btfkit::validate::ValidateOptions) -> Option<String> {
+pub fn fast_paths_differ<'a>(
+    data: &'a [u8],
+    base: Option<&'a btfkit::Btf<'a>>,
+    opts: &btfkit::validate::ValidateOptions,
+) -> Option<String> {
     use btfkit::validate::{scratch_len, validate, validate_unoptimized};
-    let len = scratch_len(data, None, opts);
+    let len = scratch_len(data, base, opts);
     let (mut fast_words, mut plain_words) = (vec![0u32; len], vec![0u32; len]);
-    let fast = validate(data, None, opts, &mut fast_words);
-    let plain = validate_unoptimized(data, None, opts, &mut plain_words);
+    let fast = validate(data, base, opts, &mut fast_words);
+    let plain = validate_unoptimized(data, base, opts, &mut plain_words);
     if fast != plain {
         return Some(format!("the fast paths give {fast:?}, the plain passes {plain:?}"));
     }

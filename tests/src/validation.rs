@@ -88,6 +88,55 @@ fn every_corpus_module_passes_module_and_strict_with_its_base() {
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
 
+/// Real kernel BTF through the fast paths and through the plain passes
+/// (`validate_unoptimized`): the corpus vmlinux under every standalone
+/// profile on its own kernel's rules, the oldest and the latest, every
+/// corpus module over it under `Module` and `Strict`, and the running
+/// kernel's vmlinux where it is readable. Verdict and every scratch word
+/// must be the same.
+#[test]
+fn fast_paths_equal_the_plain_passes_on_real_kernel_btf() {
+    use btfkit_tests::kernel::fast_paths_differ;
+    let Some(dir) = corpus() else { return };
+    let base_data = std::fs::read(dir.join("vmlinux")).unwrap();
+    let mut parted = Vec::new();
+    for k in [K61, KernelVersion::new(5, 10), KernelVersion::LATEST] {
+        for profile in [Profile::UserLoad, Profile::Vmlinux, Profile::Strict] {
+            if let Some(why) = fast_paths_differ(&base_data, None, &ValidateOptions::new(profile, k)) {
+                parted.push(format!("corpus vmlinux ({profile:?}, {k}): {why}"));
+            }
+        }
+    }
+    let base = Btf::parse(&base_data).unwrap();
+    let ix = base.build_index_vec().unwrap();
+    let base = base.with_index(IdIndex::from_built(&base, &ix)).unwrap();
+    let modules = corpus_modules(&dir);
+    assert!(modules.len() > 1000);
+    for m in &modules {
+        let data = std::fs::read(m).unwrap();
+        for profile in [Profile::Module, Profile::Strict] {
+            if let Some(why) = fast_paths_differ(&data, Some(&base), &ValidateOptions::new(profile, K61)) {
+                parted.push(format!("{} ({profile:?}): {why}", m.display()));
+            }
+        }
+    }
+    let running = std::path::Path::new("/sys/kernel/btf/vmlinux");
+    match std::fs::read(running) {
+        Ok(data) => {
+            let kernel = btfkit_sysfs::kernel::running_kernel();
+            for profile in [Profile::UserLoad, Profile::Vmlinux] {
+                if let Some(why) = fast_paths_differ(&data, None, &ValidateOptions::new(profile, kernel)) {
+                    parted.push(format!("{} ({profile:?}, {kernel}): {why}", running.display()));
+                }
+            }
+        }
+        Err(e) => {
+            let _ = unavailable("the running kernel's BTF", &format!("{}: {e}", running.display()));
+        }
+    }
+    assert!(parted.is_empty(), "the fast paths part from the plain passes:\n{}", parted.join("\n"));
+}
+
 #[test]
 fn fixtures_validate_in_both_byte_orders() {
     let dir = workspace().join("tests/fixtures");

@@ -1220,7 +1220,8 @@ struct Rules {
     /// The passes may take their fast paths ([`V::meta_fast`] in pass 1;
     /// `func_fast`, `ref_fast`, `aggregate_fast` (also by `resolve_fast`),
     /// `proto_fast`, `member_fast` and the summaries in pass 2): always,
-    /// but in the tests that hold them to the plain passes.
+    /// but in [`validate_unoptimized`], which the tests and the fuzz target
+    /// hold them to.
     fast: bool,
 }
 
