@@ -71,7 +71,7 @@ pub(crate) fn roles(kind: Kind) -> impl Iterator<Item = Word> {
 }
 
 /// Calls `f(byte position, role)` for each type-id and string word of a
-/// record of `kind` that is `len` bytes long: the fast form of [`schema`]
+/// record of `kind` that is `len` bytes long: the fast form of `schema`
 /// (a unit test holds the two equal), with the data words skipped.
 #[inline(always)]
 pub(crate) fn visit<E>(kind: Kind, len: usize, mut f: impl FnMut(usize, Word) -> Result<(), E>) -> Result<(), E> {
