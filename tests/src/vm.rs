@@ -320,12 +320,38 @@ impl Guest {
         // Room for the blobs twice (the initrd and its unpacked copy).
         let bytes: usize = blobs.iter().map(Vec::len).sum();
         let mem = 512 + 2 * bytes / (1 << 20);
+        // A kernel that panics while it boots, before our init has run,
+        // gave no verdict: boot it again, at most twice, and say so. (Seen
+        // once: Ubuntu's 6.11.0-29 in AppArmor's early init under TCG.)
+        let mut attempt = 0;
+        let text = loop {
+            let text = self.qemu(&cpio, &console, &errors, mem, blobs.len());
+            match &text {
+                Ok(t) if attempt < 2 && !t.contains("BTFKIT-BEGIN") && t.contains("Kernel panic") => {
+                    attempt += 1;
+                    let tail: Vec<&str> = t.lines().rev().take(8).collect();
+                    eprintln!(
+                        "WARNING: Linux {} panicked while booting, before the init ran; booting it again ({attempt} of \
+                         2). Its console ends:\n{}",
+                        self.release,
+                        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                    );
+                }
+                _ => break text,
+            }
+        };
+        let _ = std::fs::remove_file(&cpio);
+        parse(&text?, blobs.len(), &self.release, &self.modules)
+    }
+
+    /// One qemu run of the guest over the initramfs `cpio`: its console.
+    fn qemu(&self, cpio: &Path, console: &Path, errors: &Path, mem: usize, n: usize) -> Result<String, String> {
         let mut child = Command::new("qemu-system-x86_64")
             .args(["-nodefaults", "-no-user-config", "-machine", "q35,accel=tcg", "-cpu", "max", "-smp", "1"])
             .args(["-m", &mem.to_string(), "-display", "none", "-no-reboot", "-kernel"])
             .arg(self.dir.join("vmlinuz"))
             .arg("-initrd")
-            .arg(&cpio)
+            .arg(cpio)
             // no_timer_check: a guest starved of its core (TCG on a busy
             // host) would fail the IO-APIC timer check and panic.
             .args(["-append", "console=ttyS0 quiet loglevel=1 panic=-1 no_timer_check"])
@@ -334,12 +360,12 @@ impl Guest {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             // A file, not a pipe that nobody drains while qemu runs.
-            .stderr(std::fs::File::create(&errors).map_err(|e| format!("{}: {e}", errors.display()))?)
+            .stderr(std::fs::File::create(errors).map_err(|e| format!("{}: {e}", errors.display()))?)
             .spawn()
             .map_err(|e| format!("qemu-system-x86_64: {e}"))?;
         // Generous: TCG boots in seconds and loads thousands of small blobs
         // a second, but a guest may share its core with other tests.
-        let limit = Duration::from_secs(300 + blobs.len() as u64 / 50);
+        let limit = Duration::from_secs(300 + n as u64 / 50);
         let started = Instant::now();
         let status = loop {
             if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
@@ -348,22 +374,21 @@ impl Guest {
             if started.elapsed() > limit {
                 let _ = child.kill();
                 let _ = child.wait();
-                for f in [&cpio, &console, &errors] {
+                for f in [cpio, console, errors] {
                     let _ = std::fs::remove_file(f);
                 }
                 return Err(format!("the guest {} ran past {limit:?}", self.release));
             }
             std::thread::sleep(Duration::from_millis(50));
         };
-        let stderr = std::fs::read_to_string(&errors).unwrap_or_default();
-        let _ = std::fs::remove_file(&errors);
-        let _ = std::fs::remove_file(&cpio);
-        let text = std::fs::read(&console).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-        let _ = std::fs::remove_file(&console);
+        let stderr = std::fs::read_to_string(errors).unwrap_or_default();
+        let _ = std::fs::remove_file(errors);
+        let text = std::fs::read(console).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        let _ = std::fs::remove_file(console);
         if !status.success() {
             return Err(format!("qemu exited with {status}: {stderr}"));
         }
-        parse(&text, blobs.len(), &self.release, &self.modules)
+        Ok(text)
     }
 
     /// The struct names of the guest's vmlinux and of the modules it
