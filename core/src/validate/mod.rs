@@ -553,10 +553,15 @@ type VResult<T> = Result<T, ValidationError>;
 /// int data); kind | pass-1 summary flags (bits 5-6) | kind_flag << 7 |
 /// vlen << 8; the `size`/`type` field.
 const WORDS_PER_TYPE: usize = 5;
+/// Scratch words per type in all: its [`WORDS_PER_TYPE`] words, and its
+/// member word ([`V::member_word`]) in a dense array of their own.
+const SCRATCH_PER_TYPE: usize = WORDS_PER_TYPE + 1;
 const MAX_RESOLVE_DEPTH: usize = 32;
 const BTF_MAX_SIZE: usize = 16 * 1024 * 1024;
 
-/// How many `u32` of scratch [`validate`] needs for `data`: 5 per type,
+/// How many `u32` of scratch [`validate`] needs for `data`: 6 per type
+/// (5 for the passes' state, and one member word that the struct checks
+/// of pass 2 read from a dense array instead of from the type's words),
 /// plus one bit per byte of its string section (where the identifiers
 /// end, found in one linear pass, so that each name check is a few bit
 /// operations), plus two bits per 12 bytes of its type section (a summary
@@ -580,7 +585,7 @@ pub fn scratch_len(data: &[u8], base: Option<&Btf<'_>>, opts: &ValidateOptions) 
 fn scratch_words(str_len: usize, type_len: usize, types: usize) -> usize {
     names::words_for(str_len)
         .saturating_add(flag_words(type_len))
-        .saturating_add(types.saturating_add(1).saturating_mul(WORDS_PER_TYPE))
+        .saturating_add(types.saturating_add(1).saturating_mul(SCRATCH_PER_TYPE))
 }
 
 /// Words of type summaries ([`SIZED_OK`], [`FUNC_OK`]) for a type section
@@ -968,6 +973,7 @@ fn run<'a, E: Order>(
         start_str_off,
         nr: 0,
         types: &[],
+        members: &[],
         scratch,
         flags,
         name_bits,
@@ -987,6 +993,12 @@ fn run<'a, E: Order>(
         v.pass1::<false>()?
     }
     v.types = v.scratch.get(..(v.nr as usize).wrapping_mul(WORDS_PER_TYPE)).unwrap_or(&[]).as_chunks().0;
+    // Pass 1 left room for them: one word a type after the types' words.
+    let members = v.scratch.len() / SCRATCH_PER_TYPE * WORDS_PER_TYPE;
+    v.members = v.scratch.get(members..members.wrapping_add(v.nr as usize)).unwrap_or(&[]);
+    if v.rules.resolve {
+        v.members.iter().for_each(|w| w.set(0));
+    }
     if v.rules.resolve {
         // Pass 2 also checks the type tags, and reports their first error
         // after its own.
@@ -1497,6 +1509,17 @@ const F_NAMES_OK: u8 = 0x40;
 /// The kind_flag.
 const F_KFLAG: u8 = 0x80;
 
+/// Member word ([`V::member_word`]): an INT, with its int data's bits
+/// and offset in the low bits.
+const M_INT: u32 = 1 << 31;
+/// Member word: an ENUM or ENUM64 (with [`M_SIZED`]).
+const M_ENUM: u32 = 1 << 30;
+/// Member word: a sized member type other than INT, of the size in
+/// [`M_SIZE`].
+const M_SIZED: u32 = 1 << 29;
+/// Member word: the largest member size it holds (and the mask of it).
+const M_SIZE: u32 = (1 << 28) - 1;
+
 /// Type summary: the type passes [`V::param_fast`] (it needs no
 /// resolution, or is resolved, and is sized): set by pass 2 at the turn of
 /// a kind that needs no resolution, and when a type is resolved. Once
@@ -1618,6 +1641,9 @@ struct V<'a, 's, E> {
     nr: u32,
     /// Pass 1's words of the own types, one array a type (after pass 1).
     types: &'s [[Cell<u32>; WORDS_PER_TYPE]],
+    /// Each own type's member word ([`Self::member_word`]), in id order;
+    /// 0 until pass 2 settles it.
+    members: &'s [Cell<u32>],
     /// Pass 1's descriptors and pass 2's state, `WORDS_PER_TYPE` words a type.
     scratch: &'s [Cell<u32>],
     /// Two bits an own type, in id order ([`SIZED_OK`], [`FUNC_OK`]).
@@ -1843,7 +1869,9 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         let mut off = start;
         let mut id = self.start_id;
         // Each own type's descriptor words, in order.
-        let mut slots = self.scratch.as_chunks::<WORDS_PER_TYPE>().0.iter();
+        // The member words take the last sixth of the scratch.
+        let room = self.scratch.len() / SCRATCH_PER_TYPE * WORDS_PER_TYPE;
+        let mut slots = self.scratch.get(..room).unwrap_or_default().as_chunks::<WORDS_PER_TYPE>().0.iter();
         // The fast path takes name offset 0 as valid, as it is but for a
         // split blob without strings over a base without any.
         let fast = self.rules.fast && self.name_off_valid(0);
@@ -1868,7 +1896,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                 let Some([o, resolved, size, d, st]) = slots.next() else {
                     let needed = (id.wrapping_sub(self.start_id) as usize).saturating_add(1);
                     return Err(ValidationError {
-                        index: Some(u32::try_from(needed.saturating_mul(WORDS_PER_TYPE)).unwrap_or(u32::MAX)),
+                        index: Some(u32::try_from(needed.saturating_mul(SCRATCH_PER_TYPE)).unwrap_or(u32::MAX)),
                         ..err(Rule::TooManyTypes, 0)
                     });
                 };
@@ -2300,12 +2328,14 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         }
     }
 
-    /// After own type `id` was resolved: its [`SIZED_OK`] bit.
+    /// After own type `id` was resolved: its [`SIZED_OK`] bit and its
+    /// member word.
     #[inline(always)]
     fn settled(&self, id: u32) {
         if self.param_fast(id) {
             self.set_flag(id, SIZED_OK);
         }
+        self.note_member(id);
     }
 
     /// `btf_type_by_id`: `None` when the id does not exist; kind 0 is void.
@@ -2544,6 +2574,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                 // path.
                 INT | ENUM | ENUM64 | FLOAT => {
                     self.set_flag(id, SIZED_OK);
+                    self.note_member(id);
                     continue;
                 }
                 FWD => continue,
@@ -2588,7 +2619,8 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                     && match kind {
                         PTR | TYPEDEF | VOLATILE | CONST | RESTRICT | TYPE_TAG => {
                             match self.ref_fast_own(id, kind == PTR, t.st, r, size) {
-                                Some(done) => done,
+                                Some(true) => true,
+                                Some(false) => kind != PTR && self.modifier_through(id, t.st, r, size),
                                 None => self.ref_fast(id, t),
                             }
                         }
@@ -2627,9 +2659,12 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
     /// A STRUCT or UNION at the top of the walk whose members all pass
     /// [`Self::member_fast`], or an ARRAY whose index and element need no
     /// walk and pass: resolved as the walk would (after pushing it, in the
-    /// struct-or-array mode), without the walk.
+    /// struct-or-array mode), without the walk. Inside a walk already in
+    /// that mode ([`Self::nested_fast`]) the same holds of a push. The mode
+    /// is left as it was found.
     fn aggregate_fast(&mut self, id: u32, t: T) -> bool {
         let Some((b, _)) = self.body(id) else { return false };
+        let mode = self.mode;
         self.mode = Mode::StructOrArray;
         let done = if t.k(Kind::Array) {
             match self.array_step(id, b) {
@@ -2640,7 +2675,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             let kflag = t.flags & F_KFLAG != 0;
             b.chunks_exact(12).all(|m| self.member_fast(t.st, kflag, self.rd(m, 4), self.rd(m, 8))).then_some((0, 0))
         };
-        self.mode = Mode::Tbd;
+        self.mode = mode;
         if let Some((to, size)) = done
             && let Some([_, r, s, ..]) = self.words(id)
         {
@@ -2648,6 +2683,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
             s.set(size);
             // Sized, and now resolved.
             self.set_flag(id, SIZED_OK);
+            self.note_member(id);
             return true;
         }
         false
@@ -2739,6 +2775,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         if ptr || (to != 0 && tk & SIZED != 0) {
             self.set_flag(id, SIZED_OK);
         }
+        self.note_member(id);
         Some(true)
     }
 
@@ -2956,15 +2993,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         if let Some(i) = from.checked_sub(1)
             && let Some(m) = b.chunks_exact(12).nth(i)
         {
-            let i = i as u32;
-            let (mty, moff) = (self.rd(m, 4), self.rd(m, 8));
-            // Before `MEMBER_ID_U32`, the type of the id's low 16 bits.
-            let seen = if self.rules.member_id_u32 { mty } else { mty & 0xffff };
-            if !self.is_resolved(seen) {
-                return Err(self.member_err(Rule::InvalidResolveState, v.id, i));
-            }
-            let mt = self.ty(seen).unwrap_or(T::VOID);
-            self.check_member(&s, mty, moff, i, mt)?;
+            self.member_returned(&s, i as u32, self.rd(m, 4), self.rd(m, 8))?;
         }
         for (i, m) in b.chunks_exact(12).enumerate().skip(from) {
             let i = i as u32;
@@ -2977,6 +3006,11 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
                 .filter(|x| !x.is(K_NOSIZE | K_SOURCE_ONLY))
                 .ok_or_else(|| self.member_err(Rule::InvalidMember, v.id, i))?;
             if !self.is_sink(mt) && !self.is_resolved(mty) {
+                if self.rules.fast && self.nested_fast(mty, mt) {
+                    // As the walk's return to this member would.
+                    self.member_returned(&s, i, mty, moff)?;
+                    continue;
+                }
                 self.set_next_member(i.wrapping_add(1));
                 return self.push(mty);
             }
@@ -2986,16 +3020,88 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         Ok(())
     }
 
+    /// The walk back at member `i` of struct `s` (type `mty` at `moff`),
+    /// once the type it pushed for it is resolved.
+    fn member_returned(&self, s: &Strukt, i: u32, mty: u32, moff: u32) -> VResult<()> {
+        // Before `MEMBER_ID_U32`, the type of the id's low 16 bits.
+        let seen = if self.rules.member_id_u32 { mty } else { mty & 0xffff };
+        if !self.is_resolved(seen) {
+            return Err(self.member_err(Rule::InvalidResolveState, s.id, i));
+        }
+        let mt = self.ty(seen).unwrap_or(T::VOID);
+        self.check_member(s, mty, moff, i, mt)
+    }
+
+    /// A STRUCT, UNION or ARRAY `id` (of `t`) that a struct walk in the
+    /// struct-or-array mode is about to push, resolved in place by
+    /// [`Self::aggregate_fast`] when that needs no walk: the push, the
+    /// type's own step and its pop, without them. Not when the push would
+    /// fail (the stack is full, or `id` is visited) or the mode is another:
+    /// the walk decides those.
+    fn nested_fast(&mut self, id: u32, t: T) -> bool {
+        self.mode == Mode::StructOrArray
+            && t.is(K_STRUCT | kb(Kind::Array))
+            && !self.stack.is_full()
+            && self.words(id).is_some_and(|[_, r, ..]| r.get() >> 30 == NOT_VISITED)
+            && self.aggregate_fast(id, t)
+    }
+
+    /// A modifier `id` at the top of the walk whose target `st` is an own
+    /// STRUCT, UNION, ARRAY or PTR not yet visited: the walk pushes the
+    /// modifier (the mode stays undecided), then the target, which sets the
+    /// mode as the target's own walk would; it resolves the target, then
+    /// the modifier, whose resolution with its target resolved does not
+    /// depend on the mode. Done without the walk when
+    /// [`Self::aggregate_fast`] or [`Self::ref_fast_own`] resolves the
+    /// target.
+    fn modifier_through(&mut self, id: u32, st: u32, r: &Cell<u32>, s: &Cell<u32>) -> bool {
+        let Some([_, tr, ts, ..]) = self.words(st) else { return false };
+        let Some(t) = self.ty(st).filter(|t| t.is(K_STRUCT | kb(Kind::Array) | kb(Kind::Ptr))) else {
+            return false;
+        };
+        if tr.get() >> 30 != NOT_VISITED {
+            return false;
+        }
+        let target = if t.k(Kind::Ptr) {
+            self.ref_fast_own(st, true, t.st, tr, ts) == Some(true)
+        } else {
+            self.aggregate_fast(st, t)
+        };
+        target && self.ref_fast_own(id, false, st, r, s) == Some(true)
+    }
+
     /// A member of a struct or union (with kind_flag `kflag`) that passes
     /// the member loop with nothing to push and passes `check_member`,
     /// decided from the descriptor words of own types alone: an INT, ENUM,
     /// PTR, resolved STRUCT, UNION or ARRAY, directly or through a resolved
     /// modifier. `false`: the full path decides (and finds any error).
+    ///
+    /// The type's stored member word answers for most members: one load
+    /// from a dense array, and no turn on the member type's kind.
     #[inline(always)]
     fn member_fast(&self, ssize: u32, kflag: bool, mty: u32, moff: u32) -> bool {
+        let stored = self.members.get(mty.wrapping_sub(self.start_id) as usize).map_or(0, Cell::get);
+        let w = if stored != 0 { stored } else { self.member_word(mty, false) };
+        w != 0 && self.member_fits(w, ssize, kflag, moff)
+    }
+
+    /// What [`Self::member_fast`] needs of own type `x` as a member's type,
+    /// when the member loop would take it with nothing to push and its
+    /// `check_member` would be that of an INT, ENUM, ENUM64, PTR, STRUCT,
+    /// UNION or ARRAY: [`M_INT`] with the int data, or [`M_SIZED`] with
+    /// the member's size (and [`M_ENUM`] for an enum). 0: the full path
+    /// decides.
+    ///
+    /// `stored`: for [`Self::members`], where the word must hold from now
+    /// on whatever the walk's mode: a PTR then counts only once resolved,
+    /// and a modifier of an ARRAY not at all (that array's state could
+    /// still change). Every other input to the word is fixed by pass 1 or
+    /// by `x`'s resolution.
+    #[inline(always)]
+    fn member_word(&self, x: u32, stored: bool) -> u32 {
         const SIZED: u32 =
             kb(Kind::Int) | kb(Kind::Enum) | kb(Kind::Enum64) | kb(Kind::Ptr) | K_STRUCT | kb(Kind::Array);
-        let Some([_, r, size, d, st]) = self.words(mty) else { return false };
+        let Some([_, r, size, d, st]) = self.words(x) else { return 0 };
         let k = kb_raw(d.get() & 0x1f);
         let resolved = r.get() >> 30 == RESOLVED;
         // What the member loop would do before check_member: push an
@@ -3004,37 +3110,27 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         let (k, size, st) = if k & K_MODIFIER != 0 {
             // check_member of a modifier: that of its resolved, sized target.
             let Some([_, tr, tsize, td, tst]) = self.words(r.get() & 0x3fff_ffff).filter(|_| resolved) else {
-                return false;
+                return 0;
             };
             let tk = kb_raw(td.get() & 0x1f);
-            if tk & kb(Kind::Array) != 0 && tr.get() >> 30 != RESOLVED {
-                return false;
+            if tk & kb(Kind::Array) != 0 && (stored || tr.get() >> 30 != RESOLVED) {
+                return 0;
             }
             (tk, tsize.get(), tst.get())
         } else if !resolved
-            && (k & (K_STRUCT | kb(Kind::Array)) != 0 || (k & kb(Kind::Ptr) != 0 && self.mode != Mode::StructOrArray))
+            && (k & (K_STRUCT | kb(Kind::Array)) != 0
+                || (k & kb(Kind::Ptr) != 0 && (stored || self.mode != Mode::StructOrArray)))
         {
-            return false;
+            return 0;
         } else {
             (k, size.get(), st.get())
         };
         if k & SIZED == 0 {
-            return false;
+            return 0;
         }
         if k & kb(Kind::Int) != 0 {
-            // `size` is the int data.
-            let bits = self.rules.int_bits;
-            return if kflag { int_kflag_member(size, moff, ssize, bits) } else { int_member(size, moff, ssize, bits) }
-                .is_ok();
-        }
-        if kflag {
-            if k & (kb(Kind::Enum) | kb(Kind::Enum64)) != 0 {
-                return enum_kflag_member(st, moff, ssize, self.rules.strict).is_ok();
-            }
-            // No bitfield size on other kinds.
-            if moff >> 24 != 0 {
-                return false;
-            }
+            // `size` is the int data: bits and offset are all the checks read.
+            return M_INT | (size & 0x00ff_00ff);
         }
         let msize = if k & kb(Kind::Ptr) != 0 {
             self.rules.ptr_size
@@ -3043,7 +3139,42 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         } else {
             st
         };
+        if msize > M_SIZE {
+            return 0;
+        }
+        let e = if k & (kb(Kind::Enum) | kb(Kind::Enum64)) != 0 { M_ENUM } else { 0 };
+        M_SIZED | e | msize
+    }
+
+    /// `check_member` of a member at `moff` of a struct of `ssize` bytes
+    /// (with kind_flag `kflag`), whose type has member word `w` (not 0).
+    #[inline(always)]
+    fn member_fits(&self, w: u32, ssize: u32, kflag: bool, moff: u32) -> bool {
+        if w & M_INT != 0 {
+            let (d, bits) = (w & 0x00ff_00ff, self.rules.int_bits);
+            return if kflag { int_kflag_member(d, moff, ssize, bits) } else { int_member(d, moff, ssize, bits) }
+                .is_ok();
+        }
+        let msize = w & M_SIZE;
+        if kflag {
+            if w & M_ENUM != 0 {
+                return enum_kflag_member(msize, moff, ssize, self.rules.strict).is_ok();
+            }
+            // No bitfield size on other kinds.
+            if moff >> 24 != 0 {
+                return false;
+            }
+        }
         sized_member(moff, ssize, msize).is_ok()
+    }
+
+    /// Stores own type `x`'s member word, once its turn or its resolution
+    /// has fixed it (see [`Self::member_word`]).
+    #[inline(always)]
+    fn note_member(&self, x: u32) {
+        if let Some(c) = self.members.get(x.wrapping_sub(self.start_id) as usize) {
+            c.set(self.member_word(x, true));
+        }
     }
 
     /// The `check_member` / `check_kflag_member` op of the member's type.
