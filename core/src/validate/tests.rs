@@ -2552,6 +2552,80 @@ fn pass_2_fast_paths_agree_with_the_plain_walk() {
     assert!(accepted > 10000 && refused > 10000, "{accepted} accepted, {refused} refused");
 }
 
+/// The walk-free paths through types that come later (a struct walk
+/// resolving a member's struct or array in place, a modifier resolved
+/// through its struct, array or PTR target) leave the verdict and every
+/// scratch word as the walk does: at the resolve depth limit, around
+/// loops, and where the target itself needs a walk.
+#[test]
+fn walk_free_paths_through_later_types_agree_with_the_walk() {
+    use super::validate_unoptimized;
+    let enc = |kind: u8, vlen: u32| VlenEncoding::Bits16.encode(kind, vlen, false);
+    let mut cases: Vec<(String, Vec<u8>, Option<Rule>)> = Vec::new();
+    // Structs 2..=d+1, each one member of the next; the last one an int.
+    for d in [30, 31, 32, 33, 34] {
+        let mut b = Builder::new(Endian::Little);
+        let x = b.str("x");
+        b.u32(0).u32(enc(INT, 0)).u32(4).u32(32);
+        for i in 0..d {
+            let next = if i + 1 == d { 1 } else { i + 3 };
+            b.u32(0).u32(enc(STRUCT, 1)).u32(4).u32(x).u32(next).u32(0);
+        }
+        // The kernel's stack holds 32: a chain of 33 overflows it.
+        let expect = (d > 32).then_some(Rule::MaxResolveDepth);
+        cases.push((std::format!("struct chain of {d}"), b.build(), expect));
+    }
+    let mut b = Builder::new(Endian::Little);
+    let (t, x) = (b.str("t"), b.str("x"));
+    b.u32(0).u32(enc(INT, 0)).u32(4).u32(32); // 1
+    b.u32(t).u32(enc(TYPEDEF, 0)).u32(4); // 2 -> struct 4
+    b.u32(t).u32(enc(TYPEDEF, 0)).u32(5); // 3 -> ptr 5
+    b.u32(0).u32(enc(STRUCT, 2)).u32(16).u32(x).u32(1).u32(0).u32(x).u32(6).u32(64); // 4: int, array 6
+    b.u32(0).u32(enc(PTR, 0)).u32(2); // 5 -> typedef 2
+    b.u32(0).u32(enc(ARRAY, 0)).u32(0).u32(1).u32(1).u32(2); // 6: int[2]
+    cases.push(("typedefs of a later struct and a later pointer".into(), b.build(), None));
+    let mut b = Builder::new(Endian::Little);
+    let (t, x) = (b.str("t"), b.str("x"));
+    b.u32(t).u32(enc(TYPEDEF, 0)).u32(2); // 1 -> ptr 2
+    b.u32(0).u32(enc(PTR, 0)).u32(1); // 2 -> typedef 1: a loop
+    b.u32(0).u32(enc(STRUCT, 1)).u32(8).u32(x).u32(1).u32(0);
+    cases.push(("typedef of a pointer to itself".into(), b.build(), Some(Rule::LoopDetected)));
+    let mut b = Builder::new(Endian::Little);
+    let x = b.str("x");
+    b.u32(0).u32(enc(INT, 0)).u32(4).u32(32); // 1
+    b.u32(0).u32(enc(CONST, 0)).u32(3); // 2 -> array 3
+    b.u32(0).u32(enc(ARRAY, 0)).u32(0).u32(4).u32(1).u32(3); // 3: struct 4 [3]
+    b.u32(0).u32(enc(STRUCT, 2)).u32(16).u32(x).u32(5).u32(0).u32(x).u32(2).u32(64); // 4: ptr, const 2
+    b.u32(0).u32(enc(PTR, 0)).u32(2); // 5 -> const 2
+    cases.push(("an array of a struct that holds the array".into(), b.build(), Some(Rule::LoopDetected)));
+    let mut b = Builder::new(Endian::Little);
+    let (t, x) = (b.str("t"), b.str("x"));
+    b.u32(0).u32(enc(INT, 0)).u32(4).u32(32); // 1
+    b.u32(0).u32(enc(STRUCT, 2)).u32(8).u32(x).u32(3).u32(0).u32(x).u32(4).u32(32); // 2: struct 3, typedef 4
+    b.u32(0).u32(enc(STRUCT, 1)).u32(4).u32(x).u32(1).u32(0); // 3
+    b.u32(t).u32(enc(TYPEDEF, 0)).u32(5); // 4 -> array 5
+    b.u32(0).u32(enc(ARRAY, 0)).u32(0).u32(1).u32(1).u32(1); // 5: int[1]
+    b.u32(0).u32(enc(STRUCT, 1)).u32(2).u32(x).u32(3).u32(0); // 6: struct 3 in 2 bytes
+    cases.push((
+        "a struct too small for a struct resolved in place".into(),
+        b.build(),
+        Some(Rule::MemberExceedsStructSize),
+    ));
+    for (what, data, expect) in cases {
+        for profile in [Profile::UserLoad, Profile::Strict] {
+            for k in [K618, KernelVersion::new(5, 4)] {
+                let opts = ValidateOptions::new(profile, k);
+                let len = super::scratch_len(&data, None, &opts);
+                let (mut s1, mut s2) = (std::vec![0u32; len], std::vec![0u32; len]);
+                let fast = validate(&data, None, &opts, &mut s1);
+                let slow = validate_unoptimized(&data, None, &opts, &mut s2);
+                agree(&fast, &slow, &s1, &s2, &data, &std::format!("{what} ({profile:?}, {k})"), &mut [0; 2]);
+                assert_eq!(fast.map_err(|e| e.rule()).err(), expect, "{what} ({profile:?}, {k})");
+            }
+        }
+    }
+}
+
 /// A name whose offset is past the largest name offset (2^24 - 1) is
 /// refused, on the fast paths too: a split blob's own strings can start
 /// near or past it. Its base's strings fill the offsets below.
