@@ -588,6 +588,12 @@ fn scratch_words(str_len: usize, type_len: usize, types: usize) -> usize {
         .saturating_add(types.saturating_add(1).saturating_mul(SCRATCH_PER_TYPE))
 }
 
+/// Of `len` words of scratch for types, those of the types' words: the
+/// member words take the rest, one for each type that fits.
+fn type_room(len: usize) -> usize {
+    (len / SCRATCH_PER_TYPE).wrapping_mul(WORDS_PER_TYPE)
+}
+
 /// Words of type summaries ([`SIZED_OK`], [`FUNC_OK`]) for a type section
 /// of `type_len` bytes: two bits for each record it can hold.
 fn flag_words(type_len: usize) -> usize {
@@ -994,7 +1000,7 @@ fn run<'a, E: Order>(
     }
     v.types = v.scratch.get(..(v.nr as usize).wrapping_mul(WORDS_PER_TYPE)).unwrap_or(&[]).as_chunks().0;
     // Pass 1 left room for them: one word a type after the types' words.
-    let members = v.scratch.len() / SCRATCH_PER_TYPE * WORDS_PER_TYPE;
+    let members = type_room(v.scratch.len());
     v.members = v.scratch.get(members..members.wrapping_add(v.nr as usize)).unwrap_or(&[]);
     if v.rules.resolve {
         v.members.iter().for_each(|w| w.set(0));
@@ -1870,7 +1876,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         let mut id = self.start_id;
         // Each own type's descriptor words, in order.
         // The member words take the last sixth of the scratch.
-        let room = self.scratch.len() / SCRATCH_PER_TYPE * WORDS_PER_TYPE;
+        let room = type_room(self.scratch.len());
         let mut slots = self.scratch.get(..room).unwrap_or_default().as_chunks::<WORDS_PER_TYPE>().0.iter();
         // The fast path takes name offset 0 as valid, as it is but for a
         // split blob without strings over a base without any.
