@@ -34,7 +34,17 @@ mkdir -p "$work/pkg" "$work/out/.ko"
 trap 'rm -rf "$work"' EXIT
 
 echo "corpus: downloading $PKG"
-(cd "$work/pkg" && apt-get download -q "$PKG" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+download() {
+  (cd "$work/pkg" && apt-get download -q "$PKG" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+}
+download
+# A machine whose packages are all installed may have empty package lists
+# (.ci/run updates them only when it installs something): update, retry.
+if ! ls "$work"/pkg/*.deb > /dev/null 2>&1; then
+  echo "corpus: $PKG not in the package lists; apt-get update, then again"
+  apt-get update -qq
+  download
+fi
 deb=$(ls "$work"/pkg/*.deb)
 dpkg-deb -x "$deb" "$work/root"
 
