@@ -21,14 +21,16 @@
 //!    the BPF special-field layer (`btf_parse_struct_metas`; see
 //!    [below](#bpf-special-fields)).
 //!
-//! It needs no allocator: pass 1's descriptors and pass 2's state (20 bytes
+//! It needs no allocator: pass 1's descriptors and pass 2's state (24 bytes
 //! a type, and two summary bits), and the name bits (one bit a string byte)
 //! live in scratch memory the caller provides ([`scratch_len`]), and the
 //! walk uses a fixed stack of 32 entries, never recursion.
 //!
 //! Most records and types take a fast path: a record that is plainly fine,
 //! a type whose walk would push nothing and whose outcome its targets'
-//! words already decide. Each fast path leaves the verdict and every
+//! words already decide (a struct's members from their types' member
+//! words, in a dense array), or whose walk would only push one struct,
+//! array or pointer that itself needs no walk. Each fast path leaves the verdict and every
 //! scratch word exactly as the plain passes would, and hands anything else
 //! to them, so errors are still found by the kernel's own steps, in its
 //! order. Tests and the fuzz target hold the two to each other
