@@ -2261,6 +2261,22 @@ fn agree(
     }
 }
 
+/// `validate` and `validate_unoptimized` of a standalone `data`, each from
+/// zeroed scratch, held to each other by [`agree`]; the verdict.
+fn fast_and_plain(
+    data: &[u8],
+    opts: ValidateOptions,
+    what: &str,
+    tally: &mut [u32; 2],
+) -> Result<(), super::ValidationError> {
+    let len = super::scratch_len(data, None, &opts);
+    let (mut s1, mut s2) = (std::vec![0u32; len], std::vec![0u32; len]);
+    let fast = validate(data, None, &opts, &mut s1);
+    let slow = super::validate_unoptimized(data, None, &opts, &mut s2);
+    agree(&fast, &slow, &s1, &s2, data, what, tally);
+    fast
+}
+
 #[test]
 fn fast_meta_agrees_with_check_meta() {
     use super::{BaseNames, validate_split, validate_unoptimized};
@@ -2423,7 +2439,6 @@ fn fast_meta_agrees_with_check_meta() {
 /// offset, type, index) and every scratch word must be the same.
 #[test]
 fn pass_2_fast_paths_agree_with_the_plain_walk() {
-    use super::validate_unoptimized;
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     let mut rnd = move |n: u32| {
         seed ^= seed << 13;
@@ -2538,13 +2553,8 @@ fn pass_2_fast_paths_agree_with_the_plain_walk() {
         let data = b.build();
         for profile in [Profile::UserLoad, Profile::Strict] {
             for k in [K618, KernelVersion::new(5, 4)] {
-                let opts = ValidateOptions::new(profile, k);
-                let len = super::scratch_len(&data, None, &opts);
-                let (mut s1, mut s2) = (std::vec![0u32; len], std::vec![0u32; len]);
-                let fast = validate(&data, None, &opts, &mut s1);
-                let slow = validate_unoptimized(&data, None, &opts, &mut s2);
                 let what = std::format!("round {round} {profile:?} {k} kinds {kind_of:?}");
-                agree(&fast, &slow, &s1, &s2, &data, &what, &mut tally);
+                let _ = fast_and_plain(&data, ValidateOptions::new(profile, k), &what, &mut tally);
             }
         }
     }
@@ -2559,7 +2569,6 @@ fn pass_2_fast_paths_agree_with_the_plain_walk() {
 /// loops, and where the target itself needs a walk.
 #[test]
 fn walk_free_paths_through_later_types_agree_with_the_walk() {
-    use super::validate_unoptimized;
     let enc = |kind: u8, vlen: u32| VlenEncoding::Bits16.encode(kind, vlen, false);
     let mut cases: Vec<(String, Vec<u8>, Option<Rule>)> = Vec::new();
     // Structs 2..=d+1, each one member of the next; the last one an int.
@@ -2614,13 +2623,9 @@ fn walk_free_paths_through_later_types_agree_with_the_walk() {
     for (what, data, expect) in cases {
         for profile in [Profile::UserLoad, Profile::Strict] {
             for k in [K618, KernelVersion::new(5, 4)] {
-                let opts = ValidateOptions::new(profile, k);
-                let len = super::scratch_len(&data, None, &opts);
-                let (mut s1, mut s2) = (std::vec![0u32; len], std::vec![0u32; len]);
-                let fast = validate(&data, None, &opts, &mut s1);
-                let slow = validate_unoptimized(&data, None, &opts, &mut s2);
-                agree(&fast, &slow, &s1, &s2, &data, &std::format!("{what} ({profile:?}, {k})"), &mut [0; 2]);
-                assert_eq!(fast.map_err(|e| e.rule()).err(), expect, "{what} ({profile:?}, {k})");
+                let what = std::format!("{what} ({profile:?}, {k})");
+                let fast = fast_and_plain(&data, ValidateOptions::new(profile, k), &what, &mut [0; 2]);
+                assert_eq!(fast.map_err(|e| e.rule()).err(), expect, "{what}");
             }
         }
     }
