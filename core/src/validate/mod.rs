@@ -30,12 +30,12 @@
 //! a type whose walk would push nothing and whose outcome its targets'
 //! words already decide (a struct's members from their types' member
 //! words, in a dense array), or whose walk would only push one struct,
-//! array or pointer that itself needs no walk. Each fast path leaves the verdict and every
-//! scratch word exactly as the plain passes would, and hands anything else
-//! to them, so errors are still found by the kernel's own steps, in its
-//! order. Tests and the fuzz target hold the two to each other
-//! ([`validate_unoptimized`] has no fast paths), and the
-//! unit cases and a differential of millions of inputs to the running
+//! array or pointer that itself needs no walk. Each fast path leaves the
+//! verdict and every scratch word exactly as the plain passes would, and
+//! hands anything else to them, so errors are still found by the kernel's
+//! own steps, in its order. Tests and the fuzz target hold the two to
+//! each other ([`validate_unoptimized`] has no fast paths), and the unit
+//! cases and a differential of millions of inputs to the running
 //! kernel; the unit cases and tens of thousands of inputs also to Debian's
 //! kernels of every series it ships (5.10, 6.1, 6.12, 6.16 to 6.19, 7.0 to
 //! 7.3, the newest in sid, and releases on either side of backports) and
@@ -1006,8 +1006,6 @@ fn run<'a, E: Order>(
     v.members = v.scratch.get(members..members.wrapping_add(v.nr as usize)).unwrap_or(&[]);
     if v.rules.resolve {
         v.members.iter().for_each(|w| w.set(0));
-    }
-    if v.rules.resolve {
         // Pass 2 also checks the type tags, and reports their first error
         // after its own.
         v.pass2()?;
@@ -1877,7 +1875,7 @@ impl<'a, 's, E: Order> V<'a, 's, E> {
         let mut off = start;
         let mut id = self.start_id;
         // Each own type's descriptor words, in order.
-        // The member words take the last sixth of the scratch.
+        // Room for as many types as the scratch holds member words for.
         let room = type_room(self.scratch.len());
         let mut slots = self.scratch.get(..room).unwrap_or_default().as_chunks::<WORDS_PER_TYPE>().0.iter();
         // The fast path takes name offset 0 as valid, as it is but for a
